@@ -1,0 +1,125 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"time"
+)
+
+// Call is one invocation of a plugin: an action, a webhook, a poll, a step of
+// a process. It buffers what the plugin changes; the gateway commits it in
+// one transaction when the invocation succeeds and drops it when it fails.
+type Call struct {
+	state  *State
+	events []EmittedEvent
+	now    func() time.Time
+}
+
+// StateLoaderFunc reads one durable state value; found is false when the key
+// was never set. The gateway supplies it.
+type StateLoaderFunc func(ctx context.Context, key string) (value json.RawMessage, found bool, err error)
+
+// NewCall starts a unit of work over the instance state that load reads. It
+// is for the gateway and for plugin tests, not for plugins.
+func NewCall(load StateLoaderFunc, now func() time.Time) *Call {
+	if now == nil {
+		now = time.Now
+	}
+	return &Call{state: newState(load), now: now}
+}
+
+// State is the instance's durable key-value state.
+func (c *Call) State() *State { return c.state }
+
+// Now is the gateway's clock.
+func (c *Call) Now() time.Time { return c.now() }
+
+// Emit queues an event for the driver. It is delivered only if the
+// invocation succeeds.
+func (c *Call) Emit(e Event) error {
+	if e.Type == "" {
+		return fmt.Errorf("emitting event: empty event type")
+	}
+	data, err := eventData(e)
+	if err != nil {
+		return fmt.Errorf("encoding data of event %q: %w", e.Type, err)
+	}
+	c.events = append(c.events, EmittedEvent{Type: e.Type, Data: data, Initiator: e.Initiator})
+	return nil
+}
+
+// CallChanges is what an invocation changed, for the gateway to commit.
+type CallChanges struct {
+	// State holds the keys that were set; a nil value means the key was
+	// deleted.
+	State map[string]json.RawMessage
+	// Events are the emitted events, in order.
+	Events []EmittedEvent
+}
+
+// EmittedEvent is an Event with its data encoded.
+type EmittedEvent struct {
+	Type      string
+	Data      json.RawMessage
+	Initiator *Initiator
+}
+
+// Changes returns what the invocation changed. It is for the gateway.
+func (c *Call) Changes() CallChanges {
+	return CallChanges{State: maps.Clone(c.state.changes), Events: c.events}
+}
+
+// State is a durable key-value store of JSON values. Reads see the
+// invocation's own writes; writes become durable when the invocation
+// succeeds. Concurrent invocations that set the same key: the last to commit
+// wins.
+type State struct {
+	load    StateLoaderFunc
+	changes map[string]json.RawMessage
+}
+
+func newState(load StateLoaderFunc) *State {
+	if load == nil {
+		load = func(context.Context, string) (json.RawMessage, bool, error) { return nil, false, nil }
+	}
+	return &State{load: load, changes: map[string]json.RawMessage{}}
+}
+
+// Get decodes the value stored under key into v and reports whether there was
+// one.
+func (s *State) Get(ctx context.Context, key string, v any) (bool, error) {
+	raw, changed := s.changes[key]
+	if !changed {
+		var found bool
+		var err error
+		raw, found, err = s.load(ctx, key)
+		if err != nil {
+			return false, fmt.Errorf("reading state %q: %w", key, err)
+		}
+		if !found {
+			return false, nil
+		}
+	}
+	if raw == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return false, fmt.Errorf("decoding state %q: %w", key, err)
+	}
+	return true, nil
+}
+
+// Set stores v, which must marshal to JSON, under key.
+func (s *State) Set(key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding state %q: %w", key, err)
+	}
+	s.changes[key] = raw
+	return nil
+}
+
+// Delete removes key.
+func (s *State) Delete(key string) { s.changes[key] = nil }

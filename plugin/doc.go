@@ -1,0 +1,48 @@
+// Package plugin is the public SDK for Metagov plugins: the contract between
+// the gateway and the code that talks to one platform.
+//
+// A plugin is a Go package that registers an [Info] in its init function, much
+// as a database/sql driver registers itself:
+//
+//	func init() {
+//		plugin.Register(plugin.Info{
+//			Name:   "randomness",
+//			Config: configSchema,
+//			New:    func() plugin.Instance { return &Randomness{} },
+//			Actions: []plugin.Action{{
+//				Name: "random-int",
+//				Run:  plugin.Bind((*Randomness).randomInt),
+//			}},
+//		})
+//	}
+//
+// The gateway builds one value with Info.New for every enabled plugin
+// instance (a community's connection to a platform). Everything else a plugin
+// can do is an optional interface that the gateway discovers by type
+// assertion, so a plugin implements only what it needs:
+//
+//   - [Provisioner]: receives its validated config and its dependencies
+//     (logger, HTTP client with timeouts, clock) in an [Env].
+//   - [Initializer]: runs when the instance is enabled or its config changes;
+//     an error refuses the change and nothing is stored.
+//   - [WebhookVerifier]: checks a platform webhook's signature before anything
+//     parses it; an error answers 401 and nothing runs.
+//   - [WebhookReceiver]: turns a verified webhook into events and state.
+//   - [Poller]: runs every Info.PollInterval, once across the cluster.
+//
+// Governance processes are described by a [ProcessType] whose New returns a
+// [ProcessHandler]; the handler may also implement [ProcessCloser],
+// [ProcessWaker], [ProcessPoller] and [ProcessWebhookReceiver].
+//
+// Plugins never write SQL or routes. Every invocation gets a [Call], a unit of
+// work: state changes, emitted events, process changes and wake-ups are
+// buffered and committed by the gateway in one database transaction when the
+// invocation returns without error, together with the callbacks and driver
+// events they cause. An invocation that returns an error changes nothing.
+//
+// Errors a plugin returns tell the gateway what to answer: an [*InputError]
+// is the caller's fault (400), [ErrNotFound] a missing object (404),
+// [ErrUnauthorized] a webhook that failed verification (401), and a
+// [*PlatformError] a failing platform (502, or 504 on timeout). Anything else
+// is an internal error (500); its text is logged, not sent.
+package plugin

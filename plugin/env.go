@@ -1,0 +1,45 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Env is what the gateway gives an instance when it provisions it.
+type Env struct {
+	// Community is the slug of the community that enabled the instance.
+	Community string
+	// InstanceID is the instance's stable numeric id.
+	InstanceID int64
+	// PlatformID is the value of the config property named by
+	// Info.PlatformIDKey, or empty.
+	PlatformID string
+	// Config is the validated instance config with schema defaults filled in.
+	Config json.RawMessage
+	// Logger already carries the plugin, community and instance.
+	Logger *slog.Logger
+	// HTTPClient has timeouts set; use it for every platform call.
+	HTTPClient *http.Client
+	// Now is the gateway's clock; tests move it.
+	Now func() time.Time
+	// PublicURL is the gateway's externally reachable base URL, without a
+	// trailing slash, for registering webhooks on a platform.
+	PublicURL string
+	// HookPath is the path of this instance's webhook receiver, such as
+	// /api/hooks/my-community/loomio/f5c3ff8f.
+	HookPath string
+}
+
+// DecodeConfig unmarshals the validated config into v.
+func (e Env) DecodeConfig(v any) error {
+	if len(e.Config) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(e.Config, v); err != nil {
+		return fmt.Errorf("decoding plugin config: %w", err)
+	}
+	return nil
+}

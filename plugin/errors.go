@@ -1,0 +1,58 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNotFound reports that something the caller named does not exist, on the
+// platform or in the plugin's state. The gateway answers 404.
+var ErrNotFound = errors.New("not found")
+
+// ErrUnauthorized reports a webhook that failed verification: a missing or
+// wrong signature, a stale timestamp, a replay. The gateway answers 401 and
+// runs nothing.
+var ErrUnauthorized = errors.New("unauthorized")
+
+// InputError reports invalid input that the schema could not catch, such as
+// low >= high. The gateway answers 400 with the message and field.
+type InputError struct {
+	// Field is a JSON pointer to the offending value, such as "/low", or empty.
+	Field   string
+	Message string
+}
+
+func (e *InputError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s", e.Field, e.Message)
+	}
+	return e.Message
+}
+
+// PlatformError reports that the platform failed or refused a call. The
+// gateway answers 502 (504 when Timeout is set) with the platform's message.
+type PlatformError struct {
+	// Platform names the platform, such as "discourse".
+	Platform string
+	// Status is the platform's HTTP status, or 0 if there was no answer.
+	Status int
+	// Message is the platform's own error text.
+	Message string
+	// Timeout is set when the platform did not answer in time.
+	Timeout bool
+	// Err is the underlying transport error, if any.
+	Err error
+}
+
+func (e *PlatformError) Error() string {
+	switch {
+	case e.Timeout:
+		return fmt.Sprintf("%s did not answer in time: %s", e.Platform, e.Message)
+	case e.Status != 0:
+		return fmt.Sprintf("%s answered %d: %s", e.Platform, e.Status, e.Message)
+	default:
+		return fmt.Sprintf("%s: %s", e.Platform, e.Message)
+	}
+}
+
+func (e *PlatformError) Unwrap() error { return e.Err }

@@ -1,0 +1,176 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Auth types a plugin can declare; drivers use them to build setup forms.
+const (
+	AuthNone   = "none"
+	AuthAPIKey = "api_key"
+	AuthOAuth  = "oauth"
+)
+
+// Schema is a JSON Schema (draft 2020-12) kept as raw JSON, so the same bytes
+// validate requests and appear verbatim in the OpenAPI document. Mark secret
+// config properties with "writeOnly": true.
+type Schema = json.RawMessage
+
+// Instance is the value Info.New returns for each enabled plugin instance. It
+// may implement any of the optional interfaces listed in the package doc.
+type Instance any
+
+// Info describes a plugin to the gateway.
+type Info struct {
+	// Name is the plugin's stable identifier, used in routes and stored in the
+	// database: lowercase letters, digits, '-' and '_'.
+	Name string
+	// Description is a one-line summary shown in the API docs.
+	Description string
+	// AuthType is AuthNone (the default), AuthAPIKey or AuthOAuth.
+	AuthType string
+	// Config is the JSON Schema of the instance config. Defaults in it are
+	// filled in before the config is stored. Nil accepts any JSON object.
+	Config Schema
+	// PlatformIDKey names the config property whose value identifies the
+	// platform account (a Slack workspace, a Discourse server), so a community
+	// can enable several instances of one plugin. Empty means one instance per
+	// community.
+	PlatformIDKey string
+	// New returns a fresh, unprovisioned instance.
+	New func() Instance
+	// Actions are the synchronous operations drivers can perform.
+	Actions []Action
+	// Processes are the governance processes the plugin can run.
+	Processes []ProcessType
+	// Events documents the event types the plugin emits.
+	Events []EventType
+	// PollInterval is how often a [Poller] instance is polled. Zero means the
+	// gateway's default (one minute).
+	PollInterval time.Duration
+	// Platform, if set, receives platform-wide webhooks at /api/hooks/<plugin>
+	// and routes them to instances.
+	Platform PlatformRouter
+}
+
+// Action describes one synchronous operation of a plugin.
+type Action struct {
+	// Name is unique within the plugin; the route is <plugin>.<name>.
+	Name        string
+	Description string
+	// Input is the schema of the request's "parameters" object; nil accepts
+	// any object.
+	Input Schema
+	// Output is the schema of the result. A result that does not match it is
+	// a bug in the plugin and answers 500.
+	Output Schema
+	// Public actions are also served at /api/action/<plugin>.<name>.
+	Public bool
+	// Run performs the action on a provisioned instance with parameters that
+	// have already been validated against Input. Use [Bind] to write it as a
+	// typed method.
+	Run RunFunc
+}
+
+// RunFunc is the untyped form of an action.
+type RunFunc func(ctx context.Context, inst Instance, c *Call, params json.RawMessage) (any, error)
+
+// Bind adapts a typed action method, such as (*Slack).postMessage, to a
+// RunFunc: it asserts the instance's type and decodes the validated parameters
+// into In.
+func Bind[I Instance, In, Out any](fn func(I, context.Context, *Call, In) (Out, error)) RunFunc {
+	return func(ctx context.Context, inst Instance, c *Call, params json.RawMessage) (any, error) {
+		typed, ok := inst.(I)
+		if !ok {
+			return nil, fmt.Errorf("plugin instance is %T, action expects %T", inst, *new(I))
+		}
+		var in In
+		if len(params) > 0 && string(params) != "null" {
+			if err := json.Unmarshal(params, &in); err != nil {
+				return nil, &InputError{Message: "parameters do not fit the action: " + err.Error()}
+			}
+		}
+		return fn(typed, ctx, c, in)
+	}
+}
+
+// ProcessType describes a kind of governance process, such as a vote.
+type ProcessType struct {
+	// Name is unique within the plugin; the route is <plugin>.<name>.
+	Name        string
+	Description string
+	// Input is the schema of the start parameters (callback_url excluded).
+	// Defaults are filled in before Start sees them.
+	Input Schema
+	// Outcome documents the shape of the process outcome.
+	Outcome Schema
+	// PollInterval is how often pending processes whose handler implements
+	// [ProcessPoller] are polled. Zero means the gateway's default.
+	PollInterval time.Duration
+	// New returns a handler bound to the plugin instance that owns the
+	// process. It is called for every invocation, so it should be cheap.
+	New func(inst Instance) ProcessHandler
+}
+
+// EventType documents one kind of event a plugin emits to the driver.
+type EventType struct {
+	Type        string
+	Description string
+	Schema      Schema
+}
+
+// Provisioner is implemented by instances that need their config or the
+// gateway's services. Provision runs whenever the gateway builds the instance:
+// at first use after start and after every config change.
+type Provisioner interface {
+	Provision(ctx context.Context, env Env) error
+}
+
+// Initializer is implemented by instances that must do something once when
+// they are enabled or their config changes, such as fetching platform data
+// into state or registering a webhook. An error refuses the enable or update.
+type Initializer interface {
+	Initialize(ctx context.Context, c *Call) error
+}
+
+// Poller is implemented by instances that fetch events from a platform that
+// cannot push them. Poll runs every Info.PollInterval, once across all
+// gateway processes sharing a database.
+type Poller interface {
+	Poll(ctx context.Context, c *Call) error
+}
+
+// ProcessHandler runs one governance process. Start must leave the process
+// pending or completed (or return an error, and the process is discarded).
+type ProcessHandler interface {
+	Start(ctx context.Context, c *Call, p *Process) error
+}
+
+// ProcessCloser is implemented by handlers that can close a process early
+// when the driver asks (DELETE on the process). Close must complete it.
+type ProcessCloser interface {
+	Close(ctx context.Context, c *Call, p *Process) error
+}
+
+// ProcessWaker is implemented by handlers that schedule wake-ups with
+// Process.WakeAt. Wake runs at (or after) the requested time, even if the
+// gateway was down when it fell due.
+type ProcessWaker interface {
+	Wake(ctx context.Context, c *Call, p *Process) error
+}
+
+// ProcessPoller is implemented by handlers that fetch their state from the
+// platform every ProcessType.PollInterval while the process is pending.
+type ProcessPoller interface {
+	Poll(ctx context.Context, c *Call, p *Process) error
+}
+
+// ProcessWebhookReceiver is implemented by handlers that update a pending
+// process from webhooks received by its plugin instance (after the instance
+// verified them).
+type ProcessWebhookReceiver interface {
+	ReceiveWebhook(ctx context.Context, c *Call, p *Process, req *WebhookRequest) error
+}

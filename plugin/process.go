@@ -1,0 +1,192 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Status is where a process is in its life.
+type Status string
+
+// Process statuses. A process starts created, is pending while it runs and
+// ends completed; it never leaves completed.
+const (
+	StatusCreated   Status = "created"
+	StatusPending   Status = "pending"
+	StatusCompleted Status = "completed"
+)
+
+// ProcessRecord is the stored form of a process, as the gateway loads it.
+type ProcessRecord struct {
+	ID      int64
+	Name    string // the process type's name, without the plugin prefix
+	Input   json.RawMessage
+	Status  Status
+	Outcome json.RawMessage
+	Errors  json.RawMessage
+	URL     string
+	State   map[string]json.RawMessage
+}
+
+// Process is a running governance process as its handler sees it. Changes
+// are buffered like a Call's and committed with it.
+type Process struct {
+	rec     ProcessRecord
+	state   *State
+	wakes   []time.Time
+	changed bool
+}
+
+// NewProcess wraps a stored process for one invocation. It is for the
+// gateway and for plugin tests.
+func NewProcess(rec ProcessRecord) *Process {
+	p := &Process{rec: rec}
+	p.state = newState(func(_ context.Context, key string) (json.RawMessage, bool, error) {
+		v, ok := rec.State[key]
+		return v, ok, nil
+	})
+	return p
+}
+
+// ID is the process's id, as in its URL.
+func (p *Process) ID() int64 { return p.rec.ID }
+
+// Name is the process type's name.
+func (p *Process) Name() string { return p.rec.Name }
+
+// DecodeInput unmarshals the start parameters (validated, defaults filled)
+// into v. They are stored with the process, so they are available at every
+// step, not only in Start.
+func (p *Process) DecodeInput(v any) error {
+	if len(p.rec.Input) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(p.rec.Input, v); err != nil {
+		return fmt.Errorf("decoding process input: %w", err)
+	}
+	return nil
+}
+
+// Status is the process's current status.
+func (p *Process) Status() Status { return p.rec.Status }
+
+// SetStatus moves the process to s. A completed process stays completed.
+func (p *Process) SetStatus(s Status) {
+	if p.rec.Status == StatusCompleted || p.rec.Status == s {
+		return
+	}
+	p.rec.Status = s
+	p.changed = true
+}
+
+// Complete marks the process completed.
+func (p *Process) Complete() { p.SetStatus(StatusCompleted) }
+
+// DecodeOutcome unmarshals the current outcome into v.
+func (p *Process) DecodeOutcome(v any) error {
+	if len(p.rec.Outcome) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(p.rec.Outcome, v); err != nil {
+		return fmt.Errorf("decoding process outcome: %w", err)
+	}
+	return nil
+}
+
+// SetOutcome replaces the outcome; v must marshal to a JSON object.
+func (p *Process) SetOutcome(v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding process outcome: %w", err)
+	}
+	if !jsonEqual(raw, p.rec.Outcome) {
+		p.rec.Outcome = raw
+		p.changed = true
+	}
+	return nil
+}
+
+// SetErrors replaces the errors object; v must marshal to a JSON object.
+func (p *Process) SetErrors(v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding process errors: %w", err)
+	}
+	if !jsonEqual(raw, p.rec.Errors) {
+		p.rec.Errors = raw
+		p.changed = true
+	}
+	return nil
+}
+
+// URL is the human URL of the process on its platform, if any.
+func (p *Process) URL() string { return p.rec.URL }
+
+// SetURL sets the human URL of the process on its platform.
+func (p *Process) SetURL(u string) {
+	if u != p.rec.URL {
+		p.rec.URL = u
+		p.changed = true
+	}
+}
+
+// State is the process's own durable key-value state.
+func (p *Process) State() *State { return p.state }
+
+// WakeAt asks the gateway to call the handler's Wake at t. The wake-up is
+// durable: it survives restarts and fires at start if it fell due while the
+// gateway was down.
+func (p *Process) WakeAt(t time.Time) { p.wakes = append(p.wakes, t) }
+
+// ProcessChanges is what an invocation changed in a process.
+type ProcessChanges struct {
+	// Record is the process after the invocation.
+	Record ProcessRecord
+	// Changed reports whether status, outcome, errors or URL changed.
+	Changed bool
+	// StateChanged reports whether the process state changed.
+	StateChanged bool
+	// Wakes are the requested wake-up times.
+	Wakes []time.Time
+}
+
+// Changes returns the process after the invocation. It is for the gateway.
+func (p *Process) Changes() ProcessChanges {
+	rec := p.rec
+	rec.State = maps.Clone(p.rec.State)
+	if rec.State == nil {
+		rec.State = map[string]json.RawMessage{}
+	}
+	for k, v := range p.state.changes {
+		if v == nil {
+			delete(rec.State, k)
+		} else {
+			rec.State[k] = v
+		}
+	}
+	return ProcessChanges{
+		Record:       rec,
+		Changed:      p.changed,
+		StateChanged: len(p.state.changes) > 0,
+		Wakes:        slices.Clone(p.wakes),
+	}
+}
+
+// jsonEqual compares two JSON documents by value, so that re-encoding the same
+// outcome does not count as a change.
+func jsonEqual(a, b json.RawMessage) bool {
+	if string(a) == string(b) {
+		return true
+	}
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	ja, _ := json.Marshal(va)
+	jb, _ := json.Marshal(vb)
+	return string(ja) == string(jb)
+}
