@@ -1,0 +1,169 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/joho/godotenv"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/metagov/metagov-go/internal/apidoc"
+	"github.com/metagov/metagov-go/internal/app"
+	"github.com/metagov/metagov-go/internal/store"
+	"github.com/metagov/metagov-go/plugin"
+)
+
+// settings are the values of the command-line flags.
+type settings struct {
+	addr             string
+	database         string
+	eventReceiverURL string
+	publicURL        string
+	logFormat        string
+	logLevel         string
+}
+
+// envNames maps each flag to the environment variable that sets it when the
+// flag is not given. DRIVER_EVENT_RECEIVER_URL keeps the original's name.
+var envNames = map[string][]string{
+	"addr":               {"METAGOV_ADDR"},
+	"database":           {"METAGOV_DATABASE"},
+	"event-receiver-url": {"DRIVER_EVENT_RECEIVER_URL"},
+	"public-url":         {"METAGOV_PUBLIC_URL", "SERVER_URL"},
+	"log-format":         {"METAGOV_LOG_FORMAT"},
+	"log-level":          {"METAGOV_LOG_LEVEL"},
+}
+
+func newRootCommand() *cobra.Command {
+	s := &settings{}
+	root := &cobra.Command{
+		Use:           "metagov",
+		Short:         "Metagov governance API gateway",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applyEnvironment(cmd.Flags())
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&s.addr, "addr", "127.0.0.1:8000", "address to listen on (METAGOV_ADDR)")
+	f.StringVar(&s.database, "database", "metagov.db", "SQLite file path or postgres:// URL (METAGOV_DATABASE)")
+	f.StringVar(&s.eventReceiverURL, "event-receiver-url", "", "where driver events are POSTed (DRIVER_EVENT_RECEIVER_URL)")
+	f.StringVar(&s.publicURL, "public-url", "", "externally reachable base URL, for platform webhooks (METAGOV_PUBLIC_URL)")
+	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json (METAGOV_LOG_FORMAT)")
+	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error (METAGOV_LOG_LEVEL)")
+
+	root.AddCommand(
+		&cobra.Command{
+			Use:   "serve",
+			Short: "Run the gateway: HTTP API, job workers and scheduler",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				logger, err := s.logger()
+				if err != nil {
+					return err
+				}
+				a, err := app.Open(cmd.Context(), s.appConfig(logger))
+				if err != nil {
+					return err
+				}
+				return a.Serve(cmd.Context())
+			},
+		},
+		&cobra.Command{
+			Use:   "migrate",
+			Short: "Apply database migrations (serve also applies them at start)",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				st, err := store.Open(cmd.Context(), s.database)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				if err := app.Migrate(cmd.Context(), st); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "migrated %s database\n", st.Dialect())
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use:   "openapi",
+			Short: "Print the OpenAPI document",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				doc, err := apidoc.Build(plugin.List(), apidoc.Options{Version: version, ServerURL: s.publicURL})
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(append(doc, '\n'))
+				return err
+			},
+		},
+		&cobra.Command{
+			Use:   "version",
+			Short: "Print the version",
+			Args:  cobra.NoArgs,
+			Run: func(cmd *cobra.Command, _ []string) {
+				fmt.Fprintln(cmd.OutOrStdout(), version)
+			},
+		},
+	)
+	return root
+}
+
+// applyEnvironment loads .env from the working directory (it never overrides
+// variables already set) and gives every flag not set on the command line
+// the value of its environment variable: flag, then environment, then .env,
+// then the default.
+func applyEnvironment(flags *pflag.FlagSet) error {
+	if err := godotenv.Load(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reading .env: %w", err)
+	}
+	var err error
+	flags.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || err != nil {
+			return
+		}
+		for _, name := range envNames[f.Name] {
+			if v, ok := os.LookupEnv(name); ok && v != "" {
+				if setErr := f.Value.Set(v); setErr != nil {
+					err = fmt.Errorf("%s: %w", name, setErr)
+				}
+				return
+			}
+		}
+	})
+	return err
+}
+
+func (s *settings) appConfig(logger *slog.Logger) app.Config {
+	return app.Config{
+		Addr:             s.addr,
+		Database:         s.database,
+		EventReceiverURL: s.eventReceiverURL,
+		PublicURL:        strings.TrimSuffix(s.publicURL, "/"),
+		Logger:           logger,
+		Version:          version,
+	}
+}
+
+func (s *settings) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s.logLevel)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", s.logLevel, err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch s.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", s.logFormat)
+}

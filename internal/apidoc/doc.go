@@ -1,0 +1,36 @@
+// Package apidoc describes the gateway's HTTP API in OpenAPI 3.1 and serves
+// the documentation pages, all without network access.
+//
+// The document is assembled once at start from the plugin registry: static
+// routes (communities, plugins, webhooks, docs) come from hand-written schema
+// literals, and every plugin adds literal routes for its actions and
+// processes whose bodies reference the plugin's own JSON Schemas in
+// components.schemas. Plugin schemas are JSON Schema 2020-12, which an
+// OpenAPI 3.1 Schema Object is, so they are embedded as they are instead of
+// being converted.
+//
+// The package knows nothing about routing or storage; internal/httpapi mounts
+// its handlers:
+//
+//	doc, err := apidoc.Build(plugin.List(), apidoc.Options{Version: version})
+//	if err != nil { ... }
+//	redoc, err := apidoc.RedocHandler(doc)
+//	if err != nil { ... }
+//	mux.Handle("GET "+apidoc.SpecPath, apidoc.SpecHandler(doc))
+//	mux.Handle("GET /swagger.json", apidoc.SpecHandler(doc))
+//	mux.Handle("GET "+apidoc.SwaggerPath, apidoc.SwaggerHandler(apidoc.SpecPath))
+//	mux.Handle("GET "+apidoc.RedocPath, redoc)
+//	mux.Handle("GET /{$}", http.RedirectHandler(apidoc.RedocPath, http.StatusFound))
+package apidoc
+
+// The paths the documentation is served at. They are part of the API
+// contract (the original served /swagger.json, /swagger/ and /redoc), and the
+// reference page links to the document and Swagger UI through them.
+const (
+	// SpecPath serves the OpenAPI document; /swagger.json serves the same.
+	SpecPath = "/openapi.json"
+	// SwaggerPath is the prefix Swagger UI and its assets are served under.
+	SwaggerPath = "/swagger/"
+	// RedocPath serves the server-rendered API reference page.
+	RedocPath = "/redoc"
+)

@@ -1,0 +1,223 @@
+package apidoc
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// Static operation ids are camelCase: plugin-generated ids are lowercase and
+// dotted, so the two can never collide whatever a plugin is called.
+
+func pathParam(name, description string, schema obj) parameter {
+	return parameter{Name: name, In: "path", Required: true, Description: description, Schema: schema}
+}
+
+// pluginNameSchema lists the built-in plugins, so the docs UIs offer them.
+func (b *builder) pluginNameSchema() obj {
+	s := obj{"type": "string"}
+	if len(b.pluginNames) > 0 {
+		s["enum"] = b.pluginNames
+	}
+	return s
+}
+
+// addStaticRoutes describes the routes that exist whatever plugins are
+// built in.
+func (b *builder) addStaticRoutes() error {
+	slug := pathParam("slug", "Community slug.", obj{"type": "string"})
+	pluginParam := func(name string) parameter {
+		return pathParam(name, "Plugin name.", b.pluginNameSchema())
+	}
+	html := func(description string) response {
+		return response{Description: description, Content: map[string]mediaType{"text/html": {Schema: obj{"type": "string"}}}}
+	}
+	document := jsonResponse("The OpenAPI 3.1 document (this document).", obj{"type": "object"})
+
+	ops := []struct {
+		method, path string
+		op           *operation
+	}{
+		// Docs.
+		{http.MethodGet, "/", &operation{
+			OperationID: "redirectToReference", Tags: []string{tagDocs},
+			Summary: "Redirect to the API reference",
+			Responses: map[string]any{"302": response{
+				Description: "Redirect to " + RedocPath + ".",
+				Headers:     map[string]header{"Location": {Schema: obj{"type": "string", "const": RedocPath}}},
+			}},
+		}},
+		{http.MethodGet, SpecPath, &operation{
+			OperationID: "getOpenAPIDocument", Tags: []string{tagDocs},
+			Summary:   "Get the OpenAPI document",
+			Responses: map[string]any{"200": document},
+		}},
+		{http.MethodGet, "/swagger.json", &operation{
+			OperationID: "getSwaggerJSON", Tags: []string{tagDocs},
+			Summary:     "Get the OpenAPI document (legacy path)",
+			Description: "The same document as `" + SpecPath + "`, at the path the original gateway used.",
+			Responses:   map[string]any{"200": document},
+		}},
+		{http.MethodGet, SwaggerPath, &operation{
+			OperationID: "getSwaggerUI", Tags: []string{tagDocs},
+			Summary:   "Swagger UI",
+			Responses: map[string]any{"200": html("Swagger UI for this document; it works offline.")},
+		}},
+		{http.MethodGet, RedocPath, &operation{
+			OperationID: "getReference", Tags: []string{tagDocs},
+			Summary:   "API reference page",
+			Responses: map[string]any{"200": html("A static HTML reference of every operation and schema.")},
+		}},
+
+		// Community Configuration.
+		{http.MethodPost, "/api/internal/community", &operation{
+			OperationID: "createCommunity", Tags: []string{tagCommunity},
+			Summary:     "Create a community",
+			Description: "Creates a community and enables the listed plugins, all or nothing.",
+			RequestBody: &requestBody{Content: jsonContent(ref(schemaCommunityCreate))},
+			Responses: with(errs(400, 409, 500, 502, 504), map[int]any{
+				201: jsonResponse("The community was created.", ref(schemaCommunity)),
+			}),
+		}},
+		{http.MethodGet, "/api/internal/community/{slug}", &operation{
+			OperationID: "getCommunity", Tags: []string{tagCommunity},
+			Summary:    "Get a community",
+			Parameters: []any{slug},
+			Responses: with(errs(404, 500), map[int]any{
+				200: jsonResponse("The community and its plugin instances.", ref(schemaCommunity)),
+			}),
+		}},
+		{http.MethodPut, "/api/internal/community/{slug}", &operation{
+			OperationID: "replaceCommunity", Tags: []string{tagCommunity},
+			Summary: "Create or replace a community",
+			Description: "Creates the community if it does not exist (201), otherwise replaces it (200): " +
+				"listed plugins are enabled or updated, plugins not listed are disabled. All or nothing.",
+			Parameters:  []any{slug},
+			RequestBody: &requestBody{Content: jsonContent(ref(schemaCommunityReplace))},
+			Responses: with(errs(400, 500, 502, 504), map[int]any{
+				200: jsonResponse("The community was replaced.", ref(schemaCommunity)),
+				201: jsonResponse("The community was created.", ref(schemaCommunity)),
+			}),
+		}},
+		{http.MethodDelete, "/api/internal/community/{slug}", &operation{
+			OperationID: "deleteCommunity", Tags: []string{tagCommunity},
+			Summary:     "Delete a community",
+			Description: "Deletes the community with its plugin instances and processes.",
+			Parameters:  []any{slug},
+			Responses: with(errs(404, 500), map[int]any{
+				204: response{Description: "The community was deleted."},
+			}),
+		}},
+		{http.MethodGet, "/api/internal/community/{slug}/hooks", &operation{
+			OperationID: "listCommunityHooks", Tags: []string{tagCommunity},
+			Summary:    "List the community's webhook receivers",
+			Parameters: []any{slug},
+			Responses: with(errs(404, 500), map[int]any{
+				200: jsonResponse("Receiver paths to register on the platforms.", ref(schemaHooks)),
+			}),
+		}},
+
+		// Plugins.
+		{http.MethodDelete, "/api/internal/plugin/{name}/{id}", &operation{
+			OperationID: "deletePlugin", Tags: []string{tagPlugins},
+			Summary:     "Disable a plugin instance",
+			Description: "Deletes the plugin instance with this id, with its state and processes.",
+			Parameters: []any{
+				pluginParam("name"),
+				pathParam("id", "Plugin instance id.", obj{"type": "integer", "format": "int64"}),
+				paramRef(paramCommunityOptional),
+			},
+			Responses: with(errs(400, 404, 500), map[int]any{
+				204: response{Description: "The plugin instance was deleted."},
+			}),
+		}},
+		{http.MethodGet, "/api/internal/plugin-schemas", &operation{
+			OperationID: "getPluginSchemas", Tags: []string{tagPlugins},
+			Summary:   "Get every plugin's config schema",
+			Responses: map[string]any{"200": jsonResponse("Config schema per plugin name; `{}` for plugins without one.", b.pluginSchemasSchema())},
+		}},
+		{http.MethodGet, "/api/internal/plugin/{name}/metadata", &operation{
+			OperationID: "getPluginMetadata", Tags: []string{tagPlugins},
+			Summary:    "Get a plugin's metadata",
+			Parameters: []any{pluginParam("name")},
+			Responses: with(errs(404), map[int]any{
+				200: jsonResponse("The plugin's description and schemas.", ref(schemaPluginMetadata)),
+			}),
+		}},
+
+		// Webhooks.
+		{http.MethodPost, "/api/hooks/{community}/{plugin}", &operation{
+			OperationID: "receiveCommunityWebhook", Tags: []string{tagWebhooks},
+			Summary:     "Receive a webhook for a community's plugin instance",
+			Parameters:  []any{pathParam("community", "Community slug.", obj{"type": "string"}), pluginParam("plugin")},
+			RequestBody: webhookBody(),
+			Responses:   webhookResponses(),
+		}},
+		{http.MethodPost, "/api/hooks/{community}/{plugin}/{webhook_slug}", &operation{
+			OperationID: "receiveCommunityWebhookWithSlug", Tags: []string{tagWebhooks},
+			Summary:     "Receive a webhook at an unguessable URL",
+			Description: "For platforms that cannot sign webhooks: the slug is a secret generated per instance and can be rotated.",
+			Parameters: []any{
+				pathParam("community", "Community slug.", obj{"type": "string"}),
+				pluginParam("plugin"),
+				pathParam("webhook_slug", "The instance's secret webhook slug.", obj{"type": "string"}),
+			},
+			RequestBody: webhookBody(),
+			Responses:   webhookResponses(),
+		}},
+		{http.MethodPost, "/api/hooks/{plugin}", &operation{
+			OperationID: "receivePlatformWebhook", Tags: []string{tagWebhooks},
+			Summary:     "Receive a platform-wide webhook",
+			Description: "For platforms with one app across many communities (Slack, Discord, GitHub): the plugin routes the webhook to the right instance.",
+			Parameters:  []any{pluginParam("plugin")},
+			RequestBody: webhookBody(),
+			Responses:   webhookResponses(),
+		}},
+	}
+	for _, o := range ops {
+		if err := b.addOp(o.method, o.path, o.op); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// with adds success responses to an operation's error responses.
+func with(responses map[string]any, success map[int]any) map[string]any {
+	for code, r := range success {
+		responses[strconv.Itoa(code)] = r
+	}
+	return responses
+}
+
+// pluginSchemasSchema describes GET /api/internal/plugin-schemas: one
+// property per plugin whose value is a JSON Schema document.
+func (b *builder) pluginSchemasSchema() obj {
+	props := obj{}
+	for _, name := range b.pluginNames {
+		props[name] = obj{
+			"type":        []string{"object", "boolean"},
+			"description": "The config schema of " + name + "; the same as the component `" + name + ".config`.",
+		}
+	}
+	s := obj{"type": "object", "properties": props, "additionalProperties": false}
+	if len(b.pluginNames) > 0 {
+		s["required"] = b.pluginNames
+	}
+	return s
+}
+
+func webhookBody() *requestBody {
+	return &requestBody{
+		Description: "The platform's payload, passed to the plugin as received.",
+		Content: map[string]mediaType{
+			"application/json":                  {Schema: anyValue()},
+			"application/x-www-form-urlencoded": {Schema: anyObject()},
+		},
+	}
+}
+
+func webhookResponses() map[string]any {
+	r := errs(401, 404, 413, 500)
+	r["200"] = response{Description: "The webhook was verified and handled. Some platforms get a reply body they expect (such as a challenge)."}
+	return r
+}

@@ -1,0 +1,177 @@
+// Package app assembles the gateway: store, core, job workers and the HTTP
+// API, with their start and graceful stop. cmd/metagov and the end-to-end
+// tests both build the service through it, so they run the same thing.
+package app
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/metagov/metagov-go/internal/core"
+	"github.com/metagov/metagov-go/internal/httpapi"
+	"github.com/metagov/metagov-go/internal/jobs"
+	"github.com/metagov/metagov-go/internal/store"
+	"github.com/metagov/metagov-go/plugin"
+)
+
+// Config holds every setting of the service.
+type Config struct {
+	// Addr is the listen address. Default: 127.0.0.1:8000.
+	Addr string
+	// Database is a SQLite file path or a postgres:// URL. Default: metagov.db.
+	Database string
+	// EventReceiverURL is where driver events are POSTed.
+	EventReceiverURL string
+	// PublicURL is the service's externally reachable base URL.
+	PublicURL string
+	// Logger receives all logs. Default: slog.Default().
+	Logger *slog.Logger
+	// JobPollInterval is how often idle job workers look for work.
+	JobPollInterval time.Duration
+	// ShutdownTimeout bounds how long a stop waits for requests and jobs in
+	// flight. Default: 30 s.
+	ShutdownTimeout time.Duration
+	// Plugins are the plugins to serve. Default: every registered plugin.
+	Plugins []plugin.Info
+	// Version is reported in the API document.
+	Version string
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+}
+
+// App is an assembled gateway.
+type App struct {
+	cfg     Config
+	store   *store.Store
+	gateway *core.Gateway
+	jobs    *jobs.Client
+	handler http.Handler
+	stopCtx context.CancelFunc
+}
+
+// Open connects to the database, applies migrations and assembles the
+// gateway. It does not start workers or listen; see Start and Serve.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	cfg.Addr = cmp.Or(cfg.Addr, "127.0.0.1:8000")
+	cfg.Database = cmp.Or(cfg.Database, "metagov.db")
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, 30*time.Second)
+	cfg.PublicURL = cmp.Or(cfg.PublicURL, "http://"+cfg.Addr)
+	st, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	if err := Migrate(ctx, st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	g, err := core.New(st, core.Config{
+		EventReceiverURL: cfg.EventReceiverURL,
+		PublicURL:        cfg.PublicURL,
+		Logger:           cfg.Logger,
+		Plugins:          cfg.Plugins,
+		Now:              cfg.Now,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	client, err := jobs.NewClient(g, st, jobs.Config{Logger: cfg.Logger, FetchPollInterval: cfg.JobPollInterval})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	h, err := httpapi.New(g, httpapi.Config{Logger: cfg.Logger, Version: cfg.Version, PublicURL: cfg.PublicURL})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &App{cfg: cfg, store: st, gateway: g, jobs: client, handler: h}, nil
+}
+
+// Migrate applies the gateway's and the job queue's migrations.
+func Migrate(ctx context.Context, st *store.Store) error {
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	return jobs.Migrate(ctx, st)
+}
+
+// Handler is the HTTP API.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Store is the app's database, for tests and CLI commands.
+func (a *App) Store() *store.Store { return a.store }
+
+// Start runs the job workers and the config watcher in the background.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.jobs.Start(ctx); err != nil {
+		return fmt.Errorf("starting job workers: %w", err)
+	}
+	watchCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopCtx = cancel
+	go a.gateway.WatchConfig(watchCtx)
+	return nil
+}
+
+// Stop lets running jobs finish within ctx, cancels the rest (River hands
+// them back to be retried) and closes the database.
+func (a *App) Stop(ctx context.Context) error {
+	if a.stopCtx != nil {
+		a.stopCtx()
+	}
+	var err error
+	if stopErr := a.jobs.Stop(ctx); stopErr != nil {
+		cancelCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err = errors.Join(fmt.Errorf("stopping job workers: %w", stopErr), a.jobs.StopAndCancel(cancelCtx))
+	}
+	return errors.Join(err, a.store.Close())
+}
+
+// Serve listens on cfg.Addr and serves until ctx is done, then shuts down
+// gracefully: the listener closes, requests in flight finish, jobs in flight
+// finish or are handed back, all within ShutdownTimeout.
+func (a *App) Serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", a.cfg.Addr, err)
+	}
+	return a.ServeListener(ctx, ln)
+}
+
+// ServeListener is Serve on a listener the caller opened.
+func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
+	if err := a.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.cfg.Logger.Info("metagov listening", slog.String("addr", ln.Addr().String()),
+		slog.String("database", a.store.Dialect().String()))
+	select {
+	case err := <-errc:
+		_ = a.Stop(context.Background())
+		return fmt.Errorf("serving http: %w", err)
+	case <-ctx.Done():
+	}
+	a.cfg.Logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	return errors.Join(err, a.Stop(shutdownCtx))
+}

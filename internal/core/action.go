@@ -1,0 +1,119 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+)
+
+// ActionRequest asks a community's plugin instance to perform an action.
+type ActionRequest struct {
+	Community string
+	// PlatformID chooses among several instances of the plugin; optional.
+	PlatformID string
+	Plugin     string
+	Action     string
+	// Parameters is the "parameters" object of the request; nil means {}.
+	Parameters json.RawMessage
+	// Public is set for the public route, which serves public actions only.
+	Public bool
+}
+
+// HasAction reports whether a plugin has an action, and whether it is
+// public, so routes can answer 404 before anything else.
+func (g *Gateway) HasAction(pluginName, action string) (exists, public bool) {
+	t, ok := g.types[pluginName]
+	if !ok {
+		return false, false
+	}
+	a, ok := t.actions[action]
+	if !ok {
+		return false, false
+	}
+	return true, a.action.Public
+}
+
+// PerformAction validates the parameters, runs the action, checks its result
+// against the output schema, commits what it changed and returns the result.
+func (g *Gateway) PerformAction(ctx context.Context, req ActionRequest) (json.RawMessage, error) {
+	typ, err := g.pluginType(req.Plugin)
+	if err != nil {
+		return nil, err
+	}
+	at, ok := typ.actions[req.Action]
+	if !ok || (req.Public && !at.action.Public) {
+		return nil, newError(KindNotFound, "unknown_action", "plugin %s has no action %s", req.Plugin, req.Action)
+	}
+	entry, err := g.community(ctx, req.Community)
+	if err != nil {
+		return nil, err
+	}
+	in, err := entry.find(req.Plugin, req.PlatformID)
+	if err != nil {
+		return nil, err
+	}
+	params, err := validateParams(at.input, req.Parameters, false)
+	if err != nil {
+		return nil, err
+	}
+	v, err := in.ready()
+	if err != nil {
+		return nil, err
+	}
+	call := g.newCall(in)
+	result, err := at.action.Run(ctx, v, call, params)
+	if err != nil {
+		return nil, fromPlugin(req.Plugin, err)
+	}
+	out, err := json.Marshal(result)
+	if err != nil {
+		return nil, fmt.Errorf("encoding result of %s.%s: %w", req.Plugin, req.Action, err)
+	}
+	if at.output != nil {
+		doc, err := decodeJSON(out)
+		if err != nil {
+			return nil, fmt.Errorf("decoding result of %s.%s: %w", req.Plugin, req.Action, err)
+		}
+		if errs := at.output.validate(doc); len(errs) > 0 {
+			// The plugin broke its own contract: our bug, not the caller's.
+			g.log.ErrorContext(ctx, "action result does not match its output schema",
+				slog.String("plugin", req.Plugin), slog.String("action", req.Action), slog.String("violations", describe(errs)))
+			return nil, fmt.Errorf("result of %s.%s does not match its output schema: %s", req.Plugin, req.Action, describe(errs))
+		}
+	}
+	if _, err := g.commit(ctx, &unit{community: entry, inst: in, call: call}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// validateParams checks a parameters object against a schema, filling
+// defaults when asked, and returns it re-encoded.
+func validateParams(s *schema, raw json.RawMessage, fillDefaults bool) (json.RawMessage, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		raw = json.RawMessage(`{}`)
+	}
+	doc, err := decodeJSON(raw)
+	if err != nil {
+		return nil, &Error{Kind: KindInvalid, Code: "invalid_json", Detail: "parameters are not valid JSON: " + err.Error()}
+	}
+	if _, ok := doc.(map[string]any); !ok {
+		return nil, &Error{Kind: KindInvalid, Code: "invalid_input", Field: "", Detail: "parameters must be a JSON object"}
+	}
+	if fillDefaults {
+		s.applyDefaults(doc)
+	}
+	if errs := s.validate(doc); len(errs) > 0 {
+		return nil, &Error{Kind: KindInvalid, Code: "invalid_input", Field: errs[0].Field,
+			Detail: "parameters validation error: " + describe(errs)}
+	}
+	if !fillDefaults {
+		return raw, nil
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encoding parameters: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,169 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/riverqueue/river"
+
+	"github.com/metagov/metagov-go/internal/store"
+	"github.com/metagov/metagov-go/plugin"
+)
+
+// unit is one plugin invocation waiting to be committed.
+type unit struct {
+	community *communityEntry
+	inst      *instance
+	call      *plugin.Call
+	// proc and stored are set for process invocations: the handle the
+	// plugin changed and the row it was built from.
+	proc   *plugin.Process
+	stored store.Process
+}
+
+// newCall starts a unit of work on an instance; state reads go to the store.
+func (g *Gateway) newCall(in *instance) *plugin.Call {
+	id := in.row.ID
+	return plugin.NewCall(func(ctx context.Context, key string) (json.RawMessage, bool, error) {
+		v, err := g.store.PluginStateGet(ctx, id, key)
+		if err != nil {
+			if isNotFound(err) {
+				return nil, false, nil
+			}
+			return nil, false, err
+		}
+		return v, true, nil
+	}, g.cfg.Now)
+}
+
+// commit writes what an invocation changed, and the deliveries and timers
+// it causes, in one transaction. It returns the process row as written.
+func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
+	changes := u.call.Changes()
+	var pc plugin.ProcessChanges
+	if u.proc != nil {
+		pc = u.proc.Changes()
+	}
+	written := u.stored
+	if len(changes.State) == 0 && len(changes.Events) == 0 && !pc.Changed && !pc.StateChanged && len(pc.Wakes) == 0 {
+		return written, nil
+	}
+	err := g.store.InTx(ctx, func(tx *store.Tx) error {
+		for key, value := range changes.State {
+			if err := tx.PluginStatePut(ctx, u.inst.row.ID, key, value); err != nil {
+				return err
+			}
+		}
+		if pc.Changed || pc.StateChanged {
+			var err error
+			if written, err = g.writeProcess(ctx, tx, u, pc); err != nil {
+				return err
+			}
+		}
+		for _, at := range pc.Wakes {
+			args := WakeProcessArgs{ProcessID: u.stored.ID}
+			if err := g.insertJob(ctx, tx, args, &river.InsertOpts{ScheduledAt: at}); err != nil {
+				return err
+			}
+		}
+		for _, e := range changes.Events {
+			if err := g.insertEvent(ctx, tx, u.community.community, u.inst.row.Name, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return u.stored, err
+	}
+	return written, nil
+}
+
+// writeProcess stores a process's changes with a compare-and-set on its
+// sequence and queues the callback they call for.
+func (g *Gateway) writeProcess(ctx context.Context, tx *store.Tx, u *unit, pc plugin.ProcessChanges) (store.Process, error) {
+	rec := pc.Record
+	p := u.stored
+	state, err := json.Marshal(rec.State)
+	if err != nil {
+		return p, fmt.Errorf("encoding state of process %d: %w", p.ID, err)
+	}
+	seq, err := tx.ProcessUpdate(ctx, &store.ProcessUpdateParams{
+		ID:          p.ID,
+		OldSequence: p.Sequence,
+		Status:      string(rec.Status),
+		Outcome:     orEmptyObject(rec.Outcome),
+		Errors:      orEmptyObject(rec.Errors),
+		URL:         rec.URL,
+		State:       state,
+	})
+	if err != nil {
+		if isConflict(err) {
+			return p, newError(KindConflict, "process_changed", "process %d was changed concurrently; try again", p.ID)
+		}
+		return p, err
+	}
+	wasCreated := p.Status == string(plugin.StatusCreated)
+	p.Status, p.Outcome, p.Errors, p.URL, p.State, p.Sequence =
+		string(rec.Status), orEmptyObject(rec.Outcome), orEmptyObject(rec.Errors), rec.URL, state, seq
+	// The driver learns of a new process from the 202 answer, so starting
+	// one is not news unless it completed at once.
+	notify := pc.Changed && p.CallbackURL != "" && (!wasCreated || p.Status == string(plugin.StatusCompleted))
+	if !notify {
+		return p, nil
+	}
+	payload, err := json.Marshal(processView(p, u.community.community.Slug))
+	if err != nil {
+		return p, fmt.Errorf("encoding callback of process %d: %w", p.ID, err)
+	}
+	return p, g.enqueueDelivery(ctx, tx, &store.DeliveryInsertParams{
+		CommunityID: p.CommunityID,
+		Kind:        store.DeliveryCallback,
+		ProcessID:   p.ID,
+		URL:         p.CallbackURL,
+		Payload:     payload,
+	})
+}
+
+// insertEvent stores an event and, when the driver has an event receiver,
+// queues its delivery.
+func (g *Gateway) insertEvent(ctx context.Context, tx *store.Tx, c store.Community, source string, e plugin.EmittedEvent) error {
+	var initiator json.RawMessage
+	if e.Initiator != nil {
+		var err error
+		if initiator, err = json.Marshal(e.Initiator); err != nil {
+			return fmt.Errorf("encoding initiator of event %q: %w", e.Type, err)
+		}
+	}
+	at := g.now()
+	id, err := tx.EventInsert(ctx, &store.EventInsertParams{
+		CommunityID: c.ID, Source: source, Type: e.Type, Data: orEmptyObject(e.Data), Initiator: initiator, CreatedAt: at,
+	})
+	if err != nil {
+		return err
+	}
+	if g.cfg.EventReceiverURL == "" {
+		return nil
+	}
+	payload, err := json.Marshal(eventEnvelope{
+		ID: id, Community: c.Slug, Source: source, EventType: e.Type, Timestamp: unixSeconds(at),
+		Data: orEmptyObject(e.Data), Initiator: orEmptyObject(initiator),
+	})
+	if err != nil {
+		return fmt.Errorf("encoding event %q: %w", e.Type, err)
+	}
+	return g.enqueueDelivery(ctx, tx, &store.DeliveryInsertParams{
+		CommunityID: c.ID, Kind: store.DeliveryEvent, EventID: id, URL: g.cfg.EventReceiverURL, Payload: payload,
+	})
+}
+
+// enqueueDelivery writes a delivery to the outbox and schedules its sending,
+// both inside tx.
+func (g *Gateway) enqueueDelivery(ctx context.Context, tx *store.Tx, p *store.DeliveryInsertParams) error {
+	id, err := tx.DeliveryInsert(ctx, p)
+	if err != nil {
+		return err
+	}
+	return g.insertJob(ctx, tx, DeliverArgs{DeliveryID: id}, nil)
+}

@@ -1,0 +1,181 @@
+package core
+
+import (
+	"context"
+	"regexp"
+
+	"github.com/google/uuid"
+
+	"github.com/metagov/metagov-go/internal/store"
+)
+
+// slugPattern keeps community slugs safe in URL paths and headers.
+var slugPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
+
+const maxReadableName = 200
+
+// CommunityInput is the body of a community create or replace.
+type CommunityInput struct {
+	// Slug is the community's identifier; empty on create generates one.
+	Slug string
+	// ReadableName, when set, replaces the display name.
+	ReadableName *string
+	// Plugins, when set, is the complete list of enabled plugins: listed
+	// ones are enabled or updated, unlisted ones removed. When nil, a
+	// replace keeps the plugins as they are.
+	Plugins *[]PluginConfig
+}
+
+func (in *CommunityInput) validate() error {
+	if !slugPattern.MatchString(in.Slug) {
+		return &Error{Kind: KindInvalid, Code: "invalid_slug", Field: "/slug",
+			Detail: "slug must be 1 to 100 letters, digits, '-' or '_'"}
+	}
+	if in.ReadableName != nil && len(*in.ReadableName) > maxReadableName {
+		return &Error{Kind: KindInvalid, Code: "invalid_readable_name", Field: "/readable_name",
+			Detail: "readable_name must be at most 200 bytes"}
+	}
+	return nil
+}
+
+// CreateCommunity creates a community (POST); a taken slug is a conflict.
+func (g *Gateway) CreateCommunity(ctx context.Context, in CommunityInput) (CommunityView, error) {
+	if in.Slug == "" {
+		in.Slug = uuid.NewString()
+	}
+	view, created, err := g.putCommunity(ctx, in, false)
+	if err == nil && !created {
+		err = newError(KindConflict, "slug_taken", "community with slug '%s' already exists", in.Slug)
+	}
+	return view, err
+}
+
+// PutCommunity creates a community or replaces its name and plugins (PUT).
+// created reports which.
+func (g *Gateway) PutCommunity(ctx context.Context, in CommunityInput) (view CommunityView, created bool, err error) {
+	return g.putCommunity(ctx, in, true)
+}
+
+// putCommunity does both; with replace false an existing community is left
+// untouched and reported as not created. Everything is validated and every
+// plugin initialised before one transaction writes it all, so a failure
+// changes nothing.
+func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace bool) (CommunityView, bool, error) {
+	if err := in.validate(); err != nil {
+		return CommunityView{}, false, err
+	}
+	current, err := g.store.CommunityGetBySlug(ctx, in.Slug)
+	exists := err == nil
+	if err != nil && !isNotFound(err) {
+		return CommunityView{}, false, err
+	}
+	if exists && !replace {
+		return CommunityView{}, false, nil
+	}
+	var existing []store.PluginInstance
+	if exists {
+		if existing, err = g.store.PluginInstanceListByCommunity(ctx, current.ID); err != nil {
+			return CommunityView{}, false, err
+		}
+	}
+	var prepared []*preparedInstance
+	if in.Plugins != nil {
+		for _, pc := range *in.Plugins {
+			p, err := g.prepareInstance(ctx, in.Slug, existing, pc)
+			if err != nil {
+				return CommunityView{}, false, err
+			}
+			prepared = append(prepared, p)
+		}
+		if err := g.checkDuplicates(prepared); err != nil {
+			return CommunityView{}, false, err
+		}
+	}
+	err = g.store.InTx(ctx, func(tx *store.Tx) error {
+		c := current
+		var err error
+		switch {
+		case !exists:
+			name := ""
+			if in.ReadableName != nil {
+				name = *in.ReadableName
+			}
+			if c, err = tx.CommunityInsert(ctx, in.Slug, name); err != nil {
+				if isConflict(err) {
+					return newError(KindConflict, "slug_taken", "community with slug '%s' already exists", in.Slug)
+				}
+				return err
+			}
+		case in.ReadableName != nil && *in.ReadableName != c.ReadableName:
+			if err := tx.CommunityUpdateName(ctx, c.ID, *in.ReadableName); err != nil {
+				return err
+			}
+		}
+		if in.Plugins == nil {
+			return tx.ConfigGenerationBump(ctx)
+		}
+		kept := map[int64]bool{}
+		for _, p := range prepared {
+			row, err := g.apply(ctx, tx, c, p)
+			if err != nil {
+				return err
+			}
+			kept[row.ID] = true
+		}
+		for _, row := range existing {
+			if !kept[row.ID] {
+				if err := g.removeInstance(ctx, tx, row); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.ConfigGenerationBump(ctx)
+	})
+	g.cache.dropAll()
+	if err != nil {
+		return CommunityView{}, false, err
+	}
+	view, err := g.GetCommunity(ctx, in.Slug)
+	return view, !exists, err
+}
+
+// GetCommunity returns a community with its plugins.
+func (g *Gateway) GetCommunity(ctx context.Context, slug string) (CommunityView, error) {
+	entry, err := g.community(ctx, slug)
+	if err != nil {
+		return CommunityView{}, err
+	}
+	return entry.view(g), nil
+}
+
+// DeleteCommunity deletes a community with everything it owns.
+func (g *Gateway) DeleteCommunity(ctx context.Context, slug string) error {
+	entry, err := g.community(ctx, slug)
+	if err != nil {
+		return err
+	}
+	err = g.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CommunityDelete(ctx, entry.community.ID); err != nil {
+			return err
+		}
+		return tx.ConfigGenerationBump(ctx)
+	})
+	g.cache.dropAll()
+	return err
+}
+
+// Hooks lists the webhook receiver paths of a community's plugins that take
+// webhooks.
+func (g *Gateway) Hooks(ctx context.Context, slug string) ([]string, error) {
+	entry, err := g.community(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	hooks := []string{}
+	for _, in := range entry.instances {
+		if in.typ.takesWebhooks {
+			hooks = append(hooks, in.hookPath())
+		}
+	}
+	return hooks, nil
+}

@@ -1,0 +1,89 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/metagov/metagov-go/internal/store"
+	"github.com/metagov/metagov-go/plugin"
+)
+
+// ErrorKind classifies an Error so the HTTP layer can choose a status.
+type ErrorKind int
+
+// Error kinds.
+const (
+	// KindInvalid is bad input from the caller (400).
+	KindInvalid ErrorKind = iota + 1
+	// KindNotFound is a missing community, plugin, process or route (404).
+	KindNotFound
+	// KindConflict is a request that contradicts the current state (409).
+	KindConflict
+	// KindUnauthorized is a webhook that failed verification (401).
+	KindUnauthorized
+	// KindPlatform is a platform that failed or refused a call (502).
+	KindPlatform
+	// KindPlatformTimeout is a platform that did not answer in time (504).
+	KindPlatformTimeout
+	// KindMethodNotAllowed is an operation the resource does not support
+	// (405), such as closing a process whose plugin cannot close it.
+	KindMethodNotAllowed
+	// KindInternal is a failure on our side whose Detail is still safe to
+	// show (500); the cause stays in Err and in the logs.
+	KindInternal
+)
+
+// Error is a failure the caller should hear about: its Detail is safe to
+// show, its Code is stable for programs, its Field points at the culprit.
+type Error struct {
+	Kind   ErrorKind
+	Code   string
+	Detail string
+	Field  string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Detail + ": " + e.Err.Error()
+	}
+	return e.Detail
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func newError(kind ErrorKind, code, format string, args ...any) *Error {
+	return &Error{Kind: kind, Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// fromPlugin turns what a plugin returned into an Error the caller may see;
+// errors that are not part of the SDK's vocabulary stay internal (500).
+func fromPlugin(pluginName string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var inputErr *plugin.InputError
+	var platformErr *plugin.PlatformError
+	switch {
+	case errors.As(err, &inputErr):
+		return &Error{Kind: KindInvalid, Code: "invalid_input", Detail: inputErr.Message, Field: inputErr.Field, Err: err}
+	case errors.As(err, &platformErr):
+		e := &Error{Kind: KindPlatform, Code: "platform_error", Detail: platformErr.Error(), Err: err}
+		if platformErr.Timeout {
+			e.Kind, e.Code = KindPlatformTimeout, "platform_timeout"
+		}
+		return e
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Kind: KindPlatformTimeout, Code: "platform_timeout", Detail: pluginName + " did not finish in time", Err: err}
+	case errors.Is(err, plugin.ErrUnauthorized):
+		return &Error{Kind: KindUnauthorized, Code: "unauthorized", Detail: err.Error(), Err: err}
+	case errors.Is(err, plugin.ErrNotFound):
+		return &Error{Kind: KindNotFound, Code: "not_found", Detail: err.Error(), Err: err}
+	}
+	return fmt.Errorf("plugin %s: %w", pluginName, err)
+}
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }

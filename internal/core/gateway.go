@@ -1,0 +1,149 @@
+// Package core is the gateway's domain: communities, plugin instances,
+// actions, governance processes, webhooks and the outbox of deliveries to
+// drivers. It runs plugins only through the plugin SDK and persists through
+// the store; it knows nothing of HTTP routing.
+//
+// Every change a plugin makes is committed in one transaction together with
+// the callbacks, driver events and timers it causes (a transactional outbox),
+// so a crash never loses a notification nor sends one for a change that was
+// rolled back.
+package core
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/metagov/metagov-go/internal/store"
+	"github.com/metagov/metagov-go/plugin"
+)
+
+// Config holds the gateway's settings.
+type Config struct {
+	// EventReceiverURL is where driver events are POSTed
+	// (DRIVER_EVENT_RECEIVER_URL). Empty keeps events for pulling only.
+	EventReceiverURL string
+	// PublicURL is the gateway's externally reachable base URL, given to
+	// plugins that register webhooks.
+	PublicURL string
+	// HTTPClient is what plugins use to call platforms. Default: a client
+	// with a 30 s timeout.
+	HTTPClient *http.Client
+	// Logger receives the gateway's logs. Default: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+	// Plugins are the plugins to serve. Default: every registered plugin.
+	Plugins []plugin.Info
+	// ConfigWatchInterval is how often a gateway process checks whether
+	// another one changed communities or plugins. Default: one second.
+	ConfigWatchInterval time.Duration
+}
+
+// Jobs inserts background jobs inside the caller's transaction. A
+// *river.Client[*sql.Tx] satisfies it.
+type Jobs interface {
+	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Gateway is the domain service behind the HTTP API and the job workers.
+type Gateway struct {
+	store *store.Store
+	jobs  Jobs
+	cfg   Config
+	log   *slog.Logger
+	types map[string]*pluginType
+	cache *cache
+	// processLocks serialise invocations on one process within this gateway
+	// process; the sequence compare-and-set covers other processes.
+	processLocks [64]sync.Mutex
+}
+
+// New compiles the plugins' schemas and returns a gateway. Call SetJobs
+// before serving.
+func New(st *store.Store, cfg Config) (*Gateway, error) {
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.Plugins == nil {
+		cfg.Plugins = plugin.List()
+	}
+	cfg.ConfigWatchInterval = cmp.Or(cfg.ConfigWatchInterval, time.Second)
+	types, err := compileRegistry(cfg.Plugins)
+	if err != nil {
+		return nil, err
+	}
+	return &Gateway{store: st, cfg: cfg, log: cfg.Logger, types: types, cache: newCache()}, nil
+}
+
+// SetJobs sets the job inserter. The job client needs the gateway to build
+// its workers, so it is given afterwards.
+func (g *Gateway) SetJobs(j Jobs) { g.jobs = j }
+
+// Plugins returns the plugins the gateway serves.
+func (g *Gateway) Plugins() []plugin.Info { return g.cfg.Plugins }
+
+// Store returns the gateway's store.
+func (g *Gateway) Store() *store.Store { return g.store }
+
+// WatchConfig drops cached communities whenever another gateway process
+// sharing the database changes one. It returns when ctx is done.
+func (g *Gateway) WatchConfig(ctx context.Context) {
+	t := time.NewTicker(g.cfg.ConfigWatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		gen, err := g.store.ConfigGeneration(ctx)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				g.log.WarnContext(ctx, "checking config generation", slog.Any("error", err))
+			}
+			continue
+		}
+		g.cache.observeGeneration(gen)
+	}
+}
+
+func (g *Gateway) now() time.Time { return g.cfg.Now() }
+
+func (g *Gateway) lockProcess(id int64) func() {
+	m := &g.processLocks[uint64(id)%uint64(len(g.processLocks))]
+	m.Lock()
+	return m.Unlock
+}
+
+func (g *Gateway) pluginType(name string) (*pluginType, error) {
+	t, ok := g.types[name]
+	if !ok {
+		return nil, newError(KindNotFound, "unknown_plugin", "No such plugin registered: %s", name)
+	}
+	return t, nil
+}
+
+// insertJob inserts a background job in tx.
+func (g *Gateway) insertJob(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+	if g.jobs == nil {
+		return fmt.Errorf("inserting %s job: the gateway has no job client", args.Kind())
+	}
+	if _, err := g.jobs.InsertTx(ctx, tx.SQL(), args, opts); err != nil {
+		return fmt.Errorf("inserting %s job: %w", args.Kind(), err)
+	}
+	return nil
+}

@@ -1,0 +1,265 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/metagov/metagov-go/internal/store"
+	"github.com/metagov/metagov-go/plugin"
+)
+
+// PluginConfig names a plugin and the config to enable it with.
+type PluginConfig struct {
+	Name   string          `json:"name"`
+	Config json.RawMessage `json:"config"`
+}
+
+// preparedInstance is a validated, initialised plugin config waiting to be
+// written: everything that can fail slowly (schema, platform calls in
+// Initialize) has happened before the transaction starts.
+type preparedInstance struct {
+	typ        *pluginType
+	existing   *store.PluginInstance // nil when the instance is new
+	config     json.RawMessage
+	platformID string
+	changed    bool
+	changes    plugin.CallChanges
+}
+
+// prepareInstance validates a plugin config for a community and runs the
+// plugin's Initialize when the instance is new or its config changed.
+func (g *Gateway) prepareInstance(ctx context.Context, slug string, existing []store.PluginInstance, pc PluginConfig) (*preparedInstance, error) {
+	typ, ok := g.types[pc.Name]
+	if !ok {
+		return nil, newError(KindInvalid, "unknown_plugin", "No such plugin registered: %s", pc.Name)
+	}
+	config, err := typ.validateConfig(pc.Config)
+	if err != nil {
+		return nil, err
+	}
+	p := &preparedInstance{typ: typ, config: config, platformID: typ.platformID(config), changed: true}
+	for i := range existing {
+		if existing[i].Name == pc.Name && existing[i].PlatformID == p.platformID {
+			p.existing = &existing[i]
+		}
+	}
+	if p.existing != nil && jsonEqual(p.existing.Config, config) {
+		p.changed = false
+		return p, nil
+	}
+	row := store.PluginInstance{Name: pc.Name, PlatformID: p.platformID, Config: config}
+	if p.existing != nil {
+		row.ID, row.CommunityID = p.existing.ID, p.existing.CommunityID
+	}
+	in := &instance{row: row, typ: typ, slug: slug, hookSlug: webhookSlug(config)}
+	v, err := g.build(ctx, slug, row, typ, in.hookPath())
+	if err != nil {
+		return nil, fromPlugin(pc.Name, err)
+	}
+	if ini, ok := v.(plugin.Initializer); ok {
+		call := plugin.NewCall(nil, g.cfg.Now)
+		if p.existing != nil {
+			call = g.newCall(in)
+		}
+		if err := ini.Initialize(ctx, call); err != nil {
+			return nil, fromPlugin(pc.Name, fmt.Errorf("initializing: %w", err))
+		}
+		p.changes = call.Changes()
+	}
+	return p, nil
+}
+
+// validateConfig fills the config's defaults and checks it against the
+// plugin's schema. A missing config is an empty object.
+func (t *pluginType) validateConfig(raw json.RawMessage) (json.RawMessage, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		raw = json.RawMessage(`{}`)
+	}
+	doc, err := decodeJSON(raw)
+	if err != nil {
+		return nil, &Error{Kind: KindInvalid, Code: "invalid_config", Detail: fmt.Sprintf("%s config is not valid JSON: %v", t.info.Name, err)}
+	}
+	if _, ok := doc.(map[string]any); !ok {
+		return nil, &Error{Kind: KindInvalid, Code: "invalid_config", Detail: fmt.Sprintf("%s config must be a JSON object", t.info.Name)}
+	}
+	t.config.applyDefaults(doc)
+	if errs := t.config.validate(doc); len(errs) > 0 {
+		return nil, &Error{Kind: KindInvalid, Code: "invalid_config", Field: errs[0].Field,
+			Detail: fmt.Sprintf("%s config validation error: %s", t.info.Name, describe(errs))}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s config: %w", t.info.Name, err)
+	}
+	return out, nil
+}
+
+// platformID reads the config property that identifies the platform account.
+func (t *pluginType) platformID(config json.RawMessage) string {
+	if t.info.PlatformIDKey == "" {
+		return ""
+	}
+	var m map[string]any
+	_ = json.Unmarshal(config, &m)
+	switch v := m[t.info.PlatformIDKey].(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	default:
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+}
+
+// apply writes a prepared instance in tx and returns its row.
+func (g *Gateway) apply(ctx context.Context, tx *store.Tx, c store.Community, p *preparedInstance) (store.PluginInstance, error) {
+	var row store.PluginInstance
+	var err error
+	switch {
+	case p.existing == nil:
+		row, err = tx.PluginInstanceInsert(ctx, &store.PluginInstanceInsertParams{
+			CommunityID: c.ID, Name: p.typ.info.Name, PlatformID: p.platformID, Config: p.config,
+		})
+		if isConflict(err) {
+			return row, newError(KindConflict, "plugin_exists", "plugin %s is already enabled for community %s", p.typ.info.Name, c.Slug)
+		}
+	case p.changed:
+		row = *p.existing
+		row.Config = p.config
+		err = tx.PluginInstanceUpdateConfig(ctx, row.ID, p.config)
+	default:
+		return *p.existing, nil
+	}
+	if err != nil {
+		return row, err
+	}
+	for key, value := range p.changes.State {
+		if err := tx.PluginStatePut(ctx, row.ID, key, value); err != nil {
+			return row, err
+		}
+	}
+	for _, e := range p.changes.Events {
+		if err := g.insertEvent(ctx, tx, c, row.Name, e); err != nil {
+			return row, err
+		}
+	}
+	return row, nil
+}
+
+// removeInstance deletes an instance in tx, refusing while it has processes
+// that have not completed: they would be orphaned without a callback.
+func (g *Gateway) removeInstance(ctx context.Context, tx *store.Tx, row store.PluginInstance) error {
+	open, err := tx.ProcessListOpenByInstance(ctx, row.ID)
+	if err != nil {
+		return err
+	}
+	if len(open) > 0 {
+		names := make([]string, 0, len(open))
+		for _, p := range open {
+			names = append(names, p.Plugin+"."+p.Name+"/"+strconv.FormatInt(p.ID, 10))
+		}
+		return newError(KindConflict, "pending_processes",
+			"plugin %s has processes that have not completed: %s; close them first", row.Name, strings.Join(names, ", "))
+	}
+	return tx.PluginInstanceDelete(ctx, row.ID)
+}
+
+// EnablePlugin enables a plugin for a community, or updates its config when
+// it is enabled already (keeping its state and processes). created reports
+// whether a new instance was made.
+func (g *Gateway) EnablePlugin(ctx context.Context, slug, name string, config json.RawMessage) (view PluginView, created bool, err error) {
+	entry, err := g.community(ctx, slug)
+	if err != nil {
+		return view, false, err
+	}
+	existing, err := g.store.PluginInstanceListByCommunity(ctx, entry.community.ID)
+	if err != nil {
+		return view, false, err
+	}
+	p, err := g.prepareInstance(ctx, slug, existing, PluginConfig{Name: name, Config: config})
+	if err != nil {
+		return view, false, err
+	}
+	var row store.PluginInstance
+	err = g.store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if row, err = g.apply(ctx, tx, entry.community, p); err != nil {
+			return err
+		}
+		return tx.ConfigGenerationBump(ctx)
+	})
+	g.cache.dropAll()
+	if err != nil {
+		return view, false, err
+	}
+	in := &instance{row: row, typ: p.typ, slug: slug}
+	return g.pluginView(in), p.existing == nil, nil
+}
+
+// DisablePlugin removes a plugin instance by id. When slug is not empty the
+// instance must belong to that community; its name must match.
+func (g *Gateway) DisablePlugin(ctx context.Context, slug, name string, id int64) error {
+	notFound := newError(KindNotFound, "plugin_not_found", "no %s plugin with id %d", name, id)
+	if slug != "" {
+		notFound.Detail += " in community " + slug
+	}
+	row, err := g.store.PluginInstanceGetByID(ctx, id)
+	if isNotFound(err) {
+		return notFound
+	}
+	if err != nil {
+		return err
+	}
+	if row.Name != name {
+		return notFound
+	}
+	if slug != "" {
+		entry, err := g.community(ctx, slug)
+		if err != nil {
+			return err
+		}
+		if entry.community.ID != row.CommunityID {
+			return notFound
+		}
+	}
+	err = g.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := g.removeInstance(ctx, tx, row); err != nil {
+			return err
+		}
+		return tx.ConfigGenerationBump(ctx)
+	})
+	g.cache.dropAll()
+	return err
+}
+
+// checkDuplicates refuses a plugin list that names one instance twice.
+func (g *Gateway) checkDuplicates(prepared []*preparedInstance) error {
+	var seen []string
+	for _, p := range prepared {
+		key := p.typ.info.Name + "\x00" + p.platformID
+		if slices.Contains(seen, key) {
+			return newError(KindInvalid, "duplicate_plugin", "plugin %s is listed twice", p.typ.info.Name)
+		}
+		seen = append(seen, key)
+	}
+	return nil
+}
+
+// jsonEqual compares two JSON documents by value.
+func jsonEqual(a, b json.RawMessage) bool {
+	if string(a) == string(b) {
+		return true
+	}
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	ja, _ := json.Marshal(va)
+	jb, _ := json.Marshal(vb)
+	return string(ja) == string(jb)
+}

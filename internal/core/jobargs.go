@@ -1,0 +1,71 @@
+package core
+
+import "github.com/riverqueue/river"
+
+// The job kinds are stored in the database: never rename them.
+
+// DeliverArgs sends one delivery (a callback or a driver event).
+type DeliverArgs struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliverArgs) Kind() string { return "deliver" }
+
+// DeliveryMaxAttempts bounds how often one delivery is tried. The retry
+// schedule itself belongs to the worker.
+const DeliveryMaxAttempts = 12
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (DeliverArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueDeliveries, MaxAttempts: DeliveryMaxAttempts}
+}
+
+// WakeProcessArgs runs a process handler's Wake at the time it asked for.
+type WakeProcessArgs struct {
+	ProcessID int64 `json:"process_id"`
+}
+
+// Kind implements river.JobArgs.
+func (WakeProcessArgs) Kind() string { return "wake_process" }
+
+// PollProcessArgs runs a process handler's Poll once.
+type PollProcessArgs struct {
+	ProcessID int64 `json:"process_id"`
+}
+
+// Kind implements river.JobArgs.
+func (PollProcessArgs) Kind() string { return "poll_process" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one poll per process at
+// a time, so a slow platform does not pile polls up.
+func (PollProcessArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// PollInstanceArgs runs a plugin instance's Poll once.
+type PollInstanceArgs struct {
+	InstanceID int64 `json:"instance_id"`
+}
+
+// Kind implements river.JobArgs.
+func (PollInstanceArgs) Kind() string { return "poll_instance" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (PollInstanceArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// PollFanOutArgs is the periodic job that schedules the polls of one plugin's
+// instances (Process empty) or of one process type's pending processes.
+type PollFanOutArgs struct {
+	Plugin  string `json:"plugin"`
+	Process string `json:"process,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (PollFanOutArgs) Kind() string { return "poll_fan_out" }
+
+// QueueDeliveries is the queue of deliveries, kept apart so that a slow
+// driver cannot hold up timers and polls.
+const QueueDeliveries = "deliveries"

@@ -1,0 +1,291 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/metagov/metagov-go/internal/store"
+	"github.com/metagov/metagov-go/plugin"
+)
+
+// StartRequest asks a community's plugin instance to start a process.
+type StartRequest struct {
+	Community  string
+	PlatformID string
+	Plugin     string
+	Process    string
+	// Body is the flat parameters object, with the optional callback_url.
+	Body json.RawMessage
+}
+
+// HasProcess reports whether a plugin has a process type.
+func (g *Gateway) HasProcess(pluginName, process string) bool {
+	t, ok := g.types[pluginName]
+	if !ok {
+		return false
+	}
+	_, ok = t.processes[process]
+	return ok
+}
+
+// StartProcess validates the parameters, records the process and runs the
+// plugin's Start. If Start fails, the process is discarded.
+func (g *Gateway) StartProcess(ctx context.Context, req StartRequest) (ProcessView, error) {
+	typ, err := g.pluginType(req.Plugin)
+	if err != nil {
+		return ProcessView{}, err
+	}
+	pt, ok := typ.processes[req.Process]
+	if !ok {
+		return ProcessView{}, newError(KindNotFound, "unknown_process", "plugin %s has no process %s", req.Plugin, req.Process)
+	}
+	entry, err := g.community(ctx, req.Community)
+	if err != nil {
+		return ProcessView{}, err
+	}
+	in, err := entry.find(req.Plugin, req.PlatformID)
+	if err != nil {
+		return ProcessView{}, err
+	}
+	callbackURL, params, err := splitCallbackURL(req.Body)
+	if err != nil {
+		return ProcessView{}, err
+	}
+	input, err := validateParams(pt.input, params, true)
+	if err != nil {
+		return ProcessView{}, err
+	}
+	v, err := in.ready()
+	if err != nil {
+		return ProcessView{}, err
+	}
+	var row store.Process
+	err = g.store.InTx(ctx, func(tx *store.Tx) error {
+		row, err = tx.ProcessInsert(ctx, &store.ProcessInsertParams{
+			CommunityID: entry.community.ID, InstanceID: in.row.ID, Plugin: req.Plugin, Name: req.Process,
+			Status: string(plugin.StatusCreated), Input: input, CallbackURL: callbackURL,
+		})
+		return err
+	})
+	if err != nil {
+		return ProcessView{}, err
+	}
+	written, err := g.runStart(ctx, entry, in, pt, v, row)
+	if err != nil {
+		if derr := g.store.InTx(ctx, func(tx *store.Tx) error { return tx.ProcessDelete(ctx, row.ID) }); derr != nil {
+			err = errors.Join(err, derr)
+		}
+		return ProcessView{}, err
+	}
+	return processView(written, entry.community.Slug), nil
+}
+
+func (g *Gateway) runStart(ctx context.Context, entry *communityEntry, in *instance, pt *processType, v plugin.Instance, row store.Process) (store.Process, error) {
+	defer g.lockProcess(row.ID)()
+	proc, err := newProcessHandle(row)
+	if err != nil {
+		return row, err
+	}
+	call := g.newCall(in)
+	if err := pt.pt.New(v).Start(ctx, call, proc); err != nil {
+		return row, fromPlugin(in.row.Name, err)
+	}
+	if proc.Status() == plugin.StatusCreated {
+		proc.SetStatus(plugin.StatusPending)
+	}
+	return g.commit(ctx, &unit{community: entry, inst: in, call: call, proc: proc, stored: row})
+}
+
+// splitCallbackURL takes the optional callback_url out of a start body.
+func splitCallbackURL(body json.RawMessage) (string, json.RawMessage, error) {
+	if len(body) == 0 {
+		return "", nil, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return "", nil, &Error{Kind: KindInvalid, Code: "invalid_json", Detail: "the body must be a JSON object: " + err.Error()}
+	}
+	raw, ok := fields["callback_url"]
+	if !ok {
+		return "", body, nil
+	}
+	delete(fields, "callback_url")
+	params, err := json.Marshal(fields)
+	if err != nil {
+		return "", nil, fmt.Errorf("encoding parameters: %w", err)
+	}
+	var cb *string
+	if err := json.Unmarshal(raw, &cb); err != nil {
+		return "", nil, &Error{Kind: KindInvalid, Code: "invalid_callback_url", Field: "/callback_url", Detail: "callback_url must be a string"}
+	}
+	if cb == nil || *cb == "" {
+		return "", params, nil
+	}
+	u, err := url.Parse(*cb)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", nil, &Error{Kind: KindInvalid, Code: "invalid_callback_url", Field: "/callback_url",
+			Detail: "callback_url must be an absolute http or https URL"}
+	}
+	return *cb, params, nil
+}
+
+// GetProcess returns a process record. The plugin and process names must
+// match the process's type.
+func (g *Gateway) GetProcess(ctx context.Context, pluginName, name string, id int64) (ProcessView, error) {
+	row, entry, err := g.loadProcess(ctx, pluginName, name, id)
+	if err != nil {
+		return ProcessView{}, err
+	}
+	return processView(row, entry.community.Slug), nil
+}
+
+func (g *Gateway) loadProcess(ctx context.Context, pluginName, name string, id int64) (store.Process, *communityEntry, error) {
+	row, err := g.store.ProcessGetByID(ctx, id)
+	if isNotFound(err) || (err == nil && (row.Plugin != pluginName || row.Name != name)) {
+		return row, nil, newError(KindNotFound, "process_not_found", "no %s.%s process with id %d", pluginName, name, id)
+	}
+	if err != nil {
+		return row, nil, err
+	}
+	entry, err := g.communityByID(ctx, row.CommunityID)
+	return row, entry, err
+}
+
+// CloseProcess closes a process early through its plugin and returns the
+// final record.
+func (g *Gateway) CloseProcess(ctx context.Context, pluginName, name string, id int64) (ProcessView, error) {
+	if _, _, err := g.loadProcess(ctx, pluginName, name, id); err != nil {
+		return ProcessView{}, err
+	}
+	row, entry, err := g.step(ctx, id, func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error {
+		if p.Status() == plugin.StatusCompleted {
+			return newError(KindConflict, "process_completed", "Can't close process, it has already completed")
+		}
+		closer, ok := h.(plugin.ProcessCloser)
+		if !ok {
+			return newError(KindMethodNotAllowed, "close_not_supported",
+				"%s.%s does not support manually closing the process", pluginName, name)
+		}
+		if err := closer.Close(ctx, c, p); err != nil {
+			return err
+		}
+		if p.Status() != plugin.StatusCompleted {
+			return fmt.Errorf("plugin %s closed process %d without completing it", pluginName, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return ProcessView{}, err
+	}
+	return processView(row, entry.community.Slug), nil
+}
+
+// WakeProcess runs the Wake of a pending process whose timer fell due.
+func (g *Gateway) WakeProcess(ctx context.Context, id int64) error {
+	_, _, err := g.step(ctx, id, func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error {
+		waker, ok := h.(plugin.ProcessWaker)
+		if !ok || p.Status() != plugin.StatusPending {
+			return nil
+		}
+		return waker.Wake(ctx, c, p)
+	})
+	return ignoreGone(err)
+}
+
+// PollProcess runs the Poll of a pending process.
+func (g *Gateway) PollProcess(ctx context.Context, id int64) error {
+	_, _, err := g.step(ctx, id, func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error {
+		poller, ok := h.(plugin.ProcessPoller)
+		if !ok || p.Status() != plugin.StatusPending {
+			return nil
+		}
+		return poller.Poll(ctx, c, p)
+	})
+	return ignoreGone(err)
+}
+
+// ignoreGone treats a process or instance that disappeared as done: a timer
+// or poll for it has nothing left to do.
+func ignoreGone(err error) error {
+	var e *Error
+	if errors.As(err, &e) && (e.Code == "process_not_found" || e.Code == "instance_gone") {
+		return nil
+	}
+	return err
+}
+
+type stepFunc func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error
+
+// step runs one invocation on an existing process under its lock and commits
+// it.
+func (g *Gateway) step(ctx context.Context, id int64, fn stepFunc) (store.Process, *communityEntry, error) {
+	defer g.lockProcess(id)()
+	row, err := g.store.ProcessGetByID(ctx, id)
+	if isNotFound(err) {
+		return row, nil, newError(KindNotFound, "process_not_found", "no process with id %d", id)
+	}
+	if err != nil {
+		return row, nil, err
+	}
+	entry, in, handler, err := g.processContext(ctx, row)
+	if err != nil {
+		return row, nil, err
+	}
+	proc, err := newProcessHandle(row)
+	if err != nil {
+		return row, nil, err
+	}
+	call := g.newCall(in)
+	if err := fn(ctx, handler, call, proc); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return row, nil, err
+		}
+		return row, nil, fromPlugin(row.Plugin, err)
+	}
+	written, err := g.commit(ctx, &unit{community: entry, inst: in, call: call, proc: proc, stored: row})
+	return written, entry, err
+}
+
+// processContext finds the community, instance and handler of a process.
+func (g *Gateway) processContext(ctx context.Context, row store.Process) (*communityEntry, *instance, plugin.ProcessHandler, error) {
+	gone := newError(KindConflict, "instance_gone", "the plugin instance of process %d was removed", row.ID)
+	entry, err := g.communityByID(ctx, row.CommunityID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var in *instance
+	for _, candidate := range entry.instances {
+		if candidate.row.ID == row.InstanceID {
+			in = candidate
+		}
+	}
+	if in == nil {
+		return nil, nil, nil, gone
+	}
+	pt, ok := in.typ.processes[row.Name]
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("process %d has type %s.%s, which this build does not have", row.ID, row.Plugin, row.Name)
+	}
+	v, err := in.ready()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return entry, in, pt.pt.New(v), nil
+}
+
+func newProcessHandle(row store.Process) (*plugin.Process, error) {
+	state := map[string]json.RawMessage{}
+	if len(row.State) > 0 {
+		if err := json.Unmarshal(row.State, &state); err != nil {
+			return nil, fmt.Errorf("decoding state of process %d: %w", row.ID, err)
+		}
+	}
+	return plugin.NewProcess(plugin.ProcessRecord{
+		ID: row.ID, Name: row.Name, Input: row.Input, Status: plugin.Status(row.Status),
+		Outcome: row.Outcome, Errors: row.Errors, URL: row.URL, State: state,
+	}), nil
+}

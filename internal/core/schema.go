@@ -1,0 +1,190 @@
+package core
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+var errorPrinter = message.NewPrinter(language.English)
+
+// schema is a compiled JSON Schema together with its raw form, which the
+// default filler walks.
+type schema struct {
+	compiled *jsonschema.Schema
+	raw      any
+}
+
+// compileSchema compiles a plugin schema (draft 2020-12 unless it says
+// otherwise). A nil schema compiles to nil, which accepts anything.
+func compileSchema(name string, raw json.RawMessage) (*schema, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("parsing schema %s: %w", name, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	url := "metagov:///" + name
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, fmt.Errorf("loading schema %s: %w", name, err)
+	}
+	compiled, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("compiling schema %s: %w", name, err)
+	}
+	return &schema{compiled: compiled, raw: doc}, nil
+}
+
+// decodeJSON decodes a document the way the validator expects it (numbers as
+// json.Number, so integers stay exact).
+func decodeJSON(raw []byte) (any, error) {
+	return jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+}
+
+// fieldError is one schema violation: where and what.
+type fieldError struct {
+	Field   string // a JSON pointer into the document, "" for the root
+	Message string
+}
+
+// validate checks doc and returns every violation, the deepest first.
+func (s *schema) validate(doc any) []fieldError {
+	if s == nil {
+		return nil
+	}
+	err := s.compiled.Validate(doc)
+	if err == nil {
+		return nil
+	}
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return []fieldError{{Message: err.Error()}}
+	}
+	var out []fieldError
+	collectLeaves(ve, &out)
+	return out
+}
+
+func collectLeaves(ve *jsonschema.ValidationError, out *[]fieldError) {
+	if len(ve.Causes) > 0 {
+		for _, c := range ve.Causes {
+			collectLeaves(c, out)
+		}
+		return
+	}
+	loc := slashPointer(ve.InstanceLocation)
+	switch k := ve.ErrorKind.(type) {
+	case *kind.Required:
+		for _, m := range k.Missing {
+			*out = append(*out, fieldError{Field: loc + "/" + escapePointer(m), Message: fmt.Sprintf("'%s' is a required property", m)})
+		}
+		return
+	case *kind.AdditionalProperties:
+		for _, p := range k.Properties {
+			*out = append(*out, fieldError{Field: loc + "/" + escapePointer(p), Message: fmt.Sprintf("additional property '%s' is not allowed", p)})
+		}
+		return
+	}
+	*out = append(*out, fieldError{Field: loc, Message: ve.ErrorKind.LocalizedString(errorPrinter)})
+}
+
+func slashPointer(tokens []string) string {
+	var sb strings.Builder
+	for _, t := range tokens {
+		sb.WriteByte('/')
+		sb.WriteString(escapePointer(t))
+	}
+	return sb.String()
+}
+
+func escapePointer(tok string) string {
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(tok)
+}
+
+// describe renders violations as one sentence for an error's detail.
+func describe(errs []fieldError) string {
+	parts := make([]string, 0, len(errs))
+	for _, e := range errs {
+		if e.Field == "" {
+			parts = append(parts, e.Message)
+		} else {
+			parts = append(parts, fmt.Sprintf("at '%s': %s", e.Field, e.Message))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// applyDefaults fills in "default" values from the schema into doc, the way
+// the original Metagov did: for every property of an object schema that has
+// a default and is absent from the object, including required ones, then
+// recursively into present objects, array items and allOf branches. It
+// never invents an object that is absent.
+func (s *schema) applyDefaults(doc any) {
+	if s != nil {
+		fillDefaults(s.raw, doc)
+	}
+}
+
+func fillDefaults(sch, doc any) {
+	sm, ok := sch.(map[string]any)
+	if !ok {
+		return
+	}
+	if all, ok := sm["allOf"].([]any); ok {
+		for _, sub := range all {
+			fillDefaults(sub, doc)
+		}
+	}
+	switch d := doc.(type) {
+	case map[string]any:
+		props, _ := sm["properties"].(map[string]any)
+		for name, propSchema := range props {
+			ps, ok := propSchema.(map[string]any)
+			if !ok {
+				continue
+			}
+			if _, present := d[name]; !present {
+				if def, has := ps["default"]; has {
+					d[name] = deepCopy(def)
+				}
+			}
+			if v, present := d[name]; present {
+				fillDefaults(ps, v)
+			}
+		}
+	case []any:
+		if items, ok := sm["items"].(map[string]any); ok {
+			for _, v := range d {
+				fillDefaults(items, v)
+			}
+		}
+	}
+}
+
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, x := range t {
+			m[k] = deepCopy(x)
+		}
+		return m
+	case []any:
+		s := make([]any, len(t))
+		for i, x := range t {
+			s[i] = deepCopy(x)
+		}
+		return s
+	default:
+		return v
+	}
+}

@@ -1,0 +1,193 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/metagov/metagov-go/internal/core"
+)
+
+// errorBody is every error the API answers: a human detail, a machine code,
+// the field at fault when there is one, and the request id to find the logs.
+type errorBody struct {
+	Detail    string `json:"detail"`
+	Code      string `json:"code"`
+	Field     string `json:"field,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// apiError is an error with the status to answer it with.
+type apiError struct {
+	status int
+	body   errorBody
+	header http.Header
+}
+
+func (e *apiError) Error() string { return e.body.Detail }
+
+func newAPIError(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, body: errorBody{Code: code, Detail: fmt.Sprintf(format, args...)}}
+}
+
+var kindStatus = map[core.ErrorKind]int{
+	core.KindInvalid:          http.StatusBadRequest,
+	core.KindNotFound:         http.StatusNotFound,
+	core.KindConflict:         http.StatusConflict,
+	core.KindUnauthorized:     http.StatusUnauthorized,
+	core.KindPlatform:         http.StatusBadGateway,
+	core.KindPlatformTimeout:  http.StatusGatewayTimeout,
+	core.KindMethodNotAllowed: http.StatusMethodNotAllowed,
+	core.KindInternal:         http.StatusInternalServerError,
+}
+
+// writeError answers err as JSON. Errors meant for the caller keep their
+// message; anything else is logged here, once, and answered generically so
+// internals never leak.
+func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		ae       *apiError
+		ce       *core.Error
+		tooLarge *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &ce):
+		ae = &apiError{status: kindStatus[ce.Kind], body: errorBody{Detail: ce.Detail, Code: ce.Code, Field: ce.Field}}
+		if ae.status == 0 {
+			ae.status = http.StatusInternalServerError
+		}
+		if ae.status >= 500 {
+			h.log.ErrorContext(r.Context(), "request failed", slog.Int("status", ae.status), slog.Any("error", err))
+		}
+		if ce.Kind == core.KindMethodNotAllowed {
+			ae.header = http.Header{"Allow": {"GET"}}
+		}
+	case errors.As(err, &tooLarge):
+		ae = newAPIError(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than %d bytes", tooLarge.Limit)
+	default:
+		h.log.ErrorContext(r.Context(), "request failed", slog.Any("error", err))
+		ae = newAPIError(http.StatusInternalServerError, "internal_error", "internal server error; the request id leads to the logs")
+	}
+	ae.body.RequestID = requestID(r.Context())
+	for k, v := range ae.header {
+		w.Header()[k] = v
+	}
+	writeJSON(w, ae.status, ae.body)
+}
+
+// writeJSON answers v as JSON with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeRawJSON answers bytes that are already JSON.
+func writeRawJSON(w http.ResponseWriter, status int, raw []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(raw)
+	_, _ = w.Write([]byte("\n"))
+}
+
+// readBody reads the request body within the size limit.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, err
+		}
+		return nil, newAPIError(http.StatusBadRequest, "unreadable_body", "reading the request body: %v", err)
+	}
+	return body, nil
+}
+
+// decodeBody reads a JSON body into v. An empty body leaves v untouched.
+// Malformed JSON is a 400 that says where.
+func (h *handler) decodeBody(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
+	body, err := h.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil, nil
+	}
+	if err := checkJSON(body, h.cfg.MaxJSONDepth); err != nil {
+		return nil, err
+	}
+	if v != nil {
+		if err := json.Unmarshal(body, v); err != nil {
+			return nil, jsonError(body, err)
+		}
+	}
+	return body, nil
+}
+
+// checkJSON rejects malformed or too deeply nested JSON before anything else
+// decodes it.
+func checkJSON(body []byte, maxDepth int) error {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return jsonError(body, err)
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+				if depth > maxDepth {
+					return newAPIError(http.StatusBadRequest, "invalid_json", "JSON nesting is deeper than %d levels", maxDepth)
+				}
+			} else {
+				depth--
+			}
+		}
+	}
+	if dec.More() {
+		return newAPIError(http.StatusBadRequest, "invalid_json", "JSON parse error: more than one value in the body")
+	}
+	return nil
+}
+
+// jsonError describes a JSON decoding failure with its line and column.
+func jsonError(body []byte, err error) error {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		line, col := position(body, syntax.Offset)
+		return newAPIError(http.StatusBadRequest, "invalid_json", "JSON parse error at line %d, column %d: %v", line, col, err)
+	case errors.As(err, &typeErr):
+		e := newAPIError(http.StatusBadRequest, "invalid_json", "JSON field %q must be %s, not %s", typeErr.Field, typeErr.Type, typeErr.Value)
+		if typeErr.Field != "" {
+			e.body.Field = "/" + strings.ReplaceAll(typeErr.Field, ".", "/")
+		}
+		return e
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return newAPIError(http.StatusBadRequest, "invalid_json", "JSON parse error: the body ends too early")
+	}
+	return newAPIError(http.StatusBadRequest, "invalid_json", "JSON parse error: %v", err)
+}
+
+func position(body []byte, offset int64) (line, col int) {
+	line, col = 1, 1
+	for i := int64(0); i < offset && i < int64(len(body)); i++ {
+		if body[i] == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}

@@ -1,0 +1,104 @@
+// Package httpapi serves the driver API over HTTP: routes, JSON in and out,
+// errors, and the API's own documentation. It holds no domain logic; every
+// handler decodes, calls the core gateway and encodes.
+package httpapi
+
+import (
+	"cmp"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/metagov/metagov-go/internal/apidoc"
+	"github.com/metagov/metagov-go/internal/core"
+)
+
+// Config holds the HTTP layer's settings.
+type Config struct {
+	// Logger receives request logs. Default: slog.Default().
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies (413 past it). Default: 1 MiB.
+	MaxBodyBytes int64
+	// MaxJSONDepth bounds the nesting of JSON bodies. Default: 64.
+	MaxJSONDepth int
+	// Version is shown in the OpenAPI document.
+	Version string
+	// PublicURL, when set, is the OpenAPI document's server.
+	PublicURL string
+}
+
+// handler holds what the route handlers need.
+type handler struct {
+	gateway *core.Gateway
+	cfg     Config
+	log     *slog.Logger
+	openapi []byte
+}
+
+// New returns the API's HTTP handler.
+func New(g *core.Gateway, cfg Config) (http.Handler, error) {
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, 1<<20)
+	cfg.MaxJSONDepth = cmp.Or(cfg.MaxJSONDepth, 64)
+	cfg.Version = cmp.Or(cfg.Version, "dev")
+	doc, err := apidoc.Build(g.Plugins(), apidoc.Options{Version: cfg.Version, ServerURL: cfg.PublicURL})
+	if err != nil {
+		return nil, fmt.Errorf("building the OpenAPI document: %w", err)
+	}
+	redoc, err := apidoc.RedocHandler(doc)
+	if err != nil {
+		return nil, fmt.Errorf("building the API reference page: %w", err)
+	}
+	h := &handler{gateway: g, cfg: cfg, log: cfg.Logger, openapi: doc}
+
+	mux := http.NewServeMux()
+	// Documentation.
+	mux.Handle("GET /{$}", http.RedirectHandler("/redoc", http.StatusFound))
+	mux.HandleFunc("GET /openapi.json", h.serveOpenAPI)
+	mux.HandleFunc("GET /swagger.json", h.serveOpenAPI)
+	mux.Handle("GET /swagger", http.RedirectHandler("/swagger/", http.StatusMovedPermanently))
+	mux.Handle("GET /swagger/", apidoc.SwaggerHandler("/openapi.json"))
+	mux.Handle("GET /redoc", redoc)
+	mux.Handle("GET /redoc/", redoc)
+
+	// Communities.
+	mux.Handle("POST /api/internal/community", h.wrap(h.createCommunity))
+	mux.Handle("GET /api/internal/community/{slug}", h.wrap(h.getCommunity))
+	mux.Handle("PUT /api/internal/community/{slug}", h.wrap(h.putCommunity))
+	mux.Handle("DELETE /api/internal/community/{slug}", h.wrap(h.deleteCommunity))
+	mux.Handle("GET /api/internal/community/{slug}/hooks", h.wrap(h.listHooks))
+
+	// Plugins.
+	mux.Handle("GET /api/internal/plugin-schemas", h.wrap(h.pluginSchemas))
+	mux.Handle("GET /api/internal/plugin/{name}/metadata", h.wrap(h.pluginMetadata))
+	mux.Handle("POST /api/internal/plugin/{name}", h.wrap(h.enablePlugin))
+	mux.Handle("DELETE /api/internal/plugin/{name}/{id}", h.wrap(h.disablePlugin))
+
+	// Actions and processes; {id} is "<plugin>.<name>".
+	mux.Handle("POST /api/internal/action/{id}", h.wrap(h.performAction(false)))
+	mux.Handle("POST /api/action/{id}", h.wrap(h.performAction(true)))
+	mux.Handle("POST /api/internal/process/{id}", h.wrap(h.startProcess))
+	mux.Handle("GET /api/internal/process/{id}/{pid}", h.wrap(h.getProcess))
+	mux.Handle("DELETE /api/internal/process/{id}/{pid}", h.wrap(h.closeProcess))
+
+	// Platform webhooks.
+	mux.Handle("POST /api/hooks/{plugin}", h.wrap(h.platformWebhook))
+	mux.Handle("POST /api/hooks/{community}/{plugin}", h.wrap(h.instanceWebhook))
+	mux.Handle("POST /api/hooks/{community}/{plugin}/{hookslug}", h.wrap(h.instanceWebhook))
+
+	return withRequestID(h.withLogAndRecover(h.withJSONNotFound(mux))), nil
+}
+
+// wrap adapts a handler that returns an error, so every failure is answered
+// in one place, the same way.
+func (h *handler) wrap(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			h.writeError(w, r, err)
+		}
+	})
+}
+
+func (h *handler) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	writeRawJSON(w, http.StatusOK, h.openapi)
+}

@@ -1,0 +1,109 @@
+// Package jobs is the gateway's durable background work on River: sending
+// deliveries to drivers, waking processes at the times they asked for, and
+// polling platforms that cannot push. Jobs live in the same database as
+// everything else and are inserted in the same transactions as the changes
+// that cause them, so a crash loses none and runs none that was rolled back.
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/metagov/metagov-go/internal/core"
+	"github.com/metagov/metagov-go/internal/store"
+)
+
+// Config holds the job system's settings.
+type Config struct {
+	// Logger receives job logs. Default: slog.Default().
+	Logger *slog.Logger
+	// DeliveryClient sends deliveries. Default: a client with a 15 s
+	// timeout that does not follow redirects.
+	DeliveryClient *http.Client
+	// FetchPollInterval is how often idle workers look for new jobs.
+	// Default: 200 ms.
+	FetchPollInterval time.Duration
+	// Workers is the number of jobs run at once per queue. Default: 10.
+	Workers int
+}
+
+// Client is the River client the gateway uses.
+type Client = river.Client[*sql.Tx]
+
+// driver returns River's driver for the store's database.
+func driver(st *store.Store) riverdriver.Driver[*sql.Tx] {
+	if st.Dialect() == store.Postgres {
+		return riverdatabasesql.New(st.DB())
+	}
+	return riversqlite.New(st.DB())
+}
+
+// Migrate applies River's own migrations.
+func Migrate(ctx context.Context, st *store.Store) error {
+	m, err := rivermigrate.New(driver(st), nil)
+	if err != nil {
+		return fmt.Errorf("preparing job queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("applying job queue migrations: %w", err)
+	}
+	return nil
+}
+
+// NewClient builds the job client with every worker and periodic poll, and
+// hands it to the gateway for transactional inserts. Call Start on it to
+// work jobs; a client that is never started still inserts.
+func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	cfg.FetchPollInterval = cmp.Or(cfg.FetchPollInterval, 200*time.Millisecond)
+	cfg.Workers = cmp.Or(cfg.Workers, 10)
+	if cfg.DeliveryClient == nil {
+		cfg.DeliveryClient = &http.Client{
+			Timeout: 15 * time.Second,
+			// A redirect is a failed delivery, not a new target.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &deliverWorker{store: st, client: cfg.DeliveryClient, log: cfg.Logger})
+	river.AddWorker(workers, &wakeProcessWorker{gateway: g})
+	river.AddWorker(workers, &pollProcessWorker{gateway: g})
+	river.AddWorker(workers, &pollInstanceWorker{gateway: g})
+	river.AddWorker(workers, &pollFanOutWorker{gateway: g})
+
+	var periodic []*river.PeriodicJob
+	for _, s := range g.PollSchedules() {
+		args := core.PollFanOutArgs{Plugin: s.Plugin, Process: s.Process}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(s.Interval),
+			func() (river.JobArgs, *river.InsertOpts) { return args, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
+
+	client, err := river.NewClient(driver(st), &river.Config{
+		Logger:            cfg.Logger,
+		FetchCooldown:     min(cfg.FetchPollInterval, 50*time.Millisecond),
+		FetchPollInterval: cfg.FetchPollInterval,
+		JobTimeout:        2 * time.Minute,
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault:   {MaxWorkers: cfg.Workers},
+			core.QueueDeliveries: {MaxWorkers: 2 * cfg.Workers},
+		},
+		Workers:      workers,
+		PeriodicJobs: periodic,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating job client: %w", err)
+	}
+	g.SetJobs(client)
+	return client, nil
+}

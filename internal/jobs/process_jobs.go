@@ -1,0 +1,73 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/riverqueue/river"
+
+	"github.com/metagov/metagov-go/internal/core"
+)
+
+// wakeProcessWorker runs a process's durable timer.
+type wakeProcessWorker struct {
+	river.WorkerDefaults[core.WakeProcessArgs]
+	gateway *core.Gateway
+}
+
+func (w *wakeProcessWorker) Work(ctx context.Context, job *river.Job[core.WakeProcessArgs]) error {
+	return w.gateway.WakeProcess(ctx, job.Args.ProcessID)
+}
+
+// pollProcessWorker polls one pending process.
+type pollProcessWorker struct {
+	river.WorkerDefaults[core.PollProcessArgs]
+	gateway *core.Gateway
+}
+
+func (w *pollProcessWorker) Work(ctx context.Context, job *river.Job[core.PollProcessArgs]) error {
+	return w.gateway.PollProcess(ctx, job.Args.ProcessID)
+}
+
+// pollInstanceWorker polls one plugin instance.
+type pollInstanceWorker struct {
+	river.WorkerDefaults[core.PollInstanceArgs]
+	gateway *core.Gateway
+}
+
+func (w *pollInstanceWorker) Work(ctx context.Context, job *river.Job[core.PollInstanceArgs]) error {
+	return w.gateway.PollInstance(ctx, job.Args.InstanceID)
+}
+
+// pollFanOutWorker runs on River's periodic schedule, which only the elected
+// leader runs, so each poll happens once per interval across all gateway
+// processes. It queues one job per target so that one slow platform account
+// does not delay the others.
+type pollFanOutWorker struct {
+	river.WorkerDefaults[core.PollFanOutArgs]
+	gateway *core.Gateway
+}
+
+func (w *pollFanOutWorker) Work(ctx context.Context, job *river.Job[core.PollFanOutArgs]) error {
+	ids, err := w.gateway.PollTargets(ctx, job.Args.Plugin, job.Args.Process)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, 0, len(ids))
+	for _, id := range ids {
+		var args river.JobArgs = core.PollInstanceArgs{InstanceID: id}
+		if job.Args.Process != "" {
+			args = core.PollProcessArgs{ProcessID: id}
+		}
+		params = append(params, river.InsertManyParams{Args: args})
+	}
+	client := river.ClientFromContext[*sql.Tx](ctx)
+	if _, err := client.InsertMany(ctx, params); err != nil {
+		return fmt.Errorf("queueing polls of %s: %w", job.Args.Plugin, err)
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+-- +goose Up
+CREATE TABLE communities (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    slug          TEXT NOT NULL UNIQUE,
+    readable_name TEXT NOT NULL DEFAULT '',
+    created_at    TIMESTAMP NOT NULL,
+    updated_at    TIMESTAMP NOT NULL
+);
+
+CREATE TABLE plugin_instances (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    community_id INTEGER NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    platform_id  TEXT NOT NULL DEFAULT '',
+    config       TEXT NOT NULL,
+    created_at   TIMESTAMP NOT NULL,
+    updated_at   TIMESTAMP NOT NULL,
+    UNIQUE (community_id, name, platform_id)
+);
+
+CREATE TABLE plugin_state (
+    instance_id INTEGER NOT NULL REFERENCES plugin_instances (id) ON DELETE CASCADE,
+    key         TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    PRIMARY KEY (instance_id, key)
+);
+
+CREATE TABLE processes (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    community_id INTEGER NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    instance_id  INTEGER REFERENCES plugin_instances (id) ON DELETE SET NULL,
+    plugin       TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    input        TEXT NOT NULL,
+    outcome      TEXT NOT NULL,
+    errors       TEXT NOT NULL,
+    url          TEXT NOT NULL DEFAULT '',
+    state        TEXT NOT NULL,
+    callback_url TEXT NOT NULL DEFAULT '',
+    sequence     INTEGER NOT NULL DEFAULT 0,
+    created_at   TIMESTAMP NOT NULL,
+    updated_at   TIMESTAMP NOT NULL
+);
+CREATE INDEX processes_instance_status ON processes (instance_id, status);
+CREATE INDEX processes_type_status ON processes (plugin, name, status);
+
+CREATE TABLE events (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    community_id INTEGER NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    source       TEXT NOT NULL,
+    event_type   TEXT NOT NULL,
+    data         TEXT NOT NULL,
+    initiator    TEXT,
+    created_at   TIMESTAMP NOT NULL
+);
+CREATE INDEX events_community ON events (community_id, id);
+
+CREATE TABLE deliveries (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    community_id INTEGER NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    kind         TEXT NOT NULL,
+    process_id   INTEGER REFERENCES processes (id) ON DELETE CASCADE,
+    event_id     INTEGER REFERENCES events (id) ON DELETE CASCADE,
+    url          TEXT NOT NULL,
+    payload      TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT NOT NULL DEFAULT '',
+    created_at   TIMESTAMP NOT NULL,
+    updated_at   TIMESTAMP NOT NULL
+);
+CREATE INDEX deliveries_status ON deliveries (status, id);
+
+CREATE TABLE delivery_attempts (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id  INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    attempted_at TIMESTAMP NOT NULL,
+    status_code  INTEGER NOT NULL DEFAULT 0,
+    error        TEXT NOT NULL DEFAULT '',
+    duration_ms  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id, id);
+
+-- config_generation counts changes to communities and plugin instances, so
+-- every gateway process sharing the database can tell when its cache is stale.
+CREATE TABLE config_generation (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT INTO config_generation (id, generation) VALUES (1, 0);
+
+-- +goose Down
+DROP TABLE config_generation;
+DROP TABLE delivery_attempts;
+DROP TABLE deliveries;
+DROP TABLE events;
+DROP TABLE processes;
+DROP TABLE plugin_state;
+DROP TABLE plugin_instances;
+DROP TABLE communities;

@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// PluginInstance is a community's connection to one platform account through
+// one plugin. A community may have several instances of a plugin, told apart
+// by PlatformID.
+type PluginInstance struct {
+	ID          int64
+	CommunityID int64
+	Name        string
+	PlatformID  string
+	Config      json.RawMessage
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+const pluginInstanceColumns = `id, community_id, name, platform_id, config, created_at, updated_at`
+
+func scanPluginInstance(row interface{ Scan(...any) error }) (PluginInstance, error) {
+	var p PluginInstance
+	var config []byte
+	err := row.Scan(&p.ID, &p.CommunityID, &p.Name, &p.PlatformID, &config, &p.CreatedAt, &p.UpdatedAt)
+	p.Config = config
+	return p, interpretError(err)
+}
+
+func (q *Queries) listPluginInstances(ctx context.Context, what, where string, args ...any) ([]PluginInstance, error) {
+	rows, err := q.db.QueryContext(ctx,
+		`SELECT `+pluginInstanceColumns+` FROM plugin_instances WHERE `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing plugin instances %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []PluginInstance
+	for rows.Next() {
+		p, err := scanPluginInstance(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing plugin instances %s: %w", what, err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing plugin instances %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// PluginInstanceListByCommunity returns a community's instances, oldest first.
+func (q *Queries) PluginInstanceListByCommunity(ctx context.Context, communityID int64) ([]PluginInstance, error) {
+	return q.listPluginInstances(ctx, "of community", `community_id = $1`, communityID)
+}
+
+// PluginInstanceListByName returns every instance of a plugin, in all
+// communities.
+func (q *Queries) PluginInstanceListByName(ctx context.Context, name string) ([]PluginInstance, error) {
+	return q.listPluginInstances(ctx, "of plugin "+name, `name = $1`, name)
+}
+
+// PluginInstanceListByPlatformID returns the instances of a plugin connected to
+// one platform account, in all communities.
+func (q *Queries) PluginInstanceListByPlatformID(ctx context.Context, name, platformID string) ([]PluginInstance, error) {
+	return q.listPluginInstances(ctx, "of plugin "+name, `name = $1 AND platform_id = $2`, name, platformID)
+}
+
+// PluginInstanceGetByID returns one instance.
+func (q *Queries) PluginInstanceGetByID(ctx context.Context, id int64) (PluginInstance, error) {
+	p, err := scanPluginInstance(q.db.QueryRowContext(ctx,
+		`SELECT `+pluginInstanceColumns+` FROM plugin_instances WHERE id = $1`, id))
+	if err != nil {
+		return p, fmt.Errorf("fetching plugin instance %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// PluginInstanceInsertParams are the fields of a new instance.
+type PluginInstanceInsertParams struct {
+	CommunityID int64
+	Name        string
+	PlatformID  string
+	Config      json.RawMessage
+}
+
+// PluginInstanceInsert creates an instance; an existing (community, name,
+// platform id) is ErrConflict.
+func (q *Queries) PluginInstanceInsert(ctx context.Context, p *PluginInstanceInsertParams) (PluginInstance, error) {
+	t := now()
+	inst, err := scanPluginInstance(q.db.QueryRowContext(ctx,
+		`INSERT INTO plugin_instances (community_id, name, platform_id, config, created_at, updated_at)
+		 VALUES ($1, $2, $3, $4, $5, $5) RETURNING `+pluginInstanceColumns,
+		p.CommunityID, p.Name, p.PlatformID, []byte(p.Config), t))
+	if err != nil {
+		return inst, fmt.Errorf("inserting plugin instance %q: %w", p.Name, err)
+	}
+	return inst, nil
+}
+
+// PluginInstanceUpdateConfig replaces an instance's config, keeping its state
+// and processes.
+func (q *Queries) PluginInstanceUpdateConfig(ctx context.Context, id int64, config json.RawMessage) error {
+	_, err := q.db.ExecContext(ctx,
+		`UPDATE plugin_instances SET config = $1, updated_at = $2 WHERE id = $3`, []byte(config), now(), id)
+	if err != nil {
+		return fmt.Errorf("updating plugin instance %d: %w", id, err)
+	}
+	return nil
+}
+
+// PluginInstanceDelete deletes an instance and its state; its finished
+// processes stay, detached from it.
+func (q *Queries) PluginInstanceDelete(ctx context.Context, id int64) error {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM plugin_instances WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("deleting plugin instance %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("deleting plugin instance %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// PluginStateGet returns one state value of an instance.
+func (q *Queries) PluginStateGet(ctx context.Context, instanceID int64, key string) (json.RawMessage, error) {
+	var v []byte
+	err := q.db.QueryRowContext(ctx,
+		`SELECT value FROM plugin_state WHERE instance_id = $1 AND key = $2`, instanceID, key).Scan(&v)
+	if err != nil {
+		return nil, fmt.Errorf("reading state %q of plugin instance %d: %w", key, instanceID, interpretError(err))
+	}
+	return v, nil
+}
+
+// PluginStatePut sets one state value of an instance; a nil value deletes it.
+func (q *Queries) PluginStatePut(ctx context.Context, instanceID int64, key string, value json.RawMessage) error {
+	var err error
+	if value == nil {
+		_, err = q.db.ExecContext(ctx, `DELETE FROM plugin_state WHERE instance_id = $1 AND key = $2`, instanceID, key)
+	} else {
+		_, err = q.db.ExecContext(ctx,
+			`INSERT INTO plugin_state (instance_id, key, value) VALUES ($1, $2, $3)
+			 ON CONFLICT (instance_id, key) DO UPDATE SET value = excluded.value`, instanceID, key, []byte(value))
+	}
+	if err != nil {
+		return fmt.Errorf("writing state %q of plugin instance %d: %w", key, instanceID, err)
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+// Package store persists the gateway's data in SQLite or PostgreSQL.
+//
+// One SQL text serves both databases: the SQLite driver accepts $N
+// placeholders, and both support RETURNING and ON CONFLICT. The dialects
+// differ only in their migrations (migrations/sqlite, migrations/postgres)
+// and in how connections are opened (see Open).
+//
+// Reads go through the Store; every write goes through InTx, so a state
+// change and the work it causes (callbacks, driver events, timers) commit
+// together. On SQLite, writes share one connection, which serialises them in
+// Go instead of in SQLite's busy handler; reads use a separate pool and run
+// concurrently thanks to WAL mode. One SQLite file serves one gateway
+// process; use PostgreSQL to run several.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+)
+
+// ErrNotFound is returned when a row the caller asked for does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned when a compare-and-set update finds the row changed
+// by someone else, or an insert violates a uniqueness constraint.
+var ErrConflict = errors.New("store: conflict")
+
+// Dialect names a supported database.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is the gateway's database. Its embedded Queries read; InTx writes.
+type Store struct {
+	Queries
+	writer  *sql.DB
+	reader  *sql.DB
+	dialect Dialect
+}
+
+// Open connects to the database named by dsn: a postgres:// or
+// postgresql:// URL means PostgreSQL, anything else is a SQLite file path.
+// It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+func openPostgres(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening postgres: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connecting to postgres: %w", err)
+	}
+	return &Store{Queries: Queries{db: db}, writer: db, reader: db, dialect: Postgres}, nil
+}
+
+func openSQLite(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("opening sqlite: invalid database path %q", path)
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
+	writer, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("opening sqlite: %w", err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetConnMaxIdleTime(0)
+	// The writer must set WAL mode before readers open the file.
+	if err := writer.PingContext(ctx); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)
+	}
+	reader, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("opening sqlite: %w", err)
+	}
+	reader.SetMaxOpenConns(8)
+	reader.SetMaxIdleConns(8)
+	return &Store{Queries: Queries{db: reader}, writer: writer, reader: reader, dialect: SQLite}, nil
+}
+
+// Dialect reports which database the store uses.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// DB is the pool that writes, for the job queue, which shares the database.
+func (s *Store) DB() *sql.DB { return s.writer }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.reader.PingContext(ctx) }
+
+// Close closes the connection pools.
+func (s *Store) Close() error {
+	err := s.writer.Close()
+	if s.reader != s.writer {
+		err = errors.Join(err, s.reader.Close())
+	}
+	return err
+}
+
+// Tx is a write transaction. Its embedded Queries read and write inside it.
+type Tx struct {
+	Queries
+	tx *sql.Tx
+}
+
+// SQL is the underlying transaction, for the job queue's transactional insert.
+func (t *Tx) SQL() *sql.Tx { return t.tx }
+
+// InTx runs fn in a transaction and commits it if fn returns nil. On SQLite
+// the transaction takes the write lock at its start, so it never fails with
+// SQLITE_BUSY half-way; keep fn short and free of network calls.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	if err := fn(&Tx{Queries: Queries{db: sqlTx}, tx: sqlTx}); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("committing transaction: %w", err)
+	}
+	return nil
+}
+
+// DBTX is what queries run on: the reader pool or a transaction.
+type DBTX interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Queries holds every query; the same methods run on the reader pool (Store)
+// and in a transaction (Tx).
+type Queries struct {
+	db DBTX
+}
+
+// interpretError maps driver errors to the package's sentinels in one place.
+func interpretError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505") {
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	}
+	return err
+}
+
+// now is the time stored in created_at and updated_at columns: UTC, so that
+// SQLite's text timestamps sort and compare correctly.
+func now() time.Time { return time.Now().UTC() }
+
+func (d Dialect) String() string { return string(d) }

@@ -1,0 +1,88 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/metagov/metagov-go/plugin"
+)
+
+// seenIDsKey is the instance state key of the Standard Webhooks ids received
+// recently, mapped to the unix time they were first received.
+const seenIDsKey = "seen_ids"
+
+// ReceiveWebhook emits the verified body as one event. It runs only after
+// VerifyWebhook passed, so the body is trusted; it must still be JSON, and a
+// body that is not is the sender's mistake (400). A Standard Webhooks
+// delivery whose id was already received is answered 200 without a second
+// event, so senders that retry after a lost answer do not duplicate it.
+func (w *Webhook) ReceiveWebhook(ctx context.Context, c *plugin.Call, req *plugin.WebhookRequest) (*plugin.WebhookResponse, error) {
+	var body any
+	if err := json.Unmarshal(req.Body, &body); err != nil {
+		return nil, &plugin.InputError{Message: "body is not JSON: " + err.Error()}
+	}
+	if isStandard(req.Header) {
+		replayed, err := w.remember(ctx, c, req.Header.Get(headerID))
+		if err != nil {
+			return nil, err
+		}
+		if replayed {
+			return nil, nil
+		}
+	}
+	// The raw body, not the decoded one, so large numbers keep their digits.
+	event := plugin.Event{Type: w.eventType(req, body), Data: json.RawMessage(req.Body)}
+	if err := c.Emit(event); err != nil {
+		return nil, fmt.Errorf("receiving webhook: %w", err)
+	}
+	return nil, nil
+}
+
+// remember records a Standard Webhooks id and reports whether it was already
+// there. Verification refuses timestamps more than the tolerance from now,
+// so a replay can only get through within twice the tolerance of the first
+// delivery; older ids are pruned.
+func (w *Webhook) remember(ctx context.Context, c *plugin.Call, id string) (bool, error) {
+	seen := map[string]int64{}
+	if _, err := c.State().Get(ctx, seenIDsKey, &seen); err != nil {
+		return false, fmt.Errorf("reading received webhook ids: %w", err)
+	}
+	now := c.Now().Unix()
+	window := 2 * w.cfg.ToleranceSeconds
+	maps.DeleteFunc(seen, func(_ string, at int64) bool { return now-at > window })
+	if _, ok := seen[id]; ok {
+		return true, nil
+	}
+	seen[id] = now
+	if err := c.State().Set(seenIDsKey, seen); err != nil {
+		return false, fmt.Errorf("recording webhook id: %w", err)
+	}
+	return false, nil
+}
+
+// eventType names the event: from the configured header if there is one,
+// else from the field path into the body, else the default. A value that is
+// not a non-empty string falls back to the default.
+func (w *Webhook) eventType(req *plugin.WebhookRequest, body any) string {
+	if w.cfg.EventTypeHeader != "" {
+		if t := strings.TrimSpace(req.Header.Get(w.cfg.EventTypeHeader)); t != "" {
+			return t
+		}
+		return w.cfg.DefaultEventType
+	}
+	v := body
+	for name := range strings.SplitSeq(w.cfg.EventTypeField, ".") {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return w.cfg.DefaultEventType
+		}
+		v = obj[name]
+	}
+	if t, ok := v.(string); ok && t != "" {
+		return t
+	}
+	return w.cfg.DefaultEventType
+}
