@@ -51,7 +51,6 @@ type (
 	document struct {
 		OpenAPI           string              `json:"openapi"`
 		Info              info                `json:"info"`
-		JSONSchemaDialect string              `json:"jsonSchemaDialect"`
 		Servers           []server            `json:"servers,omitempty"`
 		Tags              []tag               `json:"tags"`
 		Paths             map[string]pathItem `json:"paths"`
@@ -111,11 +110,6 @@ type (
 		Parameters map[string]parameter `json:"parameters"`
 	}
 )
-
-// jsonSchemaDialect is what plugin schemas are written in. Declaring it
-// (rather than the OpenAPI base dialect) tells tools that no OpenAPI-only
-// keywords such as discriminator are used.
-const jsonSchemaDialect = "https://json-schema.org/draft/2020-12/schema"
 
 // namePattern is the plugin SDK's rule for plugin, action and process names.
 // Build re-checks it because the names become path segments and component
@@ -181,7 +175,6 @@ func newBuilder(opts Options) *builder {
 			Version:     version,
 			Description: apiDescription,
 		},
-		JSONSchemaDialect: jsonSchemaDialect,
 		Tags:              tagList,
 		Paths:             map[string]pathItem{},
 		Components: components{

@@ -31,8 +31,10 @@ func anyObject() obj { return obj{"type": "object"} }
 // components.schemas/<name>. The result is the plugin's schema with two
 // changes, both needed for it to mean the same thing inside the document:
 //
-//   - a top-level "$schema" is removed (the document's jsonSchemaDialect
-//     says the same, and some OpenAPI tools reject the keyword);
+//   - a top-level "$schema" is removed: the OpenAPI 3.1 default dialect
+//     already includes JSON Schema 2020-12, and some tools reject the
+//     keyword inside a document (declaring jsonSchemaDialect instead makes
+//     Swagger UI refuse the document);
 //   - local references ("#/$defs/x", "#") are rebased onto the component
 //     ("#/components/schemas/<name>/$defs/x"). A fragment reference resolves
 //     against the document it is in, so left alone it would point at the

@@ -82,7 +82,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	client, err := jobs.NewClient(g, st, jobs.Config{Logger: cfg.Logger, FetchPollInterval: cfg.JobPollInterval})
+	client, err := jobs.NewClient(g, st, jobs.Config{Logger: cfg.Logger, FetchPollInterval: cfg.JobPollInterval, Now: cfg.Now})
 	if err != nil {
 		st.Close()
 		return nil, err

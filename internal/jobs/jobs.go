@@ -36,6 +36,19 @@ type Config struct {
 	FetchPollInterval time.Duration
 	// Workers is the number of jobs run at once per queue. Default: 10.
 	Workers int
+	// Now, when set, replaces the job queue's clock, so tests can move time
+	// for scheduled jobs as they do for the gateway.
+	Now func() time.Time
+}
+
+// clock adapts a time function to River's time generator.
+type clock func() time.Time
+
+func (c clock) Now() time.Time { return c() }
+
+func (c clock) NowOrNil() *time.Time {
+	t := c()
+	return &t
 }
 
 // Client is the River client the gateway uses.
@@ -89,7 +102,7 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
 
-	client, err := river.NewClient(driver(st), &river.Config{
+	rc := &river.Config{
 		Logger:            cfg.Logger,
 		FetchCooldown:     min(cfg.FetchPollInterval, 50*time.Millisecond),
 		FetchPollInterval: cfg.FetchPollInterval,
@@ -100,7 +113,11 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 		},
 		Workers:      workers,
 		PeriodicJobs: periodic,
-	})
+	}
+	if cfg.Now != nil {
+		rc.Test.Time = clock(cfg.Now)
+	}
+	client, err := river.NewClient(driver(st), rc)
 	if err != nil {
 		return nil, fmt.Errorf("creating job client: %w", err)
 	}

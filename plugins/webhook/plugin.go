@@ -49,7 +49,10 @@ func init() {
 		Description: "Receive signed JSON webhooks from any system (GitHub, Stripe, Standard Webhooks senders) as events",
 		AuthType:    plugin.AuthNone,
 		Config:      configSchema,
-		New:         func() plugin.Instance { return &Webhook{} },
+		// Each receiver has its own slug, so a community can have one per
+		// sending system, each with its own secret.
+		PlatformIDKey: "webhook_slug",
+		New:           func() plugin.Instance { return &Webhook{} },
 	})
 }
 

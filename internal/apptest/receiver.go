@@ -1,0 +1,80 @@
+package apptest
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Received is one request a Receiver got.
+type Received struct {
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+// Receiver is a driver's endpoint for callbacks and events: it records what
+// it receives and answers with the status its Respond function chooses.
+type Receiver struct {
+	URL string
+	// Respond chooses the status of the n-th request (0-based); nil
+	// answers 200.
+	Respond func(n int) int
+
+	mu       sync.Mutex
+	received []Received
+	notify   chan struct{}
+}
+
+// NewReceiver starts a receiver that lives until the test ends.
+func NewReceiver(t *testing.T) *Receiver {
+	r := &Receiver{notify: make(chan struct{}, 1)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		n := len(r.received)
+		r.received = append(r.received, Received{Path: req.URL.Path, Header: req.Header.Clone(), Body: body})
+		respond := r.Respond
+		r.mu.Unlock()
+		select {
+		case r.notify <- struct{}{}:
+		default:
+		}
+		status := http.StatusOK
+		if respond != nil {
+			status = respond(n)
+		}
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(srv.Close)
+	r.URL = srv.URL
+	return r
+}
+
+// All returns what was received so far.
+func (r *Receiver) All() []Received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Received(nil), r.received...)
+}
+
+// WaitFor waits until at least n requests arrived, failing the test after
+// timeout, and returns them all.
+func (r *Receiver) WaitFor(t *testing.T, n int, timeout time.Duration) []Received {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		if all := r.All(); len(all) >= n {
+			return all
+		}
+		select {
+		case <-r.notify:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("received %d requests within %s, want %d", len(r.All()), timeout, n)
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/metagov/metagov-go/plugin"
+)
+
+// testkit is a plugin registered only in these tests, to drive the parts of
+// the SDK the built-in plugins do not use: verified webhooks feeding
+// processes, polling, platform failures and broken output.
+type testkit struct {
+	token string
+}
+
+func init() {
+	obj := func(props string, required ...string) plugin.Schema {
+		req, _ := json.Marshal(required)
+		if required == nil {
+			req = []byte("[]")
+		}
+		return plugin.Schema(fmt.Sprintf(`{"type":"object","properties":{%s},"required":%s}`, props, req))
+	}
+	valueOut := obj(`"value":{"type":"string"}`, "value")
+	plugin.Register(plugin.Info{
+		Name:          "testkit",
+		Description:   "Test plugin",
+		AuthType:      plugin.AuthAPIKey,
+		Config:        obj(`"token":{"type":"string","default":"secret-token","writeOnly":true},"webhook_slug":{"type":"string"},"account":{"type":"string","default":"main"}`),
+		PlatformIDKey: "account",
+		New:           func() plugin.Instance { return &testkit{} },
+		Actions: []plugin.Action{
+			{Name: "echo", Input: obj(`"value":{"type":"string"}`, "value"), Output: valueOut, Run: plugin.Bind((*testkit).echo)},
+			{Name: "bad-output", Output: valueOut, Run: func(context.Context, plugin.Instance, *plugin.Call, json.RawMessage) (any, error) {
+				return map[string]any{"value": 5}, nil
+			}},
+			{Name: "platform-fail", Run: func(context.Context, plugin.Instance, *plugin.Call, json.RawMessage) (any, error) {
+				return nil, &plugin.PlatformError{Platform: "testkit", Status: 503, Message: "maintenance until noon"}
+			}},
+			{Name: "platform-timeout", Run: func(context.Context, plugin.Instance, *plugin.Call, json.RawMessage) (any, error) {
+				return nil, &plugin.PlatformError{Platform: "testkit", Timeout: true, Message: "no answer after 10s"}
+			}},
+			{Name: "crash", Run: func(context.Context, plugin.Instance, *plugin.Call, json.RawMessage) (any, error) {
+				return nil, errors.New("secret internal detail")
+			}},
+		},
+		Processes: []plugin.ProcessType{
+			{Name: "tally", Input: obj(`"title":{"type":"string"}`, "title"), New: func(plugin.Instance) plugin.ProcessHandler { return tally{} }},
+			{Name: "ticker", PollInterval: time.Second, New: func(plugin.Instance) plugin.ProcessHandler { return ticker{} }},
+		},
+	})
+}
+
+func (k *testkit) Provision(_ context.Context, env plugin.Env) error {
+	var c struct {
+		Token string `json:"token"`
+	}
+	if err := env.DecodeConfig(&c); err != nil {
+		return err
+	}
+	k.token = c.Token
+	return nil
+}
+
+func (k *testkit) VerifyWebhook(_ context.Context, req *plugin.WebhookRequest) error {
+	if req.Header.Get("X-Test-Token") != k.token {
+		return fmt.Errorf("wrong X-Test-Token: %w", plugin.ErrUnauthorized)
+	}
+	return nil
+}
+
+func (k *testkit) ReceiveWebhook(_ context.Context, c *plugin.Call, req *plugin.WebhookRequest) (*plugin.WebhookResponse, error) {
+	var body struct {
+		Event string `json:"event"`
+	}
+	if err := json.Unmarshal(req.Body, &body); err != nil {
+		return nil, &plugin.InputError{Message: "body is not JSON"}
+	}
+	if body.Event == "" {
+		return nil, nil
+	}
+	return nil, c.Emit(plugin.Event{Type: body.Event, Data: json.RawMessage(req.Body),
+		Initiator: &plugin.Initiator{UserID: "alice", Provider: "testkit"}})
+}
+
+type echoIn struct {
+	Value string `json:"value"`
+}
+
+func (k *testkit) echo(_ context.Context, _ *plugin.Call, in echoIn) (echoIn, error) { return in, nil }
+
+// tally counts "yes" votes from webhooks and completes at three; it cannot
+// be closed early.
+type tally struct{}
+
+type votes struct {
+	Yes int `json:"yes"`
+}
+
+func (tally) Start(_ context.Context, _ *plugin.Call, p *plugin.Process) error {
+	p.SetURL(fmt.Sprintf("https://tally.example/%d", p.ID()))
+	p.SetStatus(plugin.StatusPending)
+	return p.SetOutcome(votes{})
+}
+
+func (tally) ReceiveWebhook(_ context.Context, _ *plugin.Call, p *plugin.Process, req *plugin.WebhookRequest) error {
+	var body struct {
+		Vote string `json:"vote"`
+	}
+	if err := json.Unmarshal(req.Body, &body); err != nil || body.Vote != "yes" {
+		return nil
+	}
+	var v votes
+	if err := p.DecodeOutcome(&v); err != nil {
+		return err
+	}
+	v.Yes++
+	if v.Yes >= 3 {
+		p.Complete()
+	}
+	return p.SetOutcome(v)
+}
+
+// ticker counts its polls and can be closed.
+type ticker struct{}
+
+type ticks struct {
+	Polls int `json:"polls"`
+}
+
+func (ticker) Start(_ context.Context, _ *plugin.Call, p *plugin.Process) error {
+	p.SetStatus(plugin.StatusPending)
+	return p.SetOutcome(ticks{})
+}
+
+func (ticker) Poll(_ context.Context, _ *plugin.Call, p *plugin.Process) error {
+	var t ticks
+	if err := p.DecodeOutcome(&t); err != nil {
+		return err
+	}
+	t.Polls++
+	return p.SetOutcome(t)
+}
+
+func (ticker) Close(_ context.Context, _ *plugin.Call, p *plugin.Process) error {
+	p.Complete()
+	return nil
+}
