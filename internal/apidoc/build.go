@@ -49,12 +49,12 @@ var tagList = []tag{
 // plugin schemas are arbitrary JSON Schema and must pass through unchanged.
 type (
 	document struct {
-		OpenAPI           string              `json:"openapi"`
-		Info              info                `json:"info"`
-		Servers           []server            `json:"servers,omitempty"`
-		Tags              []tag               `json:"tags"`
-		Paths             map[string]pathItem `json:"paths"`
-		Components        components          `json:"components"`
+		OpenAPI    string              `json:"openapi"`
+		Info       info                `json:"info"`
+		Servers    []server            `json:"servers,omitempty"`
+		Tags       []tag               `json:"tags"`
+		Paths      map[string]pathItem `json:"paths"`
+		Components components          `json:"components"`
 	}
 	info struct {
 		Title       string `json:"title"`
@@ -175,8 +175,8 @@ func newBuilder(opts Options) *builder {
 			Version:     version,
 			Description: apiDescription,
 		},
-		Tags:              tagList,
-		Paths:             map[string]pathItem{},
+		Tags:  tagList,
+		Paths: map[string]pathItem{},
 		Components: components{
 			Schemas:    map[string]any{},
 			Responses:  map[string]response{},

@@ -1,6 +1,20 @@
 package core
 
-import "github.com/riverqueue/river"
+import (
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// uniqueWhileQueued makes a job unique among the jobs still waiting or
+// running, so a poll is not queued twice, yet the next interval's poll is
+// queued once the last one finished.
+var uniqueWhileQueued = river.UniqueOpts{
+	ByArgs: true,
+	ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	},
+}
 
 // The job kinds are stored in the database: never rename them.
 
@@ -40,7 +54,7 @@ func (PollProcessArgs) Kind() string { return "poll_process" }
 // InsertOpts implements river.JobArgsWithInsertOpts: one poll per process at
 // a time, so a slow platform does not pile polls up.
 func (PollProcessArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{UniqueOpts: uniqueWhileQueued}
 }
 
 // PollInstanceArgs runs a plugin instance's Poll once.
@@ -53,7 +67,7 @@ func (PollInstanceArgs) Kind() string { return "poll_instance" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (PollInstanceArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{UniqueOpts: uniqueWhileQueued}
 }
 
 // PollFanOutArgs is the periodic job that schedules the polls of one plugin's

@@ -130,13 +130,13 @@ func (q *Queries) ProcessInsert(ctx context.Context, p *ProcessInsertParams) (Pr
 // ProcessUpdateParams are the new fields of a process and the sequence the
 // caller read it at.
 type ProcessUpdateParams struct {
-	ID           int64
-	OldSequence  int64
-	Status       string
-	Outcome      json.RawMessage
-	Errors       json.RawMessage
-	URL          string
-	State        json.RawMessage
+	ID          int64
+	OldSequence int64
+	Status      string
+	Outcome     json.RawMessage
+	Errors      json.RawMessage
+	URL         string
+	State       json.RawMessage
 }
 
 // ProcessUpdate writes a process's new fields and increments its sequence if
