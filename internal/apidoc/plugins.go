@@ -191,9 +191,9 @@ func (b *builder) addProcess(pluginName string, q plugin.ProcessType) error {
 		Tags:        []string{tagProcesses},
 		Summary:     "Close " + id,
 		Description: "Closes the process early and returns the completed record. " +
-			"A process that already completed, or whose plugin cannot close it early, answers 409.",
+			"A process that already completed answers 409; one whose plugin cannot close it early answers 405.",
 		Parameters: []any{idParam},
-		Responses: with(errs(404, 409, 500, 502, 504), map[int]any{
+		Responses: with(errs(404, 405, 409, 500, 502, 504), map[int]any{
 			200: jsonResponse("The completed process record.", record),
 		}),
 	})

@@ -32,7 +32,6 @@ type handler struct {
 	gateway *core.Gateway
 	cfg     Config
 	log     *slog.Logger
-	openapi []byte
 }
 
 // New returns the API's HTTP handler.
@@ -49,13 +48,14 @@ func New(g *core.Gateway, cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the API reference page: %w", err)
 	}
-	h := &handler{gateway: g, cfg: cfg, log: cfg.Logger, openapi: doc}
+	h := &handler{gateway: g, cfg: cfg, log: cfg.Logger}
 
 	mux := http.NewServeMux()
 	// Documentation.
 	mux.Handle("GET /{$}", http.RedirectHandler("/redoc", http.StatusFound))
-	mux.HandleFunc("GET /openapi.json", h.serveOpenAPI)
-	mux.HandleFunc("GET /swagger.json", h.serveOpenAPI)
+	spec := apidoc.SpecHandler(doc)
+	mux.Handle("GET /openapi.json", spec)
+	mux.Handle("GET /swagger.json", spec)
 	mux.Handle("GET /swagger", http.RedirectHandler("/swagger/", http.StatusMovedPermanently))
 	mux.Handle("GET /swagger/", apidoc.SwaggerHandler("/openapi.json"))
 	mux.Handle("GET /redoc", redoc)
@@ -97,8 +97,4 @@ func (h *handler) wrap(fn func(w http.ResponseWriter, r *http.Request) error) ht
 			h.writeError(w, r, err)
 		}
 	})
-}
-
-func (h *handler) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
-	writeRawJSON(w, http.StatusOK, h.openapi)
 }
