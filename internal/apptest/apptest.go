@@ -47,13 +47,13 @@ func EachDatabase(t *testing.T, fn func(t *testing.T, db Database)) {
 }
 
 // SQLite returns a database in a new temporary file.
-func SQLite(t *testing.T) Database {
+func SQLite(t testing.TB) Database {
 	return Database{Name: "sqlite", DSN: filepath.Join(t.TempDir(), "metagov.db")}
 }
 
 // Postgres returns a database in a new schema of the PostgreSQL server named
 // by METAGOV_TEST_POSTGRES_URL, dropped when the test ends.
-func Postgres(t *testing.T) Database {
+func Postgres(t testing.TB) Database {
 	t.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
@@ -91,13 +91,13 @@ func Postgres(t *testing.T) Database {
 type Server struct {
 	URL string
 	App *app.App
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 }
 
 // Start runs a gateway on db until the test ends. cfg may set anything but
 // the database; its zero values suit tests.
-func Start(t *testing.T, db Database, cfg app.Config) *Server {
+func Start(t testing.TB, db Database, cfg app.Config) *Server {
 	t.Helper()
 	cfg.Database = db.DSN
 	if cfg.Logger == nil {
@@ -146,7 +146,7 @@ type Response struct {
 
 // JSON decodes the body into a generic value, failing the test if it is not
 // JSON.
-func (r Response) JSON(t *testing.T) map[string]any {
+func (r Response) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var v map[string]any
 	if err := json.Unmarshal(r.Body, &v); err != nil {

@@ -30,7 +30,7 @@ type Receiver struct {
 }
 
 // NewReceiver starts a receiver that lives until the test ends.
-func NewReceiver(t *testing.T) *Receiver {
+func NewReceiver(t testing.TB) *Receiver {
 	r := &Receiver{notify: make(chan struct{}, 1)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
@@ -63,7 +63,7 @@ func (r *Receiver) All() []Received {
 
 // WaitFor waits until at least n requests arrived, failing the test after
 // timeout, and returns them all.
-func (r *Receiver) WaitFor(t *testing.T, n int, timeout time.Duration) []Received {
+func (r *Receiver) WaitFor(t testing.TB, n int, timeout time.Duration) []Received {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {

@@ -1,0 +1,99 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/metagov/metagov-go/internal/app"
+	"github.com/metagov/metagov-go/internal/apptest"
+)
+
+// benchServer starts a gateway on SQLite with the randomness plugin enabled
+// and returns it with a keep-alive client sized for parallel benchmarks.
+func benchServer(b *testing.B) (*apptest.Server, *http.Client) {
+	s := apptest.Start(b, apptest.SQLite(b), app.Config{})
+	r := s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{
+		{"name": "randomness", "config": map[string]any{"default_low": 1, "default_high": 100}},
+	}})
+	if r.Status != http.StatusCreated {
+		b.Fatalf("creating community: %d %s", r.Status, r.Body)
+	}
+	transport := &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}
+	b.Cleanup(transport.CloseIdleConnections)
+	return s, &http.Client{Transport: transport, Timeout: 10 * time.Second}
+}
+
+func post(b *testing.B, c *http.Client, url string, body []byte, want int) *http.Response {
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header.Set("X-Metagov-Community", community)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		b.Error(err)
+		return nil
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		b.Errorf("status %d, want %d", resp.StatusCode, want)
+	}
+	return resp
+}
+
+// BenchmarkActionRoundTrip is POST /api/internal/action/randomness.random-int
+// over HTTP with keep-alive, from parallel clients.
+func BenchmarkActionRoundTrip(b *testing.B) {
+	s, c := benchServer(b)
+	url := s.URL + "/api/internal/action/randomness.random-int"
+	body := []byte(`{"parameters": {"low": 1, "high": 1000}}`)
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			post(b, c, url, body, http.StatusOK)
+		}
+	})
+}
+
+// BenchmarkProcessStart is POST /api/internal/process/... on SQLite: two
+// write transactions and a durable timer per start.
+func BenchmarkProcessStart(b *testing.B) {
+	s, c := benchServer(b)
+	url := s.URL + "/api/internal/process/randomness.delayed-stochastic-vote"
+	body := []byte(`{"options": ["a", "b", "c"], "delay": 600, "callback_url": "http://127.0.0.1:9/cb"}`)
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			post(b, c, url, body, http.StatusAccepted)
+		}
+	})
+}
+
+// BenchmarkProcessGet is GET of a process record.
+func BenchmarkProcessGet(b *testing.B) {
+	s, c := benchServer(b)
+	resp := post(b, c, s.URL+"/api/internal/process/randomness.delayed-stochastic-vote",
+		[]byte(`{"options": ["a"], "delay": 600}`), http.StatusAccepted)
+	url := s.URL + resp.Header.Get("Location")
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := c.Get(url)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Error(fmt.Sprint("status ", resp.StatusCode))
+			}
+		}
+	})
+}
