@@ -20,6 +20,9 @@ type unit struct {
 	// plugin changed and the row it was built from.
 	proc   *plugin.Process
 	stored store.Process
+	// isNew is set when the process is being started: it is inserted, not
+	// updated.
+	isNew bool
 }
 
 // newCall starts a unit of work on an instance; state reads go to the store.
@@ -46,7 +49,7 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 		pc = u.proc.Changes()
 	}
 	written := u.stored
-	if len(changes.State) == 0 && len(changes.Events) == 0 && !pc.Changed && !pc.StateChanged && len(pc.Wakes) == 0 {
+	if !u.isNew && len(changes.State) == 0 && len(changes.Events) == 0 && !pc.Changed && !pc.StateChanged && len(pc.Wakes) == 0 {
 		return written, nil
 	}
 	err := g.store.InTx(ctx, func(tx *store.Tx) error {
@@ -55,7 +58,7 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 				return err
 			}
 		}
-		if pc.Changed || pc.StateChanged {
+		if pc.Changed || pc.StateChanged || u.isNew {
 			var err error
 			if written, err = g.writeProcess(ctx, tx, u, pc); err != nil {
 				return err
@@ -80,8 +83,8 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 	return written, nil
 }
 
-// writeProcess stores a process's changes with a compare-and-set on its
-// sequence and queues the callback they call for.
+// writeProcess stores a started process, or a process's changes with a
+// compare-and-set on its sequence, and queues the callback they call for.
 func (g *Gateway) writeProcess(ctx context.Context, tx *store.Tx, u *unit, pc plugin.ProcessChanges) (store.Process, error) {
 	rec := pc.Record
 	p := u.stored
@@ -89,27 +92,26 @@ func (g *Gateway) writeProcess(ctx context.Context, tx *store.Tx, u *unit, pc pl
 	if err != nil {
 		return p, fmt.Errorf("encoding state of process %d: %w", p.ID, err)
 	}
-	seq, err := tx.ProcessUpdate(ctx, &store.ProcessUpdateParams{
-		ID:          p.ID,
-		OldSequence: p.Sequence,
-		Status:      string(rec.Status),
-		Outcome:     orEmptyObject(rec.Outcome),
-		Errors:      orEmptyObject(rec.Errors),
-		URL:         rec.URL,
-		State:       state,
-	})
+	p.Status, p.Outcome, p.Errors, p.URL, p.State =
+		string(rec.Status), orEmptyObject(rec.Outcome), orEmptyObject(rec.Errors), rec.URL, state
+	if u.isNew {
+		p.Sequence = 1
+		err = tx.ProcessInsert(ctx, &p)
+	} else {
+		p.Sequence, err = tx.ProcessUpdate(ctx, &store.ProcessUpdateParams{
+			ID: p.ID, OldSequence: u.stored.Sequence, Status: p.Status, Outcome: p.Outcome, Errors: p.Errors,
+			URL: p.URL, State: p.State,
+		})
+	}
+	if isConflict(err) {
+		return p, newError(KindConflict, "process_changed", "process %d was changed concurrently; try again", p.ID)
+	}
 	if err != nil {
-		if isConflict(err) {
-			return p, newError(KindConflict, "process_changed", "process %d was changed concurrently; try again", p.ID)
-		}
 		return p, err
 	}
-	wasCreated := p.Status == string(plugin.StatusCreated)
-	p.Status, p.Outcome, p.Errors, p.URL, p.State, p.Sequence =
-		string(rec.Status), orEmptyObject(rec.Outcome), orEmptyObject(rec.Errors), rec.URL, state, seq
 	// The driver learns of a new process from the 202 answer, so starting
 	// one is not news unless it completed at once.
-	notify := pc.Changed && p.CallbackURL != "" && (!wasCreated || p.Status == string(plugin.StatusCompleted))
+	notify := p.CallbackURL != "" && ((pc.Changed && !u.isNew) || (u.isNew && p.Status == string(plugin.StatusCompleted)))
 	if !notify {
 		return p, nil
 	}

@@ -63,6 +63,7 @@ type Gateway struct {
 	log   *slog.Logger
 	types map[string]*pluginType
 	cache *cache
+	ids   idPool
 	// processLocks serialise invocations on one process within this gateway
 	// process; the sequence compare-and-set covers other processes.
 	processLocks [64]sync.Mutex

@@ -62,41 +62,33 @@ func (g *Gateway) StartProcess(ctx context.Context, req StartRequest) (ProcessVi
 	if err != nil {
 		return ProcessView{}, err
 	}
-	var row store.Process
-	err = g.store.InTx(ctx, func(tx *store.Tx) error {
-		row, err = tx.ProcessInsert(ctx, &store.ProcessInsertParams{
-			CommunityID: entry.community.ID, InstanceID: in.row.ID, Plugin: req.Plugin, Name: req.Process,
-			Status: string(plugin.StatusCreated), Input: input, CallbackURL: callbackURL,
-		})
-		return err
-	})
+	id, err := g.ids.take(ctx, g.store)
 	if err != nil {
 		return ProcessView{}, err
 	}
-	written, err := g.runStart(ctx, entry, in, pt, v, row)
-	if err != nil {
-		if derr := g.store.InTx(ctx, func(tx *store.Tx) error { return tx.ProcessDelete(ctx, row.ID) }); derr != nil {
-			err = errors.Join(err, derr)
-		}
-		return ProcessView{}, err
+	row := store.Process{
+		ID: id, CommunityID: entry.community.ID, InstanceID: in.row.ID, Plugin: req.Plugin, Name: req.Process,
+		Status: string(plugin.StatusCreated), Input: input, Outcome: json.RawMessage(`{}`), Errors: json.RawMessage(`{}`),
+		State: json.RawMessage(`{}`), CallbackURL: callbackURL,
 	}
-	return processView(written, entry.community.Slug), nil
-}
-
-func (g *Gateway) runStart(ctx context.Context, entry *communityEntry, in *instance, pt *processType, v plugin.Instance, row store.Process) (store.Process, error) {
-	defer g.lockProcess(row.ID)()
 	proc, err := newProcessHandle(row)
 	if err != nil {
-		return row, err
+		return ProcessView{}, err
 	}
+	// Nobody knows the id before the answer, so no lock is needed; if Start
+	// fails, nothing was written.
 	call := g.newCall(in)
 	if err := pt.pt.New(v).Start(ctx, call, proc); err != nil {
-		return row, fromPlugin(in.row.Name, err)
+		return ProcessView{}, fromPlugin(in.row.Name, err)
 	}
 	if proc.Status() == plugin.StatusCreated {
 		proc.SetStatus(plugin.StatusPending)
 	}
-	return g.commit(ctx, &unit{community: entry, inst: in, call: call, proc: proc, stored: row})
+	written, err := g.commit(ctx, &unit{community: entry, inst: in, call: call, proc: proc, stored: row, isNew: true})
+	if err != nil {
+		return ProcessView{}, err
+	}
+	return processView(written, entry.community.Slug), nil
 }
 
 // splitCallbackURL takes the optional callback_url out of a start body.

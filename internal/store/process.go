@@ -101,30 +101,32 @@ func (q *Queries) ProcessListPendingIDsByType(ctx context.Context, plugin, name 
 	return ids, rows.Err()
 }
 
-// ProcessInsertParams are the fields of a new process.
-type ProcessInsertParams struct {
-	CommunityID int64
-	InstanceID  int64
-	Plugin      string
-	Name        string
-	Status      string
-	Input       json.RawMessage
-	CallbackURL string
+// ProcessIDsReserve reserves n consecutive process ids and returns the
+// first. Run it in its own transaction: it serialises on one row.
+func (q *Queries) ProcessIDsReserve(ctx context.Context, n int64) (int64, error) {
+	var next int64
+	err := q.db.QueryRowContext(ctx,
+		`UPDATE id_blocks SET next_id = next_id + $1 WHERE name = 'processes' RETURNING next_id`, n).Scan(&next)
+	if err != nil {
+		return 0, fmt.Errorf("reserving process ids: %w", interpretError(err))
+	}
+	return next - n, nil
 }
 
-// ProcessInsert creates a process with an empty outcome, errors and state.
-func (q *Queries) ProcessInsert(ctx context.Context, p *ProcessInsertParams) (Process, error) {
+// ProcessInsert writes a new process, with the id reserved for it and the
+// fields its start produced.
+func (q *Queries) ProcessInsert(ctx context.Context, p *Process) error {
 	t := now()
-	proc, err := scanProcess(q.db.QueryRowContext(ctx,
-		`INSERT INTO processes (community_id, instance_id, plugin, name, status, input, outcome, errors, url, state,
+	_, err := q.db.ExecContext(ctx,
+		`INSERT INTO processes (id, community_id, instance_id, plugin, name, status, input, outcome, errors, url, state,
 		   callback_url, sequence, created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, '{}', '{}', '', '{}', $7, 0, $8, $8)
-		 RETURNING `+processColumns,
-		p.CommunityID, p.InstanceID, p.Plugin, p.Name, p.Status, []byte(p.Input), p.CallbackURL, t))
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
+		p.ID, p.CommunityID, p.InstanceID, p.Plugin, p.Name, p.Status, []byte(p.Input), []byte(p.Outcome),
+		[]byte(p.Errors), p.URL, []byte(p.State), p.CallbackURL, p.Sequence, t)
 	if err != nil {
-		return proc, fmt.Errorf("inserting %s.%s process: %w", p.Plugin, p.Name, err)
+		return fmt.Errorf("inserting %s.%s process %d: %w", p.Plugin, p.Name, p.ID, interpretError(err))
 	}
-	return proc, nil
+	return nil
 }
 
 // ProcessUpdateParams are the new fields of a process and the sequence the
@@ -155,12 +157,4 @@ func (q *Queries) ProcessUpdate(ctx context.Context, p *ProcessUpdateParams) (in
 		return 0, fmt.Errorf("updating process %d: changed concurrently: %w", p.ID, ErrConflict)
 	}
 	return p.OldSequence + 1, nil
-}
-
-// ProcessDelete deletes a process (one whose start failed).
-func (q *Queries) ProcessDelete(ctx context.Context, id int64) error {
-	if _, err := q.db.ExecContext(ctx, `DELETE FROM processes WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("deleting process %d: %w", id, err)
-	}
-	return nil
 }

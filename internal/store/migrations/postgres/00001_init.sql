@@ -82,6 +82,15 @@ CREATE TABLE delivery_attempts (
 );
 CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id, id);
 
+-- id_blocks hands out process ids in blocks, so a gateway process can give a
+-- new process its id before anything is written and write it in one
+-- transaction with everything its start caused.
+CREATE TABLE id_blocks (
+    name    TEXT PRIMARY KEY,
+    next_id BIGINT NOT NULL
+);
+INSERT INTO id_blocks (name, next_id) VALUES ('processes', 1);
+
 -- config_generation counts changes to communities and plugin instances, so
 -- every gateway process sharing the database can tell when its cache is stale.
 CREATE TABLE config_generation (
@@ -92,6 +101,7 @@ INSERT INTO config_generation (id, generation) VALUES (1, 0);
 
 -- +goose Down
 DROP TABLE config_generation;
+DROP TABLE id_blocks;
 DROP TABLE delivery_attempts;
 DROP TABLE deliveries;
 DROP TABLE events;
