@@ -45,9 +45,21 @@ const (
 // Store is the gateway's database. Its embedded Queries read; InTx writes.
 type Store struct {
 	Queries
-	writer  *sql.DB
-	reader  *sql.DB
-	dialect Dialect
+	writer      *sql.DB
+	reader      *sql.DB
+	writerStmts *stmtCache
+	readerStmts *stmtCache
+	dialect     Dialect
+}
+
+func newStore(writer, reader *sql.DB, dialect Dialect) *Store {
+	s := &Store{writer: writer, reader: reader, dialect: dialect, writerStmts: newStmtCache(writer)}
+	s.readerStmts = s.writerStmts
+	if reader != writer {
+		s.readerStmts = newStmtCache(reader)
+	}
+	s.Queries = Queries{db: pooled{s.readerStmts}}
+	return s
 }
 
 // Open connects to the database named by dsn: a postgres:// or
@@ -72,7 +84,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connecting to postgres: %w", err)
 	}
-	return &Store{Queries: Queries{db: db}, writer: db, reader: db, dialect: Postgres}, nil
+	return newStore(db, db, Postgres), nil
 }
 
 func openSQLite(ctx context.Context, path string) (*Store, error) {
@@ -99,7 +111,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	reader.SetMaxOpenConns(8)
 	reader.SetMaxIdleConns(8)
-	return &Store{Queries: Queries{db: reader}, writer: writer, reader: reader, dialect: SQLite}, nil
+	return newStore(writer, reader, SQLite), nil
 }
 
 // Dialect reports which database the store uses.
@@ -113,9 +125,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.reader.PingContext(ct
 
 // Close closes the connection pools.
 func (s *Store) Close() error {
-	err := s.writer.Close()
+	err := errors.Join(s.writerStmts.close(), s.writer.Close())
 	if s.reader != s.writer {
-		err = errors.Join(err, s.reader.Close())
+		err = errors.Join(err, s.readerStmts.close(), s.reader.Close())
 	}
 	return err
 }
@@ -137,13 +149,14 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
-	if err := fn(&Tx{Queries: Queries{db: sqlTx}, tx: sqlTx}); err != nil {
+	if err := fn(&Tx{Queries: Queries{db: inTx{tx: sqlTx, c: s.writerStmts}}, tx: sqlTx}); err != nil {
 		_ = sqlTx.Rollback()
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("committing transaction: %w", err)
 	}
+	s.writerStmts.prepareWanted(ctx)
 	return nil
 }
 

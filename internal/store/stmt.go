@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+)
+
+// stmtCache prepares each query text once per pool; database/sql then keeps
+// it prepared on each connection. SQLite parses a statement on every
+// unprepared query, which costs more than running most of ours.
+type stmtCache struct {
+	db    *sql.DB
+	mu    sync.RWMutex
+	stmts map[string]*sql.Stmt
+	// wanted are queries first seen inside a transaction. They are prepared
+	// after it, since preparing on the pool while a transaction holds
+	// SQLite's only writer connection would wait forever.
+	wanted map[string]bool
+}
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
+}
+
+// cached returns the prepared statement of query, or notes the query to be
+// prepared later.
+func (c *stmtCache) cached(query string) (*sql.Stmt, bool) {
+	c.mu.RLock()
+	s, ok := c.stmts[query]
+	c.mu.RUnlock()
+	if !ok {
+		c.mu.Lock()
+		c.wanted[query] = true
+		c.mu.Unlock()
+	}
+	return s, ok
+}
+
+// prepareWanted prepares the queries noted by cached. Failures are left for
+// the next use of the query to report.
+func (c *stmtCache) prepareWanted(ctx context.Context) {
+	c.mu.RLock()
+	n := len(c.wanted)
+	c.mu.RUnlock()
+	if n == 0 {
+		return
+	}
+	c.mu.Lock()
+	wanted := c.wanted
+	c.wanted = map[string]bool{}
+	c.mu.Unlock()
+	for q := range wanted {
+		_, _ = c.get(ctx, q)
+	}
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.RLock()
+	s, ok := c.stmts[query]
+	c.mu.RUnlock()
+	if ok {
+		return s, nil
+	}
+	// Prepare without holding the lock: preparing may wait for a
+	// connection that a transaction holds, and that transaction may need
+	// the lock to find its own statements.
+	s, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if existing, ok := c.stmts[query]; ok {
+		_ = s.Close()
+		return existing, nil
+	}
+	c.stmts[query] = s
+	return s, nil
+}
+
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var err error
+	for q, s := range c.stmts {
+		err = errors.Join(err, s.Close())
+		delete(c.stmts, q)
+	}
+	return err
+}
+
+// pooled runs queries on a pool through its statement cache.
+type pooled struct{ c *stmtCache }
+
+func (p pooled) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s, err := p.c.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+func (p pooled) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := p.c.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+func (p pooled) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := p.c.get(ctx, query)
+	if err != nil {
+		// Unprepared, the query reports the same error through its Row.
+		return p.c.db.QueryRowContext(ctx, query, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+// inTx runs queries in a transaction, reusing the writer pool's prepared
+// statements.
+type inTx struct {
+	tx *sql.Tx
+	c  *stmtCache
+}
+
+func (t inTx) stmt(ctx context.Context, query string) (*sql.Stmt, bool) {
+	s, ok := t.c.cached(query)
+	if !ok {
+		return nil, false
+	}
+	return t.tx.StmtContext(ctx, s), true
+}
+
+func (t inTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s, ok := t.stmt(ctx, query); ok {
+		return s.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+func (t inTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s, ok := t.stmt(ctx, query); ok {
+		return s.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+func (t inTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if s, ok := t.stmt(ctx, query); ok {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
