@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/riverqueue/river"
-
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -65,8 +63,7 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 			}
 		}
 		for _, at := range pc.Wakes {
-			args := WakeProcessArgs{ProcessID: u.stored.ID}
-			if err := g.insertJob(ctx, tx, args, &river.InsertOpts{ScheduledAt: at}); err != nil {
+			if err := tx.TimerInsert(ctx, u.stored.ID, at); err != nil {
 				return err
 			}
 		}

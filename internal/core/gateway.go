@@ -53,6 +53,7 @@ type Config struct {
 // *river.Client[*sql.Tx] satisfies it.
 type Jobs interface {
 	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertManyTx(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
 
 // Gateway is the domain service behind the HTTP API and the job workers.

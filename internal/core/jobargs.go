@@ -35,6 +35,13 @@ func (DeliverArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueDeliveries, MaxAttempts: DeliveryMaxAttempts}
 }
 
+// FireTimersArgs is the periodic job that moves due process timers to the
+// queue as WakeProcessArgs jobs.
+type FireTimersArgs struct{}
+
+// Kind implements river.JobArgs.
+func (FireTimersArgs) Kind() string { return "fire_timers" }
+
 // WakeProcessArgs runs a process handler's Wake at the time it asked for.
 type WakeProcessArgs struct {
 	ProcessID int64 `json:"process_id"`

@@ -94,8 +94,13 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 	river.AddWorker(workers, &pollProcessWorker{gateway: g})
 	river.AddWorker(workers, &pollInstanceWorker{gateway: g})
 	river.AddWorker(workers, &pollFanOutWorker{gateway: g})
+	river.AddWorker(workers, &fireTimersWorker{gateway: g})
 
-	var periodic []*river.PeriodicJob
+	periodic := []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(time.Second),
+			func() (river.JobArgs, *river.InsertOpts) { return core.FireTimersArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+	}
 	for _, s := range g.PollSchedules() {
 		args := core.PollFanOutArgs{Plugin: s.Plugin, Process: s.Process}
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(s.Interval),
@@ -107,6 +112,9 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 		FetchCooldown:     min(cfg.FetchPollInterval, 50*time.Millisecond),
 		FetchPollInterval: cfg.FetchPollInterval,
 		JobTimeout:        2 * time.Minute,
+		// Deliveries and timers keep their own records; finished jobs are
+		// only needed briefly, for uniqueness and debugging.
+		CompletedJobRetentionPeriod: time.Hour,
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault:   {MaxWorkers: cfg.Workers},
 			core.QueueDeliveries: {MaxWorkers: 2 * cfg.Workers},

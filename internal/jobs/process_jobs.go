@@ -71,3 +71,16 @@ func (w *pollFanOutWorker) Work(ctx context.Context, job *river.Job[core.PollFan
 	}
 	return nil
 }
+
+// fireTimersWorker moves due process timers to the queue. It runs on River's
+// periodic schedule, on the elected leader only, and at start, which is when
+// timers that fell due while the gateway was down fire.
+type fireTimersWorker struct {
+	river.WorkerDefaults[core.FireTimersArgs]
+	gateway *core.Gateway
+}
+
+func (w *fireTimersWorker) Work(ctx context.Context, _ *river.Job[core.FireTimersArgs]) error {
+	_, err := w.gateway.FireDueTimers(ctx)
+	return err
+}

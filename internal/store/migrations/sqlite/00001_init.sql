@@ -45,6 +45,15 @@ CREATE TABLE processes (
 CREATE INDEX processes_instance_status ON processes (instance_id, status);
 CREATE INDEX processes_type_status ON processes (plugin, name, status);
 
+-- process_timers are durable wake-ups: a relay moves the due ones to the job
+-- queue. due_ms is Unix milliseconds, which compare the same everywhere.
+CREATE TABLE process_timers (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    process_id INTEGER NOT NULL REFERENCES processes (id) ON DELETE CASCADE,
+    due_ms     INTEGER NOT NULL
+);
+CREATE INDEX process_timers_due ON process_timers (due_ms);
+
 CREATE TABLE events (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     community_id INTEGER NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
@@ -105,6 +114,7 @@ DROP TABLE id_blocks;
 DROP TABLE delivery_attempts;
 DROP TABLE deliveries;
 DROP TABLE events;
+DROP TABLE process_timers;
 DROP TABLE processes;
 DROP TABLE plugin_state;
 DROP TABLE plugin_instances;

@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Timer is a durable wake-up of a process.
+type Timer struct {
+	ID        int64
+	ProcessID int64
+	Due       time.Time
+}
+
+// TimerInsert schedules a wake-up of a process.
+func (q *Queries) TimerInsert(ctx context.Context, processID int64, due time.Time) error {
+	_, err := q.db.ExecContext(ctx, `INSERT INTO process_timers (process_id, due_ms) VALUES ($1, $2)`,
+		processID, due.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("scheduling wake-up of process %d: %w", processID, err)
+	}
+	return nil
+}
+
+// TimerListDue returns up to limit timers due at now, oldest first.
+func (q *Queries) TimerListDue(ctx context.Context, now time.Time, limit int) ([]Timer, error) {
+	rows, err := q.db.QueryContext(ctx,
+		`SELECT id, process_id, due_ms FROM process_timers WHERE due_ms <= $1 ORDER BY due_ms, id LIMIT $2`,
+		now.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing due timers: %w", err)
+	}
+	defer rows.Close()
+	var out []Timer
+	for rows.Next() {
+		var t Timer
+		var ms int64
+		if err := rows.Scan(&t.ID, &t.ProcessID, &ms); err != nil {
+			return nil, fmt.Errorf("listing due timers: %w", err)
+		}
+		t.Due = time.UnixMilli(ms).UTC()
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// TimerDelete removes a timer that fired.
+func (q *Queries) TimerDelete(ctx context.Context, id int64) error {
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM process_timers WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("deleting timer %d: %w", id, err)
+	}
+	return nil
+}
