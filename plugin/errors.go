@@ -1,8 +1,13 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
 )
 
 // ErrNotFound reports that something the caller named does not exist, on the
@@ -56,3 +61,26 @@ func (e *PlatformError) Error() string {
 }
 
 func (e *PlatformError) Unwrap() error { return e.Err }
+
+// CheckResponse turns the result of a platform call into a *PlatformError
+// when it failed: a transport error (Timeout set when the call timed out) or
+// an answer outside 2xx, whose body, trimmed, becomes the message. It
+// returns nil for a 2xx answer and leaves resp.Body unread then; otherwise
+// it reads and closes the body.
+func CheckResponse(platform string, resp *http.Response, err error) error {
+	if err != nil {
+		var netErr net.Error
+		timeout := errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
+		return &PlatformError{Platform: platform, Message: err.Error(), Timeout: timeout, Err: err}
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	msg := strings.TrimSpace(string(body))
+	if msg == "" {
+		msg = resp.Status
+	}
+	return &PlatformError{Platform: platform, Status: resp.StatusCode, Message: msg}
+}

@@ -43,6 +43,9 @@ type Config struct {
 	Version string
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
+	// PlatformTimeout bounds every call a plugin makes to its platform.
+	// Default: 30 s.
+	PlatformTimeout time.Duration
 }
 
 // App is an assembled gateway.
@@ -77,6 +80,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Logger:           cfg.Logger,
 		Plugins:          cfg.Plugins,
 		Now:              cfg.Now,
+		HTTPClient:       &http.Client{Timeout: cmp.Or(cfg.PlatformTimeout, 30*time.Second)},
 	})
 	if err != nil {
 		st.Close()
