@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/joho/godotenv"
 	"github.com/spf13/cobra"
@@ -26,6 +27,9 @@ type settings struct {
 	publicURL        string
 	logFormat        string
 	logLevel         string
+	webhookSecret    string
+	deliveryAllow    string
+	eventRetention   time.Duration
 }
 
 // envNames maps each flag to the environment variable that sets it when the
@@ -37,6 +41,9 @@ var envNames = map[string][]string{
 	"public-url":         {"METAGOV_PUBLIC_URL", "SERVER_URL"},
 	"log-format":         {"METAGOV_LOG_FORMAT"},
 	"log-level":          {"METAGOV_LOG_LEVEL"},
+	"webhook-secret":     {"METAGOV_WEBHOOK_SECRET"},
+	"delivery-allow":     {"METAGOV_DELIVERY_ALLOW"},
+	"event-retention":    {"METAGOV_EVENT_RETENTION"},
 }
 
 func newRootCommand() *cobra.Command {
@@ -57,6 +64,9 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&s.publicURL, "public-url", "", "externally reachable base URL, for platform webhooks (METAGOV_PUBLIC_URL)")
 	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json (METAGOV_LOG_FORMAT)")
 	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error (METAGOV_LOG_LEVEL)")
+	f.StringVar(&s.webhookSecret, "webhook-secret", "", "whsec_ secret(s) signing deliveries; prefer the environment (METAGOV_WEBHOOK_SECRET)")
+	f.StringVar(&s.deliveryAllow, "delivery-allow", "", "CIDRs deliveries may reach although link-local (METAGOV_DELIVERY_ALLOW)")
+	f.DurationVar(&s.eventRetention, "event-retention", 30*24*time.Hour, "how long events are kept for pulling (METAGOV_EVENT_RETENTION)")
 
 	root.AddCommand(
 		&cobra.Command{
@@ -89,6 +99,27 @@ func newRootCommand() *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "migrated %s database\n", st.Dialect())
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use:   "webhook-secret",
+			Short: "Print the secret(s) that sign deliveries, generating one if there is none",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				st, err := store.Open(cmd.Context(), s.database)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				if err := app.Migrate(cmd.Context(), st); err != nil {
+					return err
+				}
+				secret, err := app.WebhookSecret(cmd.Context(), st, s.webhookSecret, nil)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), secret)
 				return nil
 			},
 		},
@@ -150,6 +181,9 @@ func (s *settings) appConfig(logger *slog.Logger) app.Config {
 		PublicURL:        strings.TrimSuffix(s.publicURL, "/"),
 		Logger:           logger,
 		Version:          version,
+		WebhookSecret:    s.webhookSecret,
+		DeliveryAllow:    s.deliveryAllow,
+		EventRetention:   s.eventRetention,
 	}
 }
 

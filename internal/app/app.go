@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/metagov/metagov-go/internal/core"
+	"github.com/metagov/metagov-go/internal/egress"
 	"github.com/metagov/metagov-go/internal/httpapi"
 	"github.com/metagov/metagov-go/internal/jobs"
+	"github.com/metagov/metagov-go/internal/metrics"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -46,6 +48,19 @@ type Config struct {
 	// PlatformTimeout bounds every call a plugin makes to its platform.
 	// Default: 30 s.
 	PlatformTimeout time.Duration
+	// WebhookSecret signs deliveries: one whsec_ secret, or two (space or
+	// comma separated) during a rotation. Default: a secret generated on
+	// first start and kept in the database.
+	WebhookSecret string
+	// DeliveryAllow opens destinations the default egress policy refuses
+	// (link-local and metadata addresses): CIDRs or addresses.
+	DeliveryAllow string
+	// EventRetention is how long events are kept for pulling. Default:
+	// 30 days.
+	EventRetention time.Duration
+	// RescueAfter is how long a job may run before it is taken to have
+	// died with its process and is run again. Default: 5 min.
+	RescueAfter time.Duration
 }
 
 // App is an assembled gateway.
@@ -74,6 +89,28 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	fail := func(err error) (*App, error) {
+		st.Close()
+		return nil, err
+	}
+	policy, err := egress.NewPolicy(cfg.DeliveryAllow)
+	if err != nil {
+		return fail(err)
+	}
+	if cfg.EventReceiverURL != "" {
+		if err := policy.CheckURL(cfg.EventReceiverURL); err != nil {
+			return fail(fmt.Errorf("event receiver URL: %w", err))
+		}
+	}
+	secrets, err := WebhookSecret(ctx, st, cfg.WebhookSecret, cfg.Logger)
+	if err != nil {
+		return fail(err)
+	}
+	signer, err := jobs.NewSigner(secrets)
+	if err != nil {
+		return fail(err)
+	}
+	m := metrics.New(gauges{st})
 	g, err := core.New(st, core.Config{
 		EventReceiverURL: cfg.EventReceiverURL,
 		PublicURL:        cfg.PublicURL,
@@ -81,20 +118,22 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Plugins:          cfg.Plugins,
 		Now:              cfg.Now,
 		HTTPClient:       &http.Client{Timeout: cmp.Or(cfg.PlatformTimeout, 30*time.Second)},
+		Egress:           policy,
+		Metrics:          m,
 	})
 	if err != nil {
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
-	client, err := jobs.NewClient(g, st, jobs.Config{Logger: cfg.Logger, FetchPollInterval: cfg.JobPollInterval, Now: cfg.Now})
+	client, err := jobs.NewClient(g, st, jobs.Config{
+		Logger: cfg.Logger, FetchPollInterval: cfg.JobPollInterval, Now: cfg.Now, Signer: signer, Metrics: m,
+		DeliveryClient: policy.Client(15 * time.Second), EventRetention: cfg.EventRetention, RescueAfter: cfg.RescueAfter,
+	})
 	if err != nil {
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
-	h, err := httpapi.New(g, httpapi.Config{Logger: cfg.Logger, Version: cfg.Version, PublicURL: cfg.PublicURL})
+	h, err := httpapi.New(g, httpapi.Config{Logger: cfg.Logger, Version: cfg.Version, PublicURL: cfg.PublicURL, Metrics: m})
 	if err != nil {
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
 	return &App{cfg: cfg, store: st, gateway: g, jobs: client, handler: h}, nil
 }

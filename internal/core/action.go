@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 )
 
 // ActionRequest asks a community's plugin instance to perform an action.
@@ -62,10 +63,14 @@ func (g *Gateway) PerformAction(ctx context.Context, req ActionRequest) (json.Ra
 		return nil, err
 	}
 	call := g.newCall(in)
+	started := time.Now()
 	result, err := at.action.Run(ctx, v, call, params)
 	if err != nil {
-		return nil, fromPlugin(req.Plugin, err)
+		err = fromPlugin(req.Plugin, err)
+		g.cfg.Metrics.Action(req.Plugin, req.Action, errorCode(err), time.Since(started))
+		return nil, err
 	}
+	g.cfg.Metrics.Action(req.Plugin, req.Action, "ok", time.Since(started))
 	out, err := json.Marshal(result)
 	if err != nil {
 		return nil, fmt.Errorf("encoding result of %s.%s: %w", req.Plugin, req.Action, err)

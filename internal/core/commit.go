@@ -2,9 +2,12 @@ package core
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"encoding/json"
 	"fmt"
 
+	"github.com/metagov/metagov-go/internal/requestid"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -160,9 +163,19 @@ func (g *Gateway) insertEvent(ctx context.Context, tx *store.Tx, c store.Communi
 // enqueueDelivery writes a delivery to the outbox and schedules its sending,
 // both inside tx.
 func (g *Gateway) enqueueDelivery(ctx context.Context, tx *store.Tx, p *store.DeliveryInsertParams) error {
+	p.MessageID = newMessageID()
+	p.RequestID = requestid.From(ctx)
 	id, err := tx.DeliveryInsert(ctx, p)
 	if err != nil {
 		return err
 	}
 	return g.insertJob(ctx, tx, DeliverArgs{DeliveryID: id}, nil)
+}
+
+// newMessageID returns a unique webhook-id for a delivery, in the form
+// Standard Webhooks suggests.
+func newMessageID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "msg_" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])
 }

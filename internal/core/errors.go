@@ -87,3 +87,12 @@ func fromPlugin(pluginName string, err error) error {
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
+
+// errorCode is the code of an Error, or "internal" for anything else.
+func errorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return "internal"
+}

@@ -23,6 +23,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/metagov/metagov-go/internal/egress"
+	"github.com/metagov/metagov-go/internal/metrics"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -44,6 +46,11 @@ type Config struct {
 	Now func() time.Time
 	// Plugins are the plugins to serve. Default: every registered plugin.
 	Plugins []plugin.Info
+	// Egress decides which callback URLs are acceptable. Default: the
+	// default policy (no link-local or metadata addresses).
+	Egress egress.Policy
+	// Metrics records action latency; nil records nothing.
+	Metrics *metrics.Metrics
 	// ConfigWatchInterval is how often a gateway process checks whether
 	// another one changed communities or plugins. Default: one second.
 	ConfigWatchInterval time.Duration
@@ -146,6 +153,22 @@ func (g *Gateway) insertJob(ctx context.Context, tx *store.Tx, args river.JobArg
 	}
 	if _, err := g.jobs.InsertTx(ctx, tx.SQL(), args, opts); err != nil {
 		return fmt.Errorf("inserting %s job: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+// Ready reports whether the gateway can serve: its database answers and
+// has every migration applied.
+func (g *Gateway) Ready(ctx context.Context) error {
+	if err := g.store.Ping(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	pending, err := g.store.MigrationsPending(ctx)
+	if err != nil {
+		return fmt.Errorf("checking migrations: %w", err)
+	}
+	if pending {
+		return fmt.Errorf("database migrations are pending")
 	}
 	return nil
 }

@@ -42,6 +42,13 @@ type FireTimersArgs struct{}
 // Kind implements river.JobArgs.
 func (FireTimersArgs) Kind() string { return "fire_timers" }
 
+// PruneEventsArgs is the periodic job that deletes events past their
+// retention.
+type PruneEventsArgs struct{}
+
+// Kind implements river.JobArgs.
+func (PruneEventsArgs) Kind() string { return "prune_events" }
+
 // WakeProcessArgs runs a process handler's Wake at the time it asked for.
 type WakeProcessArgs struct {
 	ProcessID int64 `json:"process_id"`

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
@@ -50,7 +49,7 @@ func (g *Gateway) StartProcess(ctx context.Context, req StartRequest) (ProcessVi
 	if err != nil {
 		return ProcessView{}, err
 	}
-	callbackURL, params, err := splitCallbackURL(req.Body)
+	callbackURL, params, err := g.splitCallbackURL(req.Body)
 	if err != nil {
 		return ProcessView{}, err
 	}
@@ -92,7 +91,7 @@ func (g *Gateway) StartProcess(ctx context.Context, req StartRequest) (ProcessVi
 }
 
 // splitCallbackURL takes the optional callback_url out of a start body.
-func splitCallbackURL(body json.RawMessage) (string, json.RawMessage, error) {
+func (g *Gateway) splitCallbackURL(body json.RawMessage) (string, json.RawMessage, error) {
 	if len(body) == 0 {
 		return "", nil, nil
 	}
@@ -116,10 +115,9 @@ func splitCallbackURL(body json.RawMessage) (string, json.RawMessage, error) {
 	if cb == nil || *cb == "" {
 		return "", params, nil
 	}
-	u, err := url.Parse(*cb)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err := g.cfg.Egress.CheckURL(*cb); err != nil {
 		return "", nil, &Error{Kind: KindInvalid, Code: "invalid_callback_url", Field: "/callback_url",
-			Detail: "callback_url must be an absolute http or https URL"}
+			Detail: "callback_url must be an absolute http or https URL the gateway may call: " + err.Error()}
 	}
 	return *cb, params, nil
 }

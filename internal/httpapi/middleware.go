@@ -9,17 +9,12 @@ import (
 	"regexp"
 	"runtime/debug"
 	"time"
+
+	"github.com/metagov/metagov-go/internal/requestid"
 )
 
-type ctxKey int
-
-const requestIDKey ctxKey = iota
-
 // requestID returns the request's id, for logs and error bodies.
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
+func requestID(ctx context.Context) string { return requestid.From(ctx) }
 
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
@@ -34,7 +29,7 @@ func withRequestID(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		next.ServeHTTP(w, r.WithContext(requestid.With(r.Context(), id)))
 	})
 }
 
@@ -73,6 +68,7 @@ func (h *handler) withLogAndRecover(next http.Handler) http.Handler {
 					h.writeError(sw, r, newAPIError(http.StatusInternalServerError, "internal_error", "internal server error"))
 				}
 			}
+			h.cfg.Metrics.HTTPRequest(r.Pattern, r.Method, sw.status, time.Since(start))
 			if h.log.Enabled(r.Context(), slog.LevelDebug) {
 				h.log.DebugContext(r.Context(), "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
 					slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/metagov/metagov-go/internal/apidoc"
 	"github.com/metagov/metagov-go/internal/core"
+	"github.com/metagov/metagov-go/internal/metrics"
 )
 
 // Config holds the HTTP layer's settings.
@@ -25,6 +26,8 @@ type Config struct {
 	Version string
 	// PublicURL, when set, is the OpenAPI document's server.
 	PublicURL string
+	// Metrics records requests and serves /metrics; nil serves no metrics.
+	Metrics *metrics.Metrics
 }
 
 // handler holds what the route handlers need.
@@ -80,6 +83,19 @@ func New(g *core.Gateway, cfg Config) (http.Handler, error) {
 	mux.Handle("POST /api/internal/process/{id}", h.wrap(h.startProcess))
 	mux.Handle("GET /api/internal/process/{id}/{pid}", h.wrap(h.getProcess))
 	mux.Handle("DELETE /api/internal/process/{id}/{pid}", h.wrap(h.closeProcess))
+
+	// Deliveries and events, for drivers that were down or cannot receive.
+	mux.Handle("GET /api/internal/deliveries", h.wrap(h.listDeliveries))
+	mux.Handle("GET /api/internal/deliveries/{id}", h.wrap(h.getDelivery))
+	mux.Handle("POST /api/internal/deliveries/{id}/redeliver", h.wrap(h.redeliver))
+	mux.Handle("GET /api/internal/events", h.wrap(h.listEvents))
+
+	// Operations.
+	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.Handle("GET /readyz", h.wrap(h.readyz))
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	}
 
 	// Platform webhooks.
 	mux.Handle("POST /api/hooks/{plugin}", h.wrap(h.platformWebhook))

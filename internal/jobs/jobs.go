@@ -21,6 +21,8 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/metagov/metagov-go/internal/core"
+	"github.com/metagov/metagov-go/internal/egress"
+	"github.com/metagov/metagov-go/internal/metrics"
 	"github.com/metagov/metagov-go/internal/store"
 )
 
@@ -28,9 +30,19 @@ import (
 type Config struct {
 	// Logger receives job logs. Default: slog.Default().
 	Logger *slog.Logger
-	// DeliveryClient sends deliveries. Default: a client with a 15 s
-	// timeout that does not follow redirects.
+	// DeliveryClient sends deliveries. Default: the egress policy's client
+	// with a 15 s timeout, which does not follow redirects.
 	DeliveryClient *http.Client
+	// Signer signs deliveries. Required.
+	Signer *Signer
+	// Metrics records delivery attempts; nil records nothing.
+	Metrics *metrics.Metrics
+	// EventRetention is how long events are kept for pulling. Default:
+	// 30 days.
+	EventRetention time.Duration
+	// RescueAfter is how long a job may stay running before it is taken to
+	// have died with its gateway process and is run again. Default: 5 min.
+	RescueAfter time.Duration
 	// FetchPollInterval is how often idle workers look for new jobs.
 	// Default: 200 ms.
 	FetchPollInterval time.Duration
@@ -81,15 +93,19 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	cfg.FetchPollInterval = cmp.Or(cfg.FetchPollInterval, 200*time.Millisecond)
 	cfg.Workers = cmp.Or(cfg.Workers, 10)
+	cfg.EventRetention = cmp.Or(cfg.EventRetention, 30*24*time.Hour)
+	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, 5*time.Minute)
 	if cfg.DeliveryClient == nil {
-		cfg.DeliveryClient = &http.Client{
-			Timeout: 15 * time.Second,
-			// A redirect is a failed delivery, not a new target.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		policy, _ := egress.NewPolicy("")
+		cfg.DeliveryClient = policy.Client(15 * time.Second)
+	}
+	if cfg.Signer == nil {
+		return nil, fmt.Errorf("creating job client: no delivery signer")
 	}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &deliverWorker{store: st, client: cfg.DeliveryClient, log: cfg.Logger})
+	river.AddWorker(workers, &deliverWorker{store: st, client: cfg.DeliveryClient, signer: cfg.Signer,
+		metrics: cfg.Metrics, log: cfg.Logger})
+	river.AddWorker(workers, &pruneEventsWorker{gateway: g, retention: cfg.EventRetention})
 	river.AddWorker(workers, &wakeProcessWorker{gateway: g})
 	river.AddWorker(workers, &pollProcessWorker{gateway: g})
 	river.AddWorker(workers, &pollInstanceWorker{gateway: g})
@@ -100,6 +116,8 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 		river.NewPeriodicJob(river.PeriodicInterval(time.Second),
 			func() (river.JobArgs, *river.InsertOpts) { return core.FireTimersArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return core.PruneEventsArgs{}, nil }, nil),
 	}
 	for _, s := range g.PollSchedules() {
 		args := core.PollFanOutArgs{Plugin: s.Plugin, Process: s.Process}
@@ -108,10 +126,11 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 	}
 
 	rc := &river.Config{
-		Logger:            cfg.Logger,
-		FetchCooldown:     min(cfg.FetchPollInterval, 50*time.Millisecond),
-		FetchPollInterval: cfg.FetchPollInterval,
-		JobTimeout:        2 * time.Minute,
+		Logger:               cfg.Logger,
+		FetchCooldown:        min(cfg.FetchPollInterval, 50*time.Millisecond),
+		FetchPollInterval:    cfg.FetchPollInterval,
+		JobTimeout:           min(2*time.Minute, cfg.RescueAfter),
+		RescueStuckJobsAfter: cfg.RescueAfter,
 		// Deliveries and timers keep their own records; finished jobs are
 		// only needed briefly, for uniqueness and debugging.
 		CompletedJobRetentionPeriod: time.Hour,

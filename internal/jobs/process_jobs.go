@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -82,5 +83,17 @@ type fireTimersWorker struct {
 
 func (w *fireTimersWorker) Work(ctx context.Context, _ *river.Job[core.FireTimersArgs]) error {
 	_, err := w.gateway.FireDueTimers(ctx)
+	return err
+}
+
+// pruneEventsWorker deletes events past their retention.
+type pruneEventsWorker struct {
+	river.WorkerDefaults[core.PruneEventsArgs]
+	gateway   *core.Gateway
+	retention time.Duration
+}
+
+func (w *pruneEventsWorker) Work(ctx context.Context, _ *river.Job[core.PruneEventsArgs]) error {
+	_, err := w.gateway.PruneEvents(ctx, w.retention)
 	return err
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -27,23 +29,29 @@ type Delivery struct {
 	Kind        string
 	ProcessID   int64 // zero for events
 	EventID     int64 // zero for callbacks
-	URL         string
-	Payload     []byte // the exact body to send
-	Status      string
-	Attempts    int
-	LastError   string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// MessageID is the webhook-id header: the same on every attempt, so a
+	// receiver can de-duplicate.
+	MessageID string
+	// RequestID is the id of the API request that caused the delivery, if
+	// any, so its log lines can be followed to the delivery's.
+	RequestID string
+	URL       string
+	Payload   []byte // the exact body to send
+	Status    string
+	Attempts  int
+	LastError string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
-const deliveryColumns = `id, community_id, kind, COALESCE(process_id, 0), COALESCE(event_id, 0), url, payload, status,
-	attempts, last_error, created_at, updated_at`
+const deliveryColumns = `id, community_id, kind, COALESCE(process_id, 0), COALESCE(event_id, 0), message_id, request_id,
+	url, payload, status, attempts, last_error, created_at, updated_at`
 
 func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 	var d Delivery
 	var payload string
-	err := row.Scan(&d.ID, &d.CommunityID, &d.Kind, &d.ProcessID, &d.EventID, &d.URL, &payload, &d.Status,
-		&d.Attempts, &d.LastError, &d.CreatedAt, &d.UpdatedAt)
+	err := row.Scan(&d.ID, &d.CommunityID, &d.Kind, &d.ProcessID, &d.EventID, &d.MessageID, &d.RequestID, &d.URL,
+		&payload, &d.Status, &d.Attempts, &d.LastError, &d.CreatedAt, &d.UpdatedAt)
 	d.Payload = []byte(payload)
 	return d, interpretError(err)
 }
@@ -54,6 +62,8 @@ type DeliveryInsertParams struct {
 	Kind        string
 	ProcessID   int64
 	EventID     int64
+	MessageID   string
+	RequestID   string
 	URL         string
 	Payload     []byte
 }
@@ -70,9 +80,10 @@ func (q *Queries) DeliveryInsert(ctx context.Context, p *DeliveryInsertParams) (
 	t := now()
 	var id int64
 	err := q.db.QueryRowContext(ctx,
-		`INSERT INTO deliveries (community_id, kind, process_id, event_id, url, payload, status, created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) RETURNING id`,
-		p.CommunityID, p.Kind, processID, eventID, p.URL, string(p.Payload), t).Scan(&id)
+		`INSERT INTO deliveries (community_id, kind, process_id, event_id, message_id, request_id, url, payload, status,
+		   created_at, updated_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9) RETURNING id`,
+		p.CommunityID, p.Kind, processID, eventID, p.MessageID, p.RequestID, p.URL, string(p.Payload), t).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("inserting %s delivery: %w", p.Kind, interpretError(err))
 	}
@@ -88,31 +99,138 @@ func (q *Queries) DeliveryGetByID(ctx context.Context, id int64) (Delivery, erro
 	return d, nil
 }
 
-// DeliveryAttemptParams describe one attempt to send a delivery.
-type DeliveryAttemptParams struct {
+// DeliveryListParams filter a delivery listing; zero values do not filter.
+type DeliveryListParams struct {
+	CommunityID int64
+	Status      string
+	Kind        string
+	ProcessID   int64
+	// AfterID lists deliveries with a greater id (the cursor).
+	AfterID int64
+	Limit   int
+}
+
+// DeliveryList returns deliveries matching p, oldest first.
+func (q *Queries) DeliveryList(ctx context.Context, p *DeliveryListParams) ([]Delivery, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1))
+	}
+	add("id > ?", p.AfterID)
+	if p.CommunityID != 0 {
+		add("community_id = ?", p.CommunityID)
+	}
+	if p.Status != "" {
+		add("status = ?", p.Status)
+	}
+	if p.Kind != "" {
+		add("kind = ?", p.Kind)
+	}
+	if p.ProcessID != 0 {
+		add("process_id = ?", p.ProcessID)
+	}
+	args = append(args, p.Limit)
+	rows, err := q.db.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY id LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// DeliveryAttempt is one try at sending a delivery.
+type DeliveryAttempt struct {
 	DeliveryID  int64
 	AttemptedAt time.Time
 	StatusCode  int // zero when there was no answer
 	Error       string
 	Duration    time.Duration
-	// NewStatus is the delivery's status after the attempt.
-	NewStatus string
+}
+
+// DeliveryAttemptList returns the attempts of the deliveries with ids in
+// [fromID, toID], in order, keyed by delivery id.
+func (q *Queries) DeliveryAttemptList(ctx context.Context, fromID, toID int64) (map[int64][]DeliveryAttempt, error) {
+	rows, err := q.db.QueryContext(ctx,
+		`SELECT delivery_id, attempted_at, status_code, error, duration_ms FROM delivery_attempts
+		 WHERE delivery_id >= $1 AND delivery_id <= $2 ORDER BY id`, fromID, toID)
+	if err != nil {
+		return nil, fmt.Errorf("listing delivery attempts: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]DeliveryAttempt{}
+	for rows.Next() {
+		var a DeliveryAttempt
+		var ms int64
+		if err := rows.Scan(&a.DeliveryID, &a.AttemptedAt, &a.StatusCode, &a.Error, &ms); err != nil {
+			return nil, fmt.Errorf("listing delivery attempts: %w", err)
+		}
+		a.Duration = time.Duration(ms) * time.Millisecond
+		out[a.DeliveryID] = append(out[a.DeliveryID], a)
+	}
+	return out, rows.Err()
 }
 
 // DeliveryRecordAttempt stores an attempt and the delivery's new status.
-func (q *Queries) DeliveryRecordAttempt(ctx context.Context, p *DeliveryAttemptParams) error {
+func (q *Queries) DeliveryRecordAttempt(ctx context.Context, a *DeliveryAttempt, newStatus string) error {
 	_, err := q.db.ExecContext(ctx,
 		`INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, error, duration_ms)
 		 VALUES ($1, $2, $3, $4, $5)`,
-		p.DeliveryID, p.AttemptedAt.UTC(), p.StatusCode, p.Error, p.Duration.Milliseconds())
+		a.DeliveryID, a.AttemptedAt.UTC(), a.StatusCode, a.Error, a.Duration.Milliseconds())
 	if err != nil {
-		return fmt.Errorf("recording attempt of delivery %d: %w", p.DeliveryID, err)
+		return fmt.Errorf("recording attempt of delivery %d: %w", a.DeliveryID, err)
 	}
 	_, err = q.db.ExecContext(ctx,
 		`UPDATE deliveries SET status = $1, attempts = attempts + 1, last_error = $2, updated_at = $3 WHERE id = $4`,
-		p.NewStatus, p.Error, now(), p.DeliveryID)
+		newStatus, a.Error, now(), a.DeliveryID)
 	if err != nil {
-		return fmt.Errorf("updating delivery %d: %w", p.DeliveryID, err)
+		return fmt.Errorf("updating delivery %d: %w", a.DeliveryID, err)
 	}
 	return nil
+}
+
+// DeliveryReset makes a delivery pending again, for a redelivery.
+func (q *Queries) DeliveryReset(ctx context.Context, id int64) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', updated_at = $1 WHERE id = $2`, now(), id)
+	if err != nil {
+		return fmt.Errorf("resetting delivery %d: %w", id, err)
+	}
+	return nil
+}
+
+// DeliveryOldestPending returns when the oldest pending delivery was
+// created, for the delivery lag metric; ok is false when none is pending.
+func (q *Queries) DeliveryOldestPending(ctx context.Context) (created time.Time, ok bool, err error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT created_at FROM deliveries WHERE status = 'pending' ORDER BY id LIMIT 1`)
+	if err != nil {
+		return created, false, fmt.Errorf("finding the oldest pending delivery: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		err = rows.Scan(&created)
+		return created, err == nil, err
+	}
+	return created, false, rows.Err()
+}
+
+// JobsPending counts the job queue's jobs that wait to run. It reads River's
+// table, which shares the database.
+func (q *Queries) JobsPending(ctx context.Context) (int64, error) {
+	var n int64
+	err := q.db.QueryRowContext(ctx,
+		`SELECT count(*) FROM river_job WHERE state IN ('available', 'retryable', 'scheduled')`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting pending jobs: %w", err)
+	}
+	return n, nil
 }

@@ -64,6 +64,7 @@ CREATE TABLE events (
     created_at   TIMESTAMP NOT NULL
 );
 CREATE INDEX events_community ON events (community_id, id);
+CREATE INDEX events_created ON events (created_at);
 
 CREATE TABLE deliveries (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -71,6 +72,8 @@ CREATE TABLE deliveries (
     kind         TEXT NOT NULL,
     process_id   INTEGER REFERENCES processes (id) ON DELETE CASCADE,
     event_id     INTEGER REFERENCES events (id) ON DELETE CASCADE,
+    message_id   TEXT NOT NULL UNIQUE,
+    request_id   TEXT NOT NULL DEFAULT '',
     url          TEXT NOT NULL,
     payload      TEXT NOT NULL,
     status       TEXT NOT NULL,
@@ -80,6 +83,8 @@ CREATE TABLE deliveries (
     updated_at   TIMESTAMP NOT NULL
 );
 CREATE INDEX deliveries_status ON deliveries (status, id);
+CREATE INDEX deliveries_community ON deliveries (community_id, id);
+CREATE INDEX deliveries_process ON deliveries (process_id);
 
 CREATE TABLE delivery_attempts (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -90,6 +95,13 @@ CREATE TABLE delivery_attempts (
     duration_ms  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id, id);
+
+-- settings keeps values the gateway generates for itself, such as the
+-- webhook signing secret when none is configured.
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 
 -- id_blocks hands out process ids in blocks, so a gateway process can give a
 -- new process its id before anything is written and write it in one
@@ -111,6 +123,7 @@ INSERT INTO config_generation (id, generation) VALUES (1, 0);
 -- +goose Down
 DROP TABLE config_generation;
 DROP TABLE id_blocks;
+DROP TABLE settings;
 DROP TABLE delivery_attempts;
 DROP TABLE deliveries;
 DROP TABLE events;

@@ -1,0 +1,207 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/metagov/metagov-go/internal/store"
+)
+
+// DeliveryFilter selects deliveries; zero values do not filter.
+type DeliveryFilter struct {
+	Community string
+	Status    string
+	Kind      string
+	ProcessID int64
+	// After is the cursor: list deliveries with a greater id.
+	After int64
+	Limit int
+}
+
+// DeliveryView is a delivery with its attempts, as the API shows it.
+type DeliveryView struct {
+	ID        int64           `json:"id"`
+	MessageID string          `json:"message_id"`
+	Kind      string          `json:"kind"`
+	Community string          `json:"community"`
+	ProcessID *int64          `json:"process_id"`
+	EventID   *int64          `json:"event_id"`
+	URL       string          `json:"url"`
+	Status    string          `json:"status"`
+	LastError string          `json:"last_error,omitempty"`
+	Attempts  []AttemptView   `json:"attempts"`
+	Payload   json.RawMessage `json:"payload"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// AttemptView is one try at sending a delivery.
+type AttemptView struct {
+	AttemptedAt time.Time `json:"attempted_at"`
+	StatusCode  int       `json:"status_code,omitempty"`
+	Error       string    `json:"error,omitempty"`
+	DurationMS  int64     `json:"duration_ms"`
+}
+
+// Limits of list pages.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+func pageSize(n int) int {
+	if n <= 0 {
+		return DefaultPageSize
+	}
+	return min(n, MaxPageSize)
+}
+
+// ListDeliveries lists deliveries, oldest first, with their attempts.
+func (g *Gateway) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryView, error) {
+	p := &store.DeliveryListParams{Status: f.Status, Kind: f.Kind, ProcessID: f.ProcessID, AfterID: f.After, Limit: pageSize(f.Limit)}
+	switch f.Status {
+	case "", store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed:
+	default:
+		return nil, &Error{Kind: KindInvalid, Code: "invalid_filter", Field: "status", Detail: "status must be pending, succeeded or failed"}
+	}
+	switch f.Kind {
+	case "", store.DeliveryCallback, store.DeliveryEvent:
+	default:
+		return nil, &Error{Kind: KindInvalid, Code: "invalid_filter", Field: "kind", Detail: "kind must be callback or event"}
+	}
+	if f.Community != "" {
+		entry, err := g.community(ctx, f.Community)
+		if err != nil {
+			return nil, err
+		}
+		p.CommunityID = entry.community.ID
+	}
+	rows, err := g.store.DeliveryList(ctx, p)
+	if err != nil || len(rows) == 0 {
+		return []DeliveryView{}, err
+	}
+	attempts, err := g.store.DeliveryAttemptList(ctx, rows[0].ID, rows[len(rows)-1].ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DeliveryView, 0, len(rows))
+	for _, d := range rows {
+		v, err := g.deliveryView(ctx, d, attempts[d.ID])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// GetDelivery returns one delivery with its attempts.
+func (g *Gateway) GetDelivery(ctx context.Context, id int64) (DeliveryView, error) {
+	d, err := g.store.DeliveryGetByID(ctx, id)
+	if isNotFound(err) {
+		return DeliveryView{}, newError(KindNotFound, "delivery_not_found", "no delivery with id %d", id)
+	}
+	if err != nil {
+		return DeliveryView{}, err
+	}
+	attempts, err := g.store.DeliveryAttemptList(ctx, id, id)
+	if err != nil {
+		return DeliveryView{}, err
+	}
+	return g.deliveryView(ctx, d, attempts[id])
+}
+
+// Redeliver sends a delivery again, whatever became of it, with the same
+// message id so a receiver that has it already can drop it.
+func (g *Gateway) Redeliver(ctx context.Context, id int64) (DeliveryView, error) {
+	if _, err := g.GetDelivery(ctx, id); err != nil {
+		return DeliveryView{}, err
+	}
+	err := g.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeliveryReset(ctx, id); err != nil {
+			return err
+		}
+		return g.insertJob(ctx, tx, DeliverArgs{DeliveryID: id}, nil)
+	})
+	if err != nil {
+		return DeliveryView{}, err
+	}
+	return g.GetDelivery(ctx, id)
+}
+
+func (g *Gateway) deliveryView(ctx context.Context, d store.Delivery, attempts []store.DeliveryAttempt) (DeliveryView, error) {
+	entry, err := g.communityByID(ctx, d.CommunityID)
+	if err != nil {
+		return DeliveryView{}, err
+	}
+	v := DeliveryView{
+		ID: d.ID, MessageID: d.MessageID, Kind: d.Kind, Community: entry.community.Slug, URL: d.URL, Status: d.Status,
+		LastError: d.LastError, Attempts: make([]AttemptView, 0, len(attempts)), Payload: d.Payload,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+	}
+	if d.ProcessID != 0 {
+		v.ProcessID = &d.ProcessID
+	}
+	if d.EventID != 0 {
+		v.EventID = &d.EventID
+	}
+	for _, a := range attempts {
+		v.Attempts = append(v.Attempts, AttemptView{AttemptedAt: a.AttemptedAt, StatusCode: a.StatusCode, Error: a.Error,
+			DurationMS: a.Duration.Milliseconds()})
+	}
+	return v, nil
+}
+
+// EventFilter selects events after a cursor.
+type EventFilter struct {
+	Community string
+	After     int64
+	Limit     int
+}
+
+// ListEvents returns events after a cursor, oldest first, in the envelope
+// they are pushed in: a driver that was down, or cannot receive pushes,
+// pulls them instead.
+func (g *Gateway) ListEvents(ctx context.Context, f EventFilter) ([]json.RawMessage, error) {
+	p := &store.EventListParams{AfterID: f.After, Limit: pageSize(f.Limit)}
+	if f.Community != "" {
+		entry, err := g.community(ctx, f.Community)
+		if err != nil {
+			return nil, err
+		}
+		p.CommunityID = entry.community.ID
+	}
+	rows, err := g.store.EventList(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]json.RawMessage, 0, len(rows))
+	for _, e := range rows {
+		entry, err := g.communityByID(ctx, e.CommunityID)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := json.Marshal(eventEnvelope{
+			ID: e.ID, Community: entry.community.Slug, Source: e.Source, EventType: e.Type,
+			Timestamp: unixSeconds(e.CreatedAt), Data: orEmptyObject(e.Data), Initiator: orEmptyObject(e.Initiator),
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, raw)
+	}
+	return out, nil
+}
+
+// PruneEvents deletes events older than the retention period, with their
+// deliveries.
+func (g *Gateway) PruneEvents(ctx context.Context, retention time.Duration) (int64, error) {
+	var n int64
+	err := g.store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		n, err = tx.EventDeleteBefore(ctx, g.now().Add(-retention))
+		return err
+	})
+	return n, err
+}
