@@ -58,6 +58,9 @@ type Config struct {
 	// EventRetention is how long events are kept for pulling. Default:
 	// 30 days.
 	EventRetention time.Duration
+	// RetrySchedule replaces the waits between delivery attempts, for
+	// tests.
+	RetrySchedule []time.Duration
 	// RescueAfter is how long a job may run before it is taken to have
 	// died with its process and is run again. Default: 5 min.
 	RescueAfter time.Duration
@@ -127,6 +130,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	client, err := jobs.NewClient(g, st, jobs.Config{
 		Logger: cfg.Logger, FetchPollInterval: cfg.JobPollInterval, Now: cfg.Now, Signer: signer, Metrics: m,
 		DeliveryClient: policy.Client(15 * time.Second), EventRetention: cfg.EventRetention, RescueAfter: cfg.RescueAfter,
+		RetrySchedule: cfg.RetrySchedule,
 	})
 	if err != nil {
 		return fail(err)

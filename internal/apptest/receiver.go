@@ -23,6 +23,8 @@ type Receiver struct {
 	// Respond chooses the status of the n-th request (0-based); nil
 	// answers 200.
 	Respond func(n int) int
+	// Headers, when set, adds headers to the n-th answer.
+	Headers func(n int) http.Header
 
 	mu       sync.Mutex
 	received []Received
@@ -37,7 +39,7 @@ func NewReceiver(t testing.TB) *Receiver {
 		r.mu.Lock()
 		n := len(r.received)
 		r.received = append(r.received, Received{Path: req.URL.Path, Header: req.Header.Clone(), Body: body})
-		respond := r.Respond
+		respond, headers := r.Respond, r.Headers
 		r.mu.Unlock()
 		select {
 		case r.notify <- struct{}{}:
@@ -46,6 +48,11 @@ func NewReceiver(t testing.TB) *Receiver {
 		status := http.StatusOK
 		if respond != nil {
 			status = respond(n)
+		}
+		if headers != nil {
+			for k, v := range headers(n) {
+				w.Header()[k] = v
+			}
 		}
 		w.WriteHeader(status)
 	}))

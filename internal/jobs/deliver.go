@@ -39,16 +39,17 @@ const maxRetryAfter = 24 * time.Hour
 // and records the attempt.
 type deliverWorker struct {
 	river.WorkerDefaults[core.DeliverArgs]
-	store   *store.Store
-	client  *http.Client
-	signer  *Signer
-	metrics *metrics.Metrics
-	log     *slog.Logger
+	store    *store.Store
+	client   *http.Client
+	signer   *Signer
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+	schedule []time.Duration
 }
 
-// NextRetry follows retrySchedule with ±10 % jitter.
+// NextRetry follows the retry schedule with ±10 % jitter.
 func (w *deliverWorker) NextRetry(job *river.Job[core.DeliverArgs]) time.Time {
-	wait := retrySchedule[min(job.Attempt, len(retrySchedule)-1)]
+	wait := w.schedule[min(job.Attempt, len(w.schedule)-1)]
 	jitter := time.Duration(float64(wait) * (rand.Float64()*0.2 - 0.1))
 	return time.Now().Add(wait + jitter)
 }

@@ -40,6 +40,9 @@ type Config struct {
 	// EventRetention is how long events are kept for pulling. Default:
 	// 30 days.
 	EventRetention time.Duration
+	// RetrySchedule replaces the waits between delivery attempts, for
+	// tests. Default: the Svix-like schedule in deliver.go.
+	RetrySchedule []time.Duration
 	// RescueAfter is how long a job may stay running before it is taken to
 	// have died with its gateway process and is run again. Default: 5 min.
 	RescueAfter time.Duration
@@ -103,8 +106,11 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("creating job client: no delivery signer")
 	}
 	workers := river.NewWorkers()
+	if cfg.RetrySchedule == nil {
+		cfg.RetrySchedule = retrySchedule
+	}
 	river.AddWorker(workers, &deliverWorker{store: st, client: cfg.DeliveryClient, signer: cfg.Signer,
-		metrics: cfg.Metrics, log: cfg.Logger})
+		metrics: cfg.Metrics, log: cfg.Logger, schedule: cfg.RetrySchedule})
 	river.AddWorker(workers, &pruneEventsWorker{gateway: g, retention: cfg.EventRetention})
 	river.AddWorker(workers, &wakeProcessWorker{gateway: g})
 	river.AddWorker(workers, &pollProcessWorker{gateway: g})
