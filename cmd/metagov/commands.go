@@ -30,6 +30,7 @@ type settings struct {
 	webhookSecret    string
 	deliveryAllow    string
 	eventRetention   time.Duration
+	jobRescueAfter   time.Duration
 }
 
 // envNames maps each flag to the environment variable that sets it when the
@@ -44,6 +45,7 @@ var envNames = map[string][]string{
 	"webhook-secret":     {"METAGOV_WEBHOOK_SECRET"},
 	"delivery-allow":     {"METAGOV_DELIVERY_ALLOW"},
 	"event-retention":    {"METAGOV_EVENT_RETENTION"},
+	"job-rescue-after":   {"METAGOV_JOB_RESCUE_AFTER"},
 }
 
 func newRootCommand() *cobra.Command {
@@ -67,6 +69,8 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&s.webhookSecret, "webhook-secret", "", "whsec_ secret(s) signing deliveries; prefer the environment (METAGOV_WEBHOOK_SECRET)")
 	f.StringVar(&s.deliveryAllow, "delivery-allow", "", "CIDRs deliveries may reach although link-local (METAGOV_DELIVERY_ALLOW)")
 	f.DurationVar(&s.eventRetention, "event-retention", 30*24*time.Hour, "how long events are kept for pulling (METAGOV_EVENT_RETENTION)")
+	f.DurationVar(&s.jobRescueAfter, "job-rescue-after", 5*time.Minute,
+		"how long a job may run before it is taken to have died with its process and is run again (METAGOV_JOB_RESCUE_AFTER)")
 
 	root.AddCommand(
 		&cobra.Command{
@@ -184,6 +188,7 @@ func (s *settings) appConfig(logger *slog.Logger) app.Config {
 		WebhookSecret:    s.webhookSecret,
 		DeliveryAllow:    s.deliveryAllow,
 		EventRetention:   s.eventRetention,
+		RescueAfter:      s.jobRescueAfter,
 	}
 }
 
