@@ -59,7 +59,8 @@ type Config struct {
 	// 30 days.
 	EventRetention time.Duration
 	// RetrySchedule replaces the waits between delivery attempts, for
-	// tests.
+	// tests: the i-th entry is the wait after attempt i, and the delivery
+	// fails after len(RetrySchedule) attempts.
 	RetrySchedule []time.Duration
 	// RescueAfter is how long a job may run before it is taken to have
 	// died with its process and is run again. Default: 5 min.
@@ -68,12 +69,13 @@ type Config struct {
 
 // App is an assembled gateway.
 type App struct {
-	cfg     Config
-	store   *store.Store
-	gateway *core.Gateway
-	jobs    *jobs.Client
-	handler http.Handler
-	stopCtx context.CancelFunc
+	cfg        Config
+	store      *store.Store
+	gateway    *core.Gateway
+	jobs       *jobs.Client
+	dispatcher *jobs.Dispatcher
+	handler    http.Handler
+	stopCtx    context.CancelFunc
 }
 
 // Open connects to the database, applies migrations and assembles the
@@ -128,18 +130,21 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return fail(err)
 	}
 	client, err := jobs.NewClient(g, st, jobs.Config{
-		Logger: cfg.Logger, FetchPollInterval: cfg.JobPollInterval, Now: cfg.Now, Signer: signer, Metrics: m,
-		DeliveryClient: policy.Client(15 * time.Second), EventRetention: cfg.EventRetention, RescueAfter: cfg.RescueAfter,
-		RetrySchedule: cfg.RetrySchedule,
+		Logger: cfg.Logger, FetchPollInterval: cfg.JobPollInterval, Now: cfg.Now,
+		EventRetention: cfg.EventRetention, RescueAfter: cfg.RescueAfter,
 	})
 	if err != nil {
 		return fail(err)
 	}
+	dispatcher := jobs.NewDispatcher(st, jobs.DispatcherConfig{
+		Client: policy.Client(15 * time.Second), Signer: signer, Metrics: m, Logger: cfg.Logger,
+		Wake: g.DeliveryWake(), Schedule: cfg.RetrySchedule,
+	})
 	h, err := httpapi.New(g, httpapi.Config{Logger: cfg.Logger, Version: cfg.Version, PublicURL: cfg.PublicURL, Metrics: m})
 	if err != nil {
 		return fail(err)
 	}
-	return &App{cfg: cfg, store: st, gateway: g, jobs: client, handler: h}, nil
+	return &App{cfg: cfg, store: st, gateway: g, jobs: client, dispatcher: dispatcher, handler: h}, nil
 }
 
 // Migrate applies the gateway's and the job queue's migrations.
@@ -161,6 +166,7 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.jobs.Start(ctx); err != nil {
 		return fmt.Errorf("starting job workers: %w", err)
 	}
+	a.dispatcher.Start(ctx)
 	watchCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopCtx = cancel
 	go a.gateway.WatchConfig(watchCtx)
@@ -173,11 +179,11 @@ func (a *App) Stop(ctx context.Context) error {
 	if a.stopCtx != nil {
 		a.stopCtx()
 	}
-	var err error
+	err := a.dispatcher.Stop(ctx)
 	if stopErr := a.jobs.Stop(ctx); stopErr != nil {
 		cancelCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		err = errors.Join(fmt.Errorf("stopping job workers: %w", stopErr), a.jobs.StopAndCancel(cancelCtx))
+		err = errors.Join(err, fmt.Errorf("stopping job workers: %w", stopErr), a.jobs.StopAndCancel(cancelCtx))
 	}
 	return errors.Join(err, a.store.Close())
 }

@@ -80,6 +80,7 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 	if err != nil {
 		return u.stored, err
 	}
+	g.wakeDispatcher()
 	return written, nil
 }
 
@@ -160,16 +161,13 @@ func (g *Gateway) insertEvent(ctx context.Context, tx *store.Tx, c store.Communi
 	})
 }
 
-// enqueueDelivery writes a delivery to the outbox and schedules its sending,
-// both inside tx.
+// enqueueDelivery writes a delivery to the outbox inside tx; the dispatcher
+// sends it once tx commits (see DeliveryWake).
 func (g *Gateway) enqueueDelivery(ctx context.Context, tx *store.Tx, p *store.DeliveryInsertParams) error {
 	p.MessageID = newMessageID()
 	p.RequestID = requestid.From(ctx)
-	id, err := tx.DeliveryInsert(ctx, p)
-	if err != nil {
-		return err
-	}
-	return g.insertJob(ctx, tx, DeliverArgs{DeliveryID: id}, nil)
+	_, err := tx.DeliveryInsert(ctx, p)
+	return err
 }
 
 // newMessageID returns a unique webhook-id for a delivery, in the form

@@ -135,6 +135,7 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 	if err != nil {
 		return CommunityView{}, false, err
 	}
+	g.wakeDispatcher()
 	view, err := g.GetCommunity(ctx, in.Slug)
 	return view, !exists, err
 }

@@ -118,15 +118,11 @@ func (g *Gateway) Redeliver(ctx context.Context, id int64) (DeliveryView, error)
 	if _, err := g.GetDelivery(ctx, id); err != nil {
 		return DeliveryView{}, err
 	}
-	err := g.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.DeliveryReset(ctx, id); err != nil {
-			return err
-		}
-		return g.insertJob(ctx, tx, DeliverArgs{DeliveryID: id}, nil)
-	})
+	err := g.store.InTx(ctx, func(tx *store.Tx) error { return tx.DeliveryReset(ctx, id) })
 	if err != nil {
 		return DeliveryView{}, err
 	}
+	g.wakeDispatcher()
 	return g.GetDelivery(ctx, id)
 }
 

@@ -59,7 +59,6 @@ type Config struct {
 // Jobs inserts background jobs inside the caller's transaction. A
 // *river.Client[*sql.Tx] satisfies it.
 type Jobs interface {
-	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	InsertManyTx(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
 
@@ -72,6 +71,9 @@ type Gateway struct {
 	types map[string]*pluginType
 	cache *cache
 	ids   idPool
+	// deliveryWake tells the delivery dispatcher that a commit queued
+	// deliveries, so it need not wait for its next sweep.
+	deliveryWake chan struct{}
 	// processLocks serialise invocations on one process within this gateway
 	// process; the sequence compare-and-set covers other processes.
 	processLocks [64]sync.Mutex
@@ -95,7 +97,8 @@ func New(st *store.Store, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Gateway{store: st, cfg: cfg, log: cfg.Logger, types: types, cache: newCache()}, nil
+	return &Gateway{store: st, cfg: cfg, log: cfg.Logger, types: types, cache: newCache(),
+		deliveryWake: make(chan struct{}, 1)}, nil
 }
 
 // SetJobs sets the job inserter. The job client needs the gateway to build
@@ -146,17 +149,6 @@ func (g *Gateway) pluginType(name string) (*pluginType, error) {
 	return t, nil
 }
 
-// insertJob inserts a background job in tx.
-func (g *Gateway) insertJob(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error {
-	if g.jobs == nil {
-		return fmt.Errorf("inserting %s job: the gateway has no job client", args.Kind())
-	}
-	if _, err := g.jobs.InsertTx(ctx, tx.SQL(), args, opts); err != nil {
-		return fmt.Errorf("inserting %s job: %w", args.Kind(), err)
-	}
-	return nil
-}
-
 // Ready reports whether the gateway can serve: its database answers and
 // has every migration applied.
 func (g *Gateway) Ready(ctx context.Context) error {
@@ -171,4 +163,14 @@ func (g *Gateway) Ready(ctx context.Context) error {
 		return fmt.Errorf("database migrations are pending")
 	}
 	return nil
+}
+
+// DeliveryWake is signalled after commits that may have queued deliveries.
+func (g *Gateway) DeliveryWake() <-chan struct{} { return g.deliveryWake }
+
+func (g *Gateway) wakeDispatcher() {
+	select {
+	case g.deliveryWake <- struct{}{}:
+	default:
+	}
 }

@@ -197,6 +197,7 @@ func (g *Gateway) EnablePlugin(ctx context.Context, slug, name string, config js
 	if err != nil {
 		return view, false, err
 	}
+	g.wakeDispatcher()
 	in := &instance{row: row, typ: p.typ, slug: slug}
 	return g.pluginView(in), p.existing == nil, nil
 }

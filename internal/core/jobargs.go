@@ -18,23 +18,6 @@ var uniqueWhileQueued = river.UniqueOpts{
 
 // The job kinds are stored in the database: never rename them.
 
-// DeliverArgs sends one delivery (a callback or a driver event).
-type DeliverArgs struct {
-	DeliveryID int64 `json:"delivery_id"`
-}
-
-// Kind implements river.JobArgs.
-func (DeliverArgs) Kind() string { return "deliver" }
-
-// DeliveryMaxAttempts bounds how often one delivery is tried. The retry
-// schedule itself belongs to the worker.
-const DeliveryMaxAttempts = 12
-
-// InsertOpts implements river.JobArgsWithInsertOpts.
-func (DeliverArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueDeliveries, MaxAttempts: DeliveryMaxAttempts}
-}
-
 // FireTimersArgs is the periodic job that moves due process timers to the
 // queue as WakeProcessArgs jobs.
 type FireTimersArgs struct{}
@@ -93,7 +76,3 @@ type PollFanOutArgs struct {
 
 // Kind implements river.JobArgs.
 func (PollFanOutArgs) Kind() string { return "poll_fan_out" }
-
-// QueueDeliveries is the queue of deliveries, kept apart so that a slow
-// driver cannot hold up timers and polls.
-const QueueDeliveries = "deliveries"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -96,4 +97,73 @@ func BenchmarkProcessGet(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkEventDelivery measures webhooks turned into events and delivered
+// to a local driver receiver: b.N webhooks in, b.N signed deliveries out.
+// It reports deliveries per second and the time from webhook to arrival.
+func BenchmarkEventDelivery(b *testing.B) {
+	rcv := apptest.NewReceiver(b)
+	db := apptest.SQLite(b)
+	if os.Getenv("BENCH_POSTGRES") != "" {
+		db = apptest.Postgres(b)
+	}
+	s := apptest.Start(b, db, app.Config{EventReceiverURL: rcv.URL})
+	r := s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{
+		{"name": "testkit", "config": map[string]any{"webhook_slug": "s3cr3tslug"}},
+	}})
+	if r.Status != http.StatusCreated {
+		b.Fatalf("creating community: %d %s", r.Status, r.Body)
+	}
+	transport := &http.Transport{MaxIdleConnsPerHost: 64}
+	c := &http.Client{Transport: transport}
+	url := s.URL + "/api/hooks/" + community + "/testkit/s3cr3tslug"
+	b.ResetTimer()
+	start := time.Now()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("POST", url, bytes.NewBufferString(`{"event":"bench"}`))
+			req.Header.Set("X-Test-Token", "secret-token")
+			resp, err := c.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			resp.Body.Close()
+		}
+	})
+	ingested := time.Since(start)
+	rcv.WaitFor(b, b.N, time.Minute)
+	elapsed := time.Since(start)
+	b.ReportMetric(float64(b.N)/ingested.Seconds(), "webhooks/s")
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "deliveries/s")
+}
+
+// BenchmarkCallbackLatency measures, one at a time, the time from a process
+// change (a vote arriving by webhook) to its callback arriving at the
+// driver.
+func BenchmarkCallbackLatency(b *testing.B) {
+	rcv := apptest.NewReceiver(b)
+	s := apptest.Start(b, apptest.SQLite(b), app.Config{})
+	s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{
+		{"name": "testkit", "config": map[string]any{"webhook_slug": "s3cr3tslug"}},
+	}})
+	var total time.Duration
+	var worst time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 { // a tally completes at three votes: start a fresh one
+			s.Do("POST", "/api/internal/process/testkit.tally", map[string]any{"title": "t", "callback_url": rcv.URL}, header...)
+		}
+		before := len(rcv.All())
+		t0 := time.Now()
+		s.Do("POST", "/api/hooks/"+community+"/testkit/s3cr3tslug", `{"vote":"yes"}`, "X-Test-Token", "secret-token")
+		rcv.WaitFor(b, before+1, 30*time.Second)
+		d := time.Since(t0)
+		total += d
+		worst = max(worst, d)
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/callback")
+	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
 }

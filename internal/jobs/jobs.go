@@ -1,6 +1,7 @@
-// Package jobs is the gateway's durable background work on River: sending
-// deliveries to drivers, waking processes at the times they asked for, and
-// polling platforms that cannot push. Jobs live in the same database as
+// Package jobs is the gateway's durable background work: the dispatcher that
+// sends deliveries to drivers from the outbox, and, on River, waking
+// processes at the times they asked for and polling platforms that cannot
+// push. Jobs live in the same database as
 // everything else and are inserted in the same transactions as the changes
 // that cause them, so a crash loses none and runs none that was rolled back.
 package jobs
@@ -11,7 +12,6 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -21,8 +21,6 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/metagov/metagov-go/internal/core"
-	"github.com/metagov/metagov-go/internal/egress"
-	"github.com/metagov/metagov-go/internal/metrics"
 	"github.com/metagov/metagov-go/internal/store"
 )
 
@@ -30,19 +28,9 @@ import (
 type Config struct {
 	// Logger receives job logs. Default: slog.Default().
 	Logger *slog.Logger
-	// DeliveryClient sends deliveries. Default: the egress policy's client
-	// with a 15 s timeout, which does not follow redirects.
-	DeliveryClient *http.Client
-	// Signer signs deliveries. Required.
-	Signer *Signer
-	// Metrics records delivery attempts; nil records nothing.
-	Metrics *metrics.Metrics
 	// EventRetention is how long events are kept for pulling. Default:
 	// 30 days.
 	EventRetention time.Duration
-	// RetrySchedule replaces the waits between delivery attempts, for
-	// tests. Default: the Svix-like schedule in deliver.go.
-	RetrySchedule []time.Duration
 	// RescueAfter is how long a job may stay running before it is taken to
 	// have died with its gateway process and is run again. Default: 5 min.
 	RescueAfter time.Duration
@@ -98,19 +86,7 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 	cfg.Workers = cmp.Or(cfg.Workers, 10)
 	cfg.EventRetention = cmp.Or(cfg.EventRetention, 30*24*time.Hour)
 	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, 5*time.Minute)
-	if cfg.DeliveryClient == nil {
-		policy, _ := egress.NewPolicy("")
-		cfg.DeliveryClient = policy.Client(15 * time.Second)
-	}
-	if cfg.Signer == nil {
-		return nil, fmt.Errorf("creating job client: no delivery signer")
-	}
 	workers := river.NewWorkers()
-	if cfg.RetrySchedule == nil {
-		cfg.RetrySchedule = retrySchedule
-	}
-	river.AddWorker(workers, &deliverWorker{store: st, client: cfg.DeliveryClient, signer: cfg.Signer,
-		metrics: cfg.Metrics, log: cfg.Logger, schedule: cfg.RetrySchedule})
 	river.AddWorker(workers, &pruneEventsWorker{gateway: g, retention: cfg.EventRetention})
 	river.AddWorker(workers, &wakeProcessWorker{gateway: g})
 	river.AddWorker(workers, &pollProcessWorker{gateway: g})
@@ -141,8 +117,7 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 		// only needed briefly, for uniqueness and debugging.
 		CompletedJobRetentionPeriod: time.Hour,
 		Queues: map[string]river.QueueConfig{
-			river.QueueDefault:   {MaxWorkers: cfg.Workers},
-			core.QueueDeliveries: {MaxWorkers: 2 * cfg.Workers},
+			river.QueueDefault: {MaxWorkers: cfg.Workers},
 		},
 		Workers:      workers,
 		PeriodicJobs: periodic,

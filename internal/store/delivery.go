@@ -81,9 +81,9 @@ func (q *Queries) DeliveryInsert(ctx context.Context, p *DeliveryInsertParams) (
 	var id int64
 	err := q.db.QueryRowContext(ctx,
 		`INSERT INTO deliveries (community_id, kind, process_id, event_id, message_id, request_id, url, payload, status,
-		   created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9) RETURNING id`,
-		p.CommunityID, p.Kind, processID, eventID, p.MessageID, p.RequestID, p.URL, string(p.Payload), t).Scan(&id)
+		   next_attempt_ms, created_at, updated_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $10) RETURNING id`,
+		p.CommunityID, p.Kind, processID, eventID, p.MessageID, p.RequestID, p.URL, string(p.Payload), t.UnixMilli(), t).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("inserting %s delivery: %w", p.Kind, interpretError(err))
 	}
@@ -181,8 +181,45 @@ func (q *Queries) DeliveryAttemptList(ctx context.Context, fromID, toID int64) (
 	return out, rows.Err()
 }
 
-// DeliveryRecordAttempt stores an attempt and the delivery's new status.
-func (q *Queries) DeliveryRecordAttempt(ctx context.Context, a *DeliveryAttempt, newStatus string) error {
+// DeliveryClaim leases up to limit due, pending deliveries until leaseUntil
+// and returns them. A claimed delivery is skipped by other claimers until
+// its lease ends, so a dispatcher that dies mid-delivery hands it back by
+// simply not finishing. Run it in a transaction.
+func (q *Queries) DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Delivery, error) {
+	rows, err := q.db.QueryContext(ctx,
+		`UPDATE deliveries SET lease_until_ms = $1
+		 WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_ms <= $2 AND lease_until_ms <= $2
+		              ORDER BY next_attempt_ms, id LIMIT $3)
+		   AND status = 'pending' AND lease_until_ms <= $2
+		 RETURNING `+deliveryColumns, leaseUntil.UnixMilli(), now.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claiming deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("claiming deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// DeliveryOutcome is the result of one attempt and what it decides.
+type DeliveryOutcome struct {
+	Attempt DeliveryAttempt
+	// Status is the delivery's new status.
+	Status string
+	// NextAttempt is when to try again, for a pending delivery.
+	NextAttempt time.Time
+}
+
+// DeliveryRecord stores an attempt, the delivery's new status and when it is
+// due again, and ends its lease.
+func (q *Queries) DeliveryRecord(ctx context.Context, o *DeliveryOutcome) error {
+	a := o.Attempt
 	_, err := q.db.ExecContext(ctx,
 		`INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, error, duration_ms)
 		 VALUES ($1, $2, $3, $4, $5)`,
@@ -191,17 +228,22 @@ func (q *Queries) DeliveryRecordAttempt(ctx context.Context, a *DeliveryAttempt,
 		return fmt.Errorf("recording attempt of delivery %d: %w", a.DeliveryID, err)
 	}
 	_, err = q.db.ExecContext(ctx,
-		`UPDATE deliveries SET status = $1, attempts = attempts + 1, last_error = $2, updated_at = $3 WHERE id = $4`,
-		newStatus, a.Error, now(), a.DeliveryID)
+		`UPDATE deliveries SET status = $1, attempts = attempts + 1, last_error = $2, next_attempt_ms = $3,
+		   lease_until_ms = 0, updated_at = $4
+		 WHERE id = $5`,
+		o.Status, a.Error, o.NextAttempt.UnixMilli(), now(), a.DeliveryID)
 	if err != nil {
 		return fmt.Errorf("updating delivery %d: %w", a.DeliveryID, err)
 	}
 	return nil
 }
 
-// DeliveryReset makes a delivery pending again, for a redelivery.
+// DeliveryReset makes a delivery pending and due now, for a redelivery.
 func (q *Queries) DeliveryReset(ctx context.Context, id int64) error {
-	_, err := q.db.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', updated_at = $1 WHERE id = $2`, now(), id)
+	t := now()
+	_, err := q.db.ExecContext(ctx,
+		`UPDATE deliveries SET status = 'pending', next_attempt_ms = $1, lease_until_ms = 0, updated_at = $2 WHERE id = $3`,
+		t.UnixMilli(), t, id)
 	if err != nil {
 		return fmt.Errorf("resetting delivery %d: %w", id, err)
 	}

@@ -79,10 +79,14 @@ CREATE TABLE deliveries (
     status       TEXT NOT NULL,
     attempts     INTEGER NOT NULL DEFAULT 0,
     last_error   TEXT NOT NULL DEFAULT '',
+    -- next_attempt_ms and lease_until_ms are Unix milliseconds: when the
+    -- delivery is due, and until when a dispatcher that claimed it owns it.
+    next_attempt_ms BIGINT NOT NULL DEFAULT 0,
+    lease_until_ms  BIGINT NOT NULL DEFAULT 0,
     created_at   TIMESTAMPTZ NOT NULL,
     updated_at   TIMESTAMPTZ NOT NULL
 );
-CREATE INDEX deliveries_status ON deliveries (status, id);
+CREATE INDEX deliveries_due ON deliveries (status, next_attempt_ms);
 CREATE INDEX deliveries_community ON deliveries (community_id, id);
 CREATE INDEX deliveries_process ON deliveries (process_id);
 

@@ -1,0 +1,300 @@
+package jobs
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/metagov/metagov-go/internal/metrics"
+	"github.com/metagov/metagov-go/internal/store"
+)
+
+// retrySchedule is the wait before each retry, after Svix's: immediately,
+// then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, and on to about four and a
+// half days in all. The delivery fails after the last.
+var retrySchedule = []time.Duration{
+	0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
+	10 * time.Hour, 10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour, 24 * time.Hour,
+}
+
+// deliveryDeadline is how long a delivery is tried at all, whatever the
+// receiver asks with Retry-After.
+const deliveryDeadline = 5 * 24 * time.Hour
+
+// maxRetryAfter caps how long one Retry-After may postpone a delivery.
+const maxRetryAfter = 24 * time.Hour
+
+// leaseTime is how long a claimed delivery belongs to its dispatcher: longer
+// than an attempt can take, short enough that a crashed gateway's deliveries
+// are soon taken over.
+const leaseTime = time.Minute
+
+// DispatcherConfig holds the dispatcher's settings.
+type DispatcherConfig struct {
+	// Client sends deliveries; it should time out and not follow redirects.
+	Client *http.Client
+	// Signer signs deliveries.
+	Signer *Signer
+	// Metrics records attempts; nil records nothing.
+	Metrics *metrics.Metrics
+	// Logger receives delivery logs.
+	Logger *slog.Logger
+	// Wake is signalled when deliveries were queued.
+	Wake <-chan struct{}
+	// Sweep is how often the outbox is checked for due deliveries without
+	// a wake-up (retries, other processes' deliveries, expired leases).
+	// Default: 250 ms.
+	Sweep time.Duration
+	// Concurrency bounds deliveries in flight. Default: 64.
+	Concurrency int
+	// Schedule replaces retrySchedule, for tests.
+	Schedule []time.Duration
+}
+
+// Dispatcher sends the outbox's deliveries: it claims due ones with a lease,
+// POSTs them concurrently, signed, and records each attempt, batching
+// database writes. Every gateway process runs one; leases keep them apart.
+// It is not a job-queue job per delivery because SQLite serialises writes,
+// and claiming and recording in batches is what lets thousands of
+// deliveries a second through one writer.
+type Dispatcher struct {
+	store *store.Store
+	cfg   DispatcherConfig
+
+	results chan store.DeliveryOutcome
+	slots   chan struct{}
+	sends   sync.WaitGroup
+	done    chan struct{}
+	cancel  context.CancelFunc
+}
+
+// NewDispatcher returns a dispatcher; Start runs it.
+func NewDispatcher(st *store.Store, cfg DispatcherConfig) *Dispatcher {
+	cfg.Sweep = cmp.Or(cfg.Sweep, 250*time.Millisecond)
+	cfg.Concurrency = cmp.Or(cfg.Concurrency, 64)
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	if cfg.Schedule == nil {
+		cfg.Schedule = retrySchedule
+	}
+	return &Dispatcher{store: st, cfg: cfg, results: make(chan store.DeliveryOutcome, cfg.Concurrency),
+		slots: make(chan struct{}, cfg.Concurrency), done: make(chan struct{})}
+}
+
+// Start runs the dispatcher until Stop.
+func (d *Dispatcher) Start(ctx context.Context) {
+	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		d.record(context.WithoutCancel(ctx))
+	}()
+	go func() {
+		defer close(d.done)
+		d.claimLoop(ctx)
+		d.sends.Wait() // attempts in flight finish and are recorded
+		close(d.results)
+		<-recorded
+	}()
+}
+
+// Stop stops claiming, lets attempts in flight finish within ctx and records
+// them. Deliveries it could not finish go back to the outbox when their
+// lease ends.
+func (d *Dispatcher) Stop(ctx context.Context) error {
+	if d.cancel == nil {
+		return nil
+	}
+	d.cancel()
+	select {
+	case <-d.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stopping delivery dispatcher: %w", ctx.Err())
+	}
+}
+
+func (d *Dispatcher) claimLoop(ctx context.Context) {
+	ticker := time.NewTicker(d.cfg.Sweep)
+	defer ticker.Stop()
+	for {
+		claimed, err := d.claim(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.cfg.Logger.ErrorContext(ctx, "claiming deliveries", slog.Any("error", err))
+		}
+		if claimed > 0 && err == nil {
+			continue // there may be more due
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.cfg.Wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// claim leases as many due deliveries as there are free slots and starts
+// sending them.
+func (d *Dispatcher) claim(ctx context.Context) (int, error) {
+	free := cap(d.slots) - len(d.slots)
+	if free == 0 {
+		// Wait for a slot rather than spin.
+		select {
+		case d.slots <- struct{}{}:
+			<-d.slots
+		case <-ctx.Done():
+			return 0, nil
+		}
+		return 0, nil
+	}
+	var batch []store.Delivery
+	err := d.store.InTx(ctx, func(tx *store.Tx) error {
+		now := time.Now()
+		var err error
+		batch, err = tx.DeliveryClaim(ctx, now, now.Add(leaseTime), free)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, del := range batch {
+		d.slots <- struct{}{}
+		d.sends.Add(1)
+		go func() {
+			defer func() { <-d.slots; d.sends.Done() }()
+			d.results <- d.attempt(ctx, del)
+		}()
+	}
+	return len(batch), nil
+}
+
+// record writes outcomes as they come, many per transaction.
+func (d *Dispatcher) record(ctx context.Context) {
+	for first := range d.results {
+		batch := []store.DeliveryOutcome{first}
+	drain:
+		for len(batch) < 256 {
+			select {
+			case o, ok := <-d.results:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, o)
+			default:
+				break drain
+			}
+		}
+		err := d.store.InTx(ctx, func(tx *store.Tx) error {
+			for i := range batch {
+				if err := tx.DeliveryRecord(ctx, &batch[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			// The leases will run out and the deliveries be tried again.
+			d.cfg.Logger.ErrorContext(ctx, "recording delivery attempts", slog.Any("error", err), slog.Int("count", len(batch)))
+		}
+	}
+}
+
+// attempt POSTs one delivery and decides what comes next.
+func (d *Dispatcher) attempt(ctx context.Context, del store.Delivery) store.DeliveryOutcome {
+	started := time.Now()
+	status, retryAfter, err := d.send(ctx, del)
+	o := store.DeliveryOutcome{
+		Attempt: store.DeliveryAttempt{DeliveryID: del.ID, AttemptedAt: started, StatusCode: status, Duration: time.Since(started)},
+		Status:  store.DeliverySucceeded,
+	}
+	outcome := "succeeded"
+	attemptNo := del.Attempts + 1
+	if err != nil {
+		o.Attempt.Error = err.Error()
+		wait := d.cfg.Schedule[min(attemptNo, len(d.cfg.Schedule)-1)]
+		wait += time.Duration(float64(wait) * (rand.Float64()*0.2 - 0.1)) // jitter
+		if retryAfter > 0 {
+			wait = retryAfter
+		}
+		o.NextAttempt = time.Now().Add(wait)
+		switch {
+		case status == http.StatusGone:
+			// The receiver says it is gone for good: stop trying.
+			o.Status, outcome = store.DeliveryFailed, "failed"
+		case attemptNo >= len(d.cfg.Schedule) || o.NextAttempt.Sub(del.CreatedAt) > deliveryDeadline:
+			o.Status, outcome = store.DeliveryFailed, "failed"
+		default:
+			o.Status, outcome = store.DeliveryPending, "retry"
+		}
+	}
+	d.cfg.Metrics.DeliveryAttempt(del.Kind, outcome, time.Since(del.CreatedAt))
+	attrs := []any{slog.Int64("delivery_id", del.ID), slog.String("message_id", del.MessageID), slog.String("kind", del.Kind),
+		slog.String("request_id", del.RequestID), slog.Int("attempt", attemptNo), slog.Int("status_code", status),
+		slog.Duration("duration", o.Attempt.Duration), slog.String("outcome", outcome)}
+	switch outcome {
+	case "failed":
+		d.cfg.Logger.ErrorContext(ctx, "delivery failed for good", append(attrs, slog.Any("error", err))...)
+	case "retry":
+		d.cfg.Logger.WarnContext(ctx, "delivery failed; will retry", append(attrs, slog.Any("error", err),
+			slog.Time("next_attempt", o.NextAttempt))...)
+	default:
+		d.cfg.Logger.DebugContext(ctx, "delivered", attrs...)
+	}
+	return o
+}
+
+// send POSTs the payload, signed: only 2xx is a success; a redirect is a
+// failure, not followed.
+func (d *Dispatcher) send(ctx context.Context, del store.Delivery) (status int, retryAfter time.Duration, err error) {
+	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost, del.URL, bytes.NewReader(del.Payload))
+	if err != nil {
+		return 0, 0, fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "metagov-go")
+	if err := d.cfg.Signer.Sign(req.Header, del.MessageID, time.Now(), del.Payload); err != nil {
+		return 0, 0, err
+	}
+	resp, err := d.cfg.Client.Do(req)
+	if err != nil {
+		return 0, 0, fmt.Errorf("posting to %s: %w", del.URL, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return resp.StatusCode, 0, nil
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	return resp.StatusCode, retryAfter, errors.New("receiver answered " + resp.Status)
+}
+
+// parseRetryAfter reads a Retry-After header, in seconds or as an HTTP date,
+// capped at maxRetryAfter; zero when absent or unreadable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	if d <= 0 {
+		return 0
+	}
+	return min(d, maxRetryAfter)
+}
