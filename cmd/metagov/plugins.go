@@ -4,6 +4,8 @@ package main
 // the only file that names them.
 import (
 	_ "github.com/metagov/metagov-go/plugins/discourse"
+	_ "github.com/metagov/metagov-go/plugins/loomio"
 	_ "github.com/metagov/metagov-go/plugins/randomness"
+	_ "github.com/metagov/metagov-go/plugins/sourcecred"
 	_ "github.com/metagov/metagov-go/plugins/webhook"
 )
