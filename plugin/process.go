@@ -74,9 +74,13 @@ func (p *Process) DecodeInput(v any) error {
 // Status is the process's current status.
 func (p *Process) Status() Status { return p.rec.Status }
 
-// SetStatus moves the process to s. A completed process stays completed.
+// statusRank orders statuses: a process only moves forward.
+var statusRank = map[Status]int{StatusCreated: 1, StatusPending: 2, StatusCompleted: 3}
+
+// SetStatus moves the process forward to s: created, then pending, then
+// completed. Moving back, or to an unknown status, is ignored.
 func (p *Process) SetStatus(s Status) {
-	if p.rec.Status == StatusCompleted || p.rec.Status == s {
+	if statusRank[s] <= statusRank[p.rec.Status] {
 		return
 	}
 	p.rec.Status = s

@@ -58,6 +58,10 @@ type Config struct {
 	// EventRetention is how long events are kept for pulling. Default:
 	// 30 days.
 	EventRetention time.Duration
+	// SecretKey encrypts plugin secrets at rest: base64 keys of 32 bytes,
+	// space-separated, the sealing key first. Default: the key file (see
+	// KeyFile), created on first start.
+	SecretKey string
 	// RetrySchedule replaces the waits between delivery attempts, for
 	// tests: the i-th entry is the wait after attempt i, and the delivery
 	// fails after len(RetrySchedule) attempts.
@@ -115,6 +119,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
+	box, err := SecretBox(cfg.SecretKey, KeyFile(cfg.Database), cfg.Logger)
+	if err != nil {
+		return fail(err)
+	}
 	m := metrics.New(gauges{st})
 	g, err := core.New(st, core.Config{
 		EventReceiverURL: cfg.EventReceiverURL,
@@ -124,6 +132,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Now:              cfg.Now,
 		HTTPClient:       &http.Client{Timeout: cmp.Or(cfg.PlatformTimeout, 30*time.Second)},
 		Egress:           policy,
+		Secrets:          box,
 		Metrics:          m,
 	})
 	if err != nil {

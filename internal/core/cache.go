@@ -136,6 +136,12 @@ func (g *Gateway) loadCommunity(ctx context.Context, c store.Community, epoch ui
 				slog.String("community", c.Slug), slog.Int64("instance_id", row.ID))
 			continue
 		}
+		plain, err := g.openConfig(typ, row.Config)
+		if err != nil {
+			e.instances = append(e.instances, &instance{row: row, typ: typ, slug: c.Slug, err: err})
+			continue
+		}
+		row.Config = plain
 		e.instances = append(e.instances, g.provision(ctx, c.Slug, row, typ))
 	}
 	g.cache.put(e, epoch)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/metagov/metagov-go/internal/egress"
 	"github.com/metagov/metagov-go/internal/metrics"
+	"github.com/metagov/metagov-go/internal/secrets"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -49,6 +50,9 @@ type Config struct {
 	// Egress decides which callback URLs are acceptable. Default: the
 	// default policy (no link-local or metadata addresses).
 	Egress egress.Policy
+	// Secrets encrypts the config properties plugins mark writeOnly; nil
+	// stores them in the clear (tests only).
+	Secrets *secrets.Box
 	// Metrics records action latency; nil records nothing.
 	Metrics *metrics.Metrics
 	// ConfigWatchInterval is how often a gateway process checks whether

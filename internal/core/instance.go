@@ -24,7 +24,8 @@ type PluginConfig struct {
 type preparedInstance struct {
 	typ        *pluginType
 	existing   *store.PluginInstance // nil when the instance is new
-	config     json.RawMessage
+	config     json.RawMessage       // in the clear, for the plugin
+	stored     json.RawMessage       // with its secrets encrypted
 	platformID string
 	changed    bool
 	changes    plugin.CallChanges
@@ -37,17 +38,31 @@ func (g *Gateway) prepareInstance(ctx context.Context, slug string, existing []s
 	if !ok {
 		return nil, newError(KindInvalid, "unknown_plugin", "No such plugin registered: %s", pc.Name)
 	}
-	config, err := typ.validateConfig(pc.Config)
-	if err != nil {
-		return nil, err
-	}
-	p := &preparedInstance{typ: typ, config: config, platformID: typ.platformID(config), changed: true}
+	// The platform id may come from a default, so fill them in first.
+	p := &preparedInstance{typ: typ, platformID: typ.platformID(typ.withDefaults(pc.Config)), changed: true}
+	var existingPlain json.RawMessage
 	for i := range existing {
 		if existing[i].Name == pc.Name && existing[i].PlatformID == p.platformID {
 			p.existing = &existing[i]
+			var err error
+			if existingPlain, err = g.openConfig(typ, existing[i].Config); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if p.existing != nil && jsonEqual(p.existing.Config, config) {
+	incoming, err := typ.restoreRedacted(pc.Config, existingPlain)
+	if err != nil {
+		return nil, err
+	}
+	config, err := typ.validateConfig(incoming)
+	if err != nil {
+		return nil, err
+	}
+	p.config = config
+	if p.stored, err = g.sealConfig(typ, config); err != nil {
+		return nil, err
+	}
+	if p.existing != nil && jsonEqual(existingPlain, config) {
 		p.changed = false
 		return p, nil
 	}
@@ -98,6 +113,21 @@ func (t *pluginType) validateConfig(raw json.RawMessage) (json.RawMessage, error
 	return out, nil
 }
 
+// withDefaults returns a config with its schema defaults filled in, not
+// validated.
+func (t *pluginType) withDefaults(raw json.RawMessage) json.RawMessage {
+	doc, err := decodeJSON(orEmptyObject(raw))
+	if err != nil {
+		return raw
+	}
+	t.config.applyDefaults(doc)
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
 // platformID reads the config property that identifies the platform account.
 func (t *pluginType) platformID(config json.RawMessage) string {
 	if t.info.PlatformIDKey == "" {
@@ -123,15 +153,15 @@ func (g *Gateway) apply(ctx context.Context, tx *store.Tx, c store.Community, p 
 	switch {
 	case p.existing == nil:
 		row, err = tx.PluginInstanceInsert(ctx, &store.PluginInstanceInsertParams{
-			CommunityID: c.ID, Name: p.typ.info.Name, PlatformID: p.platformID, Config: p.config,
+			CommunityID: c.ID, Name: p.typ.info.Name, PlatformID: p.platformID, Config: p.stored,
 		})
 		if isConflict(err) {
 			return row, newError(KindConflict, "plugin_exists", "plugin %s is already enabled for community %s", p.typ.info.Name, c.Slug)
 		}
 	case p.changed:
 		row = *p.existing
-		row.Config = p.config
-		err = tx.PluginInstanceUpdateConfig(ctx, row.ID, p.config)
+		row.Config = p.stored
+		err = tx.PluginInstanceUpdateConfig(ctx, row.ID, p.stored)
 	default:
 		return *p.existing, nil
 	}

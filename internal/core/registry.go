@@ -17,6 +17,8 @@ type pluginType struct {
 	takesWebhooks bool
 	// polls is set when instances implement plugin.Poller.
 	polls bool
+	// secrets are the config properties marked writeOnly.
+	secrets [][]string
 }
 
 type actionType struct {
@@ -51,6 +53,9 @@ func compilePlugin(info plugin.Info) (*pluginType, error) {
 	var err error
 	if t.config, err = compileSchema(info.Name+".config", info.Config); err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", info.Name, err)
+	}
+	if t.config != nil {
+		t.secrets = secretPaths(t.config.raw)
 	}
 	for _, a := range info.Actions {
 		at := &actionType{action: a}

@@ -67,7 +67,7 @@ func (g *Gateway) pluginView(in *instance) PluginView {
 		Name:      in.row.Name,
 		Community: in.slug,
 		AuthType:  in.typ.authType(),
-		Config:    orEmptyObject(in.row.Config),
+		Config:    in.typ.redactConfig(orEmptyObject(in.row.Config)),
 	}
 	if in.row.PlatformID != "" {
 		id := in.row.PlatformID

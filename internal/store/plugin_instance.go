@@ -150,3 +150,8 @@ func (q *Queries) PluginStatePut(ctx context.Context, instanceID int64, key stri
 	}
 	return nil
 }
+
+// PluginInstanceListAll returns every instance, for re-encrypting secrets.
+func (q *Queries) PluginInstanceListAll(ctx context.Context) ([]PluginInstance, error) {
+	return q.listPluginInstances(ctx, "of all communities", `1 = 1`)
+}

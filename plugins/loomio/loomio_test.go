@@ -132,7 +132,10 @@ func TestEnable(t *testing.T) {
 
 		p := s.Do("GET", "/api/internal/community/"+community, nil).JSON(t)["plugins"].([]any)[0].(map[string]any)
 		require.Equal(t, "api_key", p["auth_type"])
-		require.Equal(t, []any{subKey}, p["config"].(map[string]any)["subgroup_api_keys"], "the config is not mutated")
+		// The config is not mutated (one subgroup key still), and its secrets
+		// are never shown.
+		require.Equal(t, []any{"********"}, p["config"].(map[string]any)["subgroup_api_keys"])
+		require.Equal(t, "********", p["config"].(map[string]any)["api_key"])
 		hooks := s.Do("GET", "/api/internal/community/"+community+"/hooks", nil).JSON(t)
 		require.Equal(t, []any{"/api/hooks/" + community + "/loomio/" + slug}, hooks["hooks"])
 

@@ -100,6 +100,37 @@ CREATE TABLE delivery_attempts (
 );
 CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id, id);
 
+-- api_keys authenticate drivers. Only a SHA-256 of each key is kept. A key
+-- with admin set reaches every community; the others only those listed in
+-- api_key_communities.
+CREATE TABLE api_keys (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    name       TEXT NOT NULL DEFAULT '',
+    prefix     TEXT NOT NULL,
+    hash       TEXT NOT NULL UNIQUE,
+    admin      BOOLEAN NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    revoked_at TIMESTAMP
+);
+
+CREATE TABLE api_key_communities (
+    key_id       INTEGER NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+    community_id INTEGER NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    PRIMARY KEY (key_id, community_id)
+);
+
+-- audit_log records every change a driver makes. Secrets never enter it.
+CREATE TABLE audit_log (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    at           TIMESTAMP NOT NULL,
+    key_id       INTEGER,
+    community_id INTEGER,
+    community    TEXT NOT NULL DEFAULT '',
+    action       TEXT NOT NULL,
+    detail       TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_community ON audit_log (community_id, id);
+
 -- settings keeps values the gateway generates for itself, such as the
 -- webhook signing secret when none is configured.
 CREATE TABLE settings (
@@ -128,6 +159,9 @@ INSERT INTO config_generation (id, generation) VALUES (1, 0);
 DROP TABLE config_generation;
 DROP TABLE id_blocks;
 DROP TABLE settings;
+DROP TABLE audit_log;
+DROP TABLE api_key_communities;
+DROP TABLE api_keys;
 DROP TABLE delivery_attempts;
 DROP TABLE deliveries;
 DROP TABLE events;

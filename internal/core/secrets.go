@@ -1,0 +1,207 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/metagov/metagov-go/internal/secrets"
+)
+
+// Redacted stands for a secret in API answers. Sent back unchanged in a
+// config, it keeps the stored secret.
+const Redacted = "********"
+
+// secretPaths finds the config properties a schema marks "writeOnly": true,
+// as paths of property names, "*" standing for every array item.
+func secretPaths(schema any) [][]string {
+	var out [][]string
+	var walk func(s any, path []string)
+	walk = func(s any, path []string) {
+		m, ok := s.(map[string]any)
+		if !ok {
+			return
+		}
+		if w, _ := m["writeOnly"].(bool); w && len(path) > 0 {
+			out = append(out, append([]string(nil), path...))
+			return
+		}
+		if props, ok := m["properties"].(map[string]any); ok {
+			for name, sub := range props {
+				walk(sub, append(path, name))
+			}
+		}
+		if items, ok := m["items"].(map[string]any); ok {
+			walk(items, append(path, "*"))
+		}
+	}
+	walk(schema, nil)
+	return out
+}
+
+// eachSecret calls fn on every secret value present in doc and stores what
+// it returns in its place.
+func eachSecret(doc any, paths [][]string, fn func(path string, v any) (any, error)) error {
+	var visit func(node any, path []string, at string) (any, error)
+	visit = func(node any, path []string, at string) (any, error) {
+		if len(path) == 0 {
+			return fn(at, node)
+		}
+		switch n := node.(type) {
+		case map[string]any:
+			if path[0] == "*" {
+				return node, nil
+			}
+			v, ok := n[path[0]]
+			if !ok {
+				return node, nil
+			}
+			nv, err := visit(v, path[1:], at+"/"+escapePointer(path[0]))
+			if err != nil {
+				return nil, err
+			}
+			n[path[0]] = nv
+		case []any:
+			if path[0] != "*" {
+				return node, nil
+			}
+			for i := range n {
+				nv, err := visit(n[i], path[1:], fmt.Sprintf("%s/%d", at, i))
+				if err != nil {
+					return nil, err
+				}
+				n[i] = nv
+			}
+		}
+		return node, nil
+	}
+	for _, p := range paths {
+		if _, err := visit(doc, p, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// transformConfig applies fn to a config's secrets and returns the result.
+func (t *pluginType) transformConfig(config json.RawMessage, fn func(path string, v any) (any, error)) (json.RawMessage, error) {
+	if len(t.secrets) == 0 || len(config) == 0 {
+		return config, nil
+	}
+	var doc any
+	if err := json.Unmarshal(config, &doc); err != nil {
+		return nil, fmt.Errorf("decoding %s config: %w", t.info.Name, err)
+	}
+	if err := eachSecret(doc, t.secrets, fn); err != nil {
+		return nil, err
+	}
+	return json.Marshal(doc)
+}
+
+// sealConfig encrypts a config's secrets for storage.
+func (g *Gateway) sealConfig(t *pluginType, plain json.RawMessage) (json.RawMessage, error) {
+	if g.cfg.Secrets == nil {
+		return plain, nil
+	}
+	return t.transformConfig(plain, func(_ string, v any) (any, error) {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		return g.cfg.Secrets.Seal(raw), nil
+	})
+}
+
+// openConfig decrypts a stored config's secrets.
+func (g *Gateway) openConfig(t *pluginType, stored json.RawMessage) (json.RawMessage, error) {
+	return t.transformConfig(stored, func(path string, v any) (any, error) {
+		s, ok := v.(string)
+		if !ok || !secrets.IsSealed(s) {
+			return v, nil
+		}
+		if g.cfg.Secrets == nil {
+			return nil, fmt.Errorf("secret %s of %s is encrypted but no secret key is configured", path, t.info.Name)
+		}
+		raw, err := g.cfg.Secrets.Open(s)
+		if err != nil {
+			return nil, fmt.Errorf("decrypting %s of %s: %w", path, t.info.Name, err)
+		}
+		var out any
+		return out, json.Unmarshal(raw, &out)
+	})
+}
+
+// redactConfig hides a config's secrets for API answers.
+func (t *pluginType) redactConfig(plain json.RawMessage) json.RawMessage {
+	out, err := t.transformConfig(plain, func(string, any) (any, error) { return Redacted, nil })
+	if err != nil {
+		return json.RawMessage(`{}`)
+	}
+	return out
+}
+
+// restoreRedacted puts the stored secrets back where an incoming config
+// carries the Redacted marker, so a driver can send back what it read.
+func (t *pluginType) restoreRedacted(incoming, existingPlain json.RawMessage) (json.RawMessage, error) {
+	var existing any
+	if len(existingPlain) > 0 {
+		_ = json.Unmarshal(existingPlain, &existing)
+	}
+	return t.transformConfig(incoming, func(path string, v any) (any, error) {
+		if s, ok := v.(string); !ok || s != Redacted {
+			return v, nil
+		}
+		if old, ok := lookupPointer(existing, path); ok {
+			return old, nil
+		}
+		return nil, &Error{Kind: KindInvalid, Code: "invalid_config", Field: path,
+			Detail: fmt.Sprintf("%s config: %s is the redaction marker, not a secret; send the secret itself", t.info.Name, path)}
+	})
+}
+
+// lookupPointer finds the value at a JSON pointer built by eachSecret.
+func lookupPointer(doc any, pointer string) (any, bool) {
+	node := doc
+	for _, tok := range splitPointer(pointer) {
+		switch n := node.(type) {
+		case map[string]any:
+			v, ok := n[tok]
+			if !ok {
+				return nil, false
+			}
+			node = v
+		case []any:
+			var i int
+			if _, err := fmt.Sscanf(tok, "%d", &i); err != nil || i < 0 || i >= len(n) {
+				return nil, false
+			}
+			node = n[i]
+		default:
+			return nil, false
+		}
+	}
+	return node, true
+}
+
+func splitPointer(p string) []string {
+	if p == "" {
+		return nil
+	}
+	var out []string
+	cur := ""
+	for i := 1; i < len(p); i++ {
+		switch {
+		case p[i] == '/':
+			out = append(out, cur)
+			cur = ""
+		case p[i] == '~' && i+1 < len(p) && p[i+1] == '0':
+			cur += "~"
+			i++
+		case p[i] == '~' && i+1 < len(p) && p[i+1] == '1':
+			cur += "/"
+			i++
+		default:
+			cur += string(p[i])
+		}
+	}
+	return append(out, cur)
+}

@@ -1,0 +1,267 @@
+package store_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/metagov/metagov-go/internal/store"
+)
+
+func instanceIDs(insts []store.PluginInstance) []int64 {
+	ids := []int64{}
+	for _, in := range insts {
+		ids = append(ids, in.ID)
+	}
+	return ids
+}
+
+func TestPluginInstances(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, setup setupFunc) {
+		t.Run("insert and get", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			c := b.community(t)
+			config := `{"token": "s3cr3t", "nested": {"list": [1, 2.5, "drei", null, true], "ünïcödé": "✓"}, "empty": {}}`
+			inst := b.instance(t, c.ID, "discourse", "forum.example", config)
+			require.Positive(t, inst.ID)
+			require.Equal(t, c.ID, inst.CommunityID)
+			require.Equal(t, "discourse", inst.Name)
+			require.Equal(t, "forum.example", inst.PlatformID)
+			require.JSONEq(t, config, string(inst.Config))
+			requireRecent(t, inst.CreatedAt)
+
+			got, err := b.st.PluginInstanceGetByID(b.ctx, inst.ID)
+			require.NoError(t, err)
+			require.Equal(t, inst.ID, got.ID)
+			require.Equal(t, inst.CommunityID, got.CommunityID)
+			require.Equal(t, inst.Name, got.Name)
+			require.Equal(t, inst.PlatformID, got.PlatformID)
+			require.JSONEq(t, config, string(got.Config), "config round-trips")
+			require.True(t, inst.CreatedAt.Equal(got.CreatedAt))
+
+			_, err = b.st.PluginInstanceGetByID(b.ctx, inst.ID+1000)
+			require.ErrorIs(t, err, store.ErrNotFound)
+		})
+
+		t.Run("uniqueness of community, name and platform id", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			c1, c2 := b.community(t), b.community(t)
+			b.instance(t, c1.ID, "slack", "T1", `{}`)
+			b.instance(t, c1.ID, "discord", "", `{}`)
+			b.instance(t, c1.ID, "webhook", "", `{}`)
+
+			tests := []struct {
+				name        string
+				communityID int64
+				plugin      string
+				platformID  string
+				conflict    bool
+			}{
+				{name: "same triple", communityID: c1.ID, plugin: "slack", platformID: "T1", conflict: true},
+				{name: "same triple without platform id", communityID: c1.ID, plugin: "discord", conflict: true},
+				{name: "other platform id", communityID: c1.ID, plugin: "slack", platformID: "T2"},
+				{name: "empty platform id beside a set one", communityID: c1.ID, plugin: "slack", platformID: ""},
+				{name: "other community", communityID: c2.ID, plugin: "slack", platformID: "T1"},
+				{name: "other plugin", communityID: c1.ID, plugin: "loomio", platformID: "T1"},
+				{name: "platform id differs in case", communityID: c1.ID, plugin: "slack", platformID: "t1"},
+			}
+			for _, tc := range tests {
+				// Sequential: the cases build on one another's rows.
+				t.Run(tc.name, func(t *testing.T) {
+					err := b.st.InTx(b.ctx, func(tx *store.Tx) error {
+						_, err := tx.PluginInstanceInsert(b.ctx, &store.PluginInstanceInsertParams{
+							CommunityID: tc.communityID, Name: tc.plugin, PlatformID: tc.platformID, Config: json.RawMessage(`{}`)})
+						return err
+					})
+					if tc.conflict {
+						require.ErrorIs(t, err, store.ErrConflict)
+					} else {
+						require.NoError(t, err)
+					}
+				})
+			}
+			insts, err := b.st.PluginInstanceListByCommunity(b.ctx, c1.ID)
+			require.NoError(t, err)
+			require.Len(t, insts, 7, "the conflicting inserts left nothing")
+		})
+
+		t.Run("lists", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			c1, c2, empty := b.community(t), b.community(t), b.community(t)
+			a := b.instance(t, c1.ID, "slack", "T1", `{"n":1}`)
+			bb := b.instance(t, c2.ID, "slack", "T1", `{"n":2}`)
+			c := b.instance(t, c1.ID, "webhook", "", `{"n":3}`)
+			d := b.instance(t, c1.ID, "slack", "T2", `{"n":4}`)
+			e := b.instance(t, c2.ID, "webhook", "", `{"n":5}`)
+
+			tests := []struct {
+				name string
+				list func() ([]store.PluginInstance, error)
+				want []int64
+			}{
+				{name: "by community", list: func() ([]store.PluginInstance, error) {
+					return b.st.PluginInstanceListByCommunity(b.ctx, c1.ID)
+				}, want: []int64{a.ID, c.ID, d.ID}},
+				{name: "by other community", list: func() ([]store.PluginInstance, error) {
+					return b.st.PluginInstanceListByCommunity(b.ctx, c2.ID)
+				}, want: []int64{bb.ID, e.ID}},
+				{name: "by community without instances", list: func() ([]store.PluginInstance, error) {
+					return b.st.PluginInstanceListByCommunity(b.ctx, empty.ID)
+				}, want: []int64{}},
+				{name: "by name", list: func() ([]store.PluginInstance, error) {
+					return b.st.PluginInstanceListByName(b.ctx, "slack")
+				}, want: []int64{a.ID, bb.ID, d.ID}},
+				{name: "by unknown name", list: func() ([]store.PluginInstance, error) {
+					return b.st.PluginInstanceListByName(b.ctx, "loomio")
+				}, want: []int64{}},
+				{name: "by platform id", list: func() ([]store.PluginInstance, error) {
+					return b.st.PluginInstanceListByPlatformID(b.ctx, "slack", "T1")
+				}, want: []int64{a.ID, bb.ID}},
+				{name: "by platform id of one", list: func() ([]store.PluginInstance, error) {
+					return b.st.PluginInstanceListByPlatformID(b.ctx, "slack", "T2")
+				}, want: []int64{d.ID}},
+				{name: "by platform id of another plugin", list: func() ([]store.PluginInstance, error) {
+					return b.st.PluginInstanceListByPlatformID(b.ctx, "webhook", "T1")
+				}, want: []int64{}},
+				{name: "by empty platform id", list: func() ([]store.PluginInstance, error) {
+					return b.st.PluginInstanceListByPlatformID(b.ctx, "webhook", "")
+				}, want: []int64{c.ID, e.ID}},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					got, err := tc.list()
+					require.NoError(t, err)
+					require.Equal(t, tc.want, instanceIDs(got))
+					for _, in := range got {
+						require.NotEmpty(t, in.Config)
+					}
+				})
+			}
+		})
+
+		t.Run("update config keeps state and processes", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			c := b.community(t)
+			inst := b.instance(t, c.ID, "kit", "", `{"low": 1, "high": 6}`)
+			p := b.process(t, inst, "vote", "pending")
+			b.tx(t, func(tx *store.Tx) error { return tx.PluginStatePut(b.ctx, inst.ID, "lucky", json.RawMessage(`42`)) })
+
+			b.tx(t, func(tx *store.Tx) error {
+				return tx.PluginInstanceUpdateConfig(b.ctx, inst.ID, json.RawMessage(`{"low": 50, "high": 51, "new": [true]}`))
+			})
+			got, err := b.st.PluginInstanceGetByID(b.ctx, inst.ID)
+			require.NoError(t, err)
+			require.JSONEq(t, `{"low": 50, "high": 51, "new": [true]}`, string(got.Config))
+			require.Equal(t, inst.Name, got.Name)
+			require.Equal(t, inst.PlatformID, got.PlatformID)
+			require.True(t, got.CreatedAt.Equal(inst.CreatedAt))
+			require.False(t, got.UpdatedAt.Before(inst.UpdatedAt))
+
+			v, err := b.st.PluginStateGet(b.ctx, inst.ID, "lucky")
+			require.NoError(t, err)
+			require.JSONEq(t, `42`, string(v), "state survives a config change")
+			open, err := b.st.ProcessListOpenByInstance(b.ctx, inst.ID)
+			require.NoError(t, err)
+			require.Len(t, open, 1)
+			require.Equal(t, p.ID, open[0].ID)
+		})
+
+		t.Run("delete keeps processes detached", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			c := b.community(t)
+			inst := b.instance(t, c.ID, "kit", "", `{}`)
+			other := b.instance(t, c.ID, "other", "", `{}`)
+			done := b.process(t, inst, "vote", "completed")
+			b.tx(t, func(tx *store.Tx) error {
+				require.NoError(t, tx.PluginStatePut(b.ctx, inst.ID, "k", json.RawMessage(`"v"`)))
+				return tx.PluginStatePut(b.ctx, other.ID, "k", json.RawMessage(`"w"`))
+			})
+
+			b.tx(t, func(tx *store.Tx) error { return tx.PluginInstanceDelete(b.ctx, inst.ID) })
+
+			_, err := b.st.PluginInstanceGetByID(b.ctx, inst.ID)
+			require.ErrorIs(t, err, store.ErrNotFound)
+			_, err = b.st.PluginStateGet(b.ctx, inst.ID, "k")
+			require.ErrorIs(t, err, store.ErrNotFound, "the instance's state goes with it")
+			v, err := b.st.PluginStateGet(b.ctx, other.ID, "k")
+			require.NoError(t, err)
+			require.JSONEq(t, `"w"`, string(v))
+
+			got, err := b.st.ProcessGetByID(b.ctx, done.ID)
+			require.NoError(t, err, "the process stays")
+			require.Zero(t, got.InstanceID, "the process is detached from the instance")
+			require.Equal(t, c.ID, got.CommunityID)
+			require.Equal(t, "completed", got.Status)
+			require.Equal(t, "kit", got.Plugin)
+
+			err = b.st.InTx(b.ctx, func(tx *store.Tx) error { return tx.PluginInstanceDelete(b.ctx, inst.ID) })
+			require.ErrorIs(t, err, store.ErrNotFound, "deleting twice")
+			insts, err := b.st.PluginInstanceListByCommunity(b.ctx, c.ID)
+			require.NoError(t, err)
+			require.Equal(t, []int64{other.ID}, instanceIDs(insts))
+		})
+	})
+}
+
+func TestPluginState(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, setup setupFunc) {
+		b := setup(t)
+		c := b.community(t)
+		inst := b.instance(t, c.ID, "kit", "", `{}`)
+		other := b.instance(t, c.ID, "other", "", `{}`)
+		put := func(t *testing.T, instanceID int64, key string, value json.RawMessage) {
+			t.Helper()
+			b.tx(t, func(tx *store.Tx) error { return tx.PluginStatePut(b.ctx, instanceID, key, value) })
+		}
+
+		_, err := b.st.PluginStateGet(b.ctx, inst.ID, "missing")
+		require.ErrorIs(t, err, store.ErrNotFound)
+
+		values := []struct {
+			name  string
+			value string
+		}{
+			{name: "number", value: `42`},
+			{name: "string", value: `"hello \"world\" ✓"`},
+			{name: "object", value: `{"b": [1, {"c": null}], "a": "ä", "n": -1.5e3}`},
+			{name: "array", value: `[1, "two", false, null]`},
+			{name: "JSON null is a value", value: `null`},
+			{name: "empty object", value: `{}`},
+		}
+		for _, v := range values {
+			t.Run(v.name, func(t *testing.T) {
+				put(t, inst.ID, "k-"+v.name, json.RawMessage(v.value))
+				got, err := b.st.PluginStateGet(b.ctx, inst.ID, "k-"+v.name)
+				require.NoError(t, err)
+				require.JSONEq(t, v.value, string(got))
+			})
+		}
+
+		// Overwrite.
+		put(t, inst.ID, "counter", json.RawMessage(`1`))
+		put(t, other.ID, "counter", json.RawMessage(`100`))
+		put(t, inst.ID, "counter", json.RawMessage(`{"now": 2}`))
+		got, err := b.st.PluginStateGet(b.ctx, inst.ID, "counter")
+		require.NoError(t, err)
+		require.JSONEq(t, `{"now": 2}`, string(got))
+		got, err = b.st.PluginStateGet(b.ctx, other.ID, "counter")
+		require.NoError(t, err)
+		require.JSONEq(t, `100`, string(got), "state is per instance")
+
+		// Delete with nil.
+		put(t, inst.ID, "counter", nil)
+		_, err = b.st.PluginStateGet(b.ctx, inst.ID, "counter")
+		require.ErrorIs(t, err, store.ErrNotFound)
+		got, err = b.st.PluginStateGet(b.ctx, other.ID, "counter")
+		require.NoError(t, err)
+		require.JSONEq(t, `100`, string(got), "deleting one instance's key leaves the other's")
+		put(t, inst.ID, "counter", nil) // deleting a missing key is fine
+	})
+}

@@ -1,0 +1,138 @@
+package opencollective
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/metagov/metagov-go/plugin"
+)
+
+// Instance state keys. The first four are the original's.
+const (
+	collectiveNameKey     = "collective_name"
+	collectiveIDKey       = "collective_id"
+	collectiveLegacyIDKey = "collective_legacy_id"
+	projectLegacyIDsKey   = "project_legacy_ids"
+	// webhookKey holds the webhook registered on Open Collective, so that
+	// re-initializing with the same URL does not register a second one.
+	webhookKey = "webhook"
+)
+
+// registeredWebhook is the webhook this instance registered.
+type registeredWebhook struct {
+	ID  string `json:"id"`
+	URL string `json:"url"`
+}
+
+// collective is what Initialize learns about the collective.
+type collective struct {
+	ID               string `json:"id"`
+	LegacyID         int64  `json:"legacyId"`
+	Name             string `json:"name"`
+	Slug             string `json:"slug"`
+	ChildrenAccounts struct {
+		Nodes []struct {
+			ID       string `json:"id"`
+			LegacyID int64  `json:"legacyId"`
+			Slug     string `json:"slug"`
+			Type     string `json:"type"`
+		} `json:"nodes"`
+	} `json:"childrenAccounts"`
+}
+
+// Initialize checks the credential and the collective, keeps the
+// collective's ids in state (webhooks name it by its legacy id, or a
+// project's) and registers the webhook. It runs on enable and on every
+// config change; the webhook is registered only when its URL changed,
+// unlike the original, which registered one more every time and at a URL
+// with its path segments swapped.
+func (oc *OpenCollective) Initialize(ctx context.Context, c *plugin.Call) error {
+	var data struct {
+		Collective *collective `json:"collective"`
+	}
+	if err := oc.client.do(ctx, "querying collective", collectiveQuery,
+		map[string]any{"slug": oc.cfg.CollectiveSlug}, &data); err != nil {
+		return err
+	}
+	col := data.Collective
+	if col == nil {
+		return &plugin.InputError{Field: "/collective_slug",
+			Message: fmt.Sprintf("Collective '%s' not found", oc.cfg.CollectiveSlug)}
+	}
+	projects := []int64{}
+	for _, n := range col.ChildrenAccounts.Nodes {
+		if n.Type == "PROJECT" {
+			projects = append(projects, n.LegacyID)
+		}
+	}
+	for key, v := range map[string]any{
+		collectiveNameKey:     col.Name,
+		collectiveIDKey:       col.ID,
+		collectiveLegacyIDKey: col.LegacyID,
+		projectLegacyIDsKey:   projects,
+	} {
+		if err := c.State().Set(key, v); err != nil {
+			return fmt.Errorf("initializing opencollective: %w", err)
+		}
+	}
+	return oc.registerWebhook(ctx, c)
+}
+
+// registerWebhook subscribes the gateway's webhook URL to every activity of
+// the collective, unless the state says it already is. A webhook left at an
+// older URL (the webhook_slug or public URL changed) is deleted afterwards;
+// failing to delete it only costs deliveries to a path that answers 404, so
+// it is logged, not fatal.
+func (oc *OpenCollective) registerWebhook(ctx context.Context, c *plugin.Call) error {
+	var old registeredWebhook
+	found, err := c.State().Get(ctx, webhookKey, &old)
+	if err != nil {
+		return fmt.Errorf("registering webhook: %w", err)
+	}
+	if found && old.URL == oc.webhookURL {
+		return nil
+	}
+	var data struct {
+		CreateWebhook struct {
+			ID         string `json:"id"`
+			WebhookURL string `json:"webhookUrl"`
+		} `json:"createWebhook"`
+	}
+	vars := map[string]any{"webhook": map[string]any{
+		"account":      map[string]any{"slug": oc.cfg.CollectiveSlug},
+		"activityType": "ACTIVITY_ALL",
+		"webhookUrl":   oc.webhookURL,
+	}}
+	if err := oc.client.do(ctx, "registering webhook", createWebhookMutation, vars, &data); err != nil {
+		return err
+	}
+	if err := c.State().Set(webhookKey, registeredWebhook{ID: data.CreateWebhook.ID, URL: oc.webhookURL}); err != nil {
+		return fmt.Errorf("registering webhook: %w", err)
+	}
+	if found && old.ID != "" {
+		vars := map[string]any{"webhook": map[string]any{"id": old.ID}}
+		if err := oc.client.do(ctx, "deleting old webhook", deleteWebhookMutation, vars, nil); err != nil {
+			oc.log.WarnContext(ctx, "old webhook not deleted", slog.String("webhook_id", old.ID), slog.Any("error", err))
+		}
+	}
+	return nil
+}
+
+// collectiveIDs reads the legacy ids that webhooks may name: the
+// collective's and its projects'.
+func (oc *OpenCollective) collectiveIDs(ctx context.Context, c *plugin.Call) (map[int64]bool, error) {
+	var id int64
+	var projects []int64
+	if _, err := c.State().Get(ctx, collectiveLegacyIDKey, &id); err != nil {
+		return nil, err
+	}
+	if _, err := c.State().Get(ctx, projectLegacyIDsKey, &projects); err != nil {
+		return nil, err
+	}
+	ids := map[int64]bool{id: true}
+	for _, p := range projects {
+		ids[p] = true
+	}
+	return ids, nil
+}
