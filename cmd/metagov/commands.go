@@ -31,6 +31,7 @@ type settings struct {
 	deliveryAllow    string
 	eventRetention   time.Duration
 	jobRescueAfter   time.Duration
+	secretKey        string
 }
 
 // envNames maps each flag to the environment variable that sets it when the
@@ -46,6 +47,7 @@ var envNames = map[string][]string{
 	"delivery-allow":     {"METAGOV_DELIVERY_ALLOW"},
 	"event-retention":    {"METAGOV_EVENT_RETENTION"},
 	"job-rescue-after":   {"METAGOV_JOB_RESCUE_AFTER"},
+	"secret-key":         {"METAGOV_SECRET_KEY"},
 }
 
 func newRootCommand() *cobra.Command {
@@ -69,6 +71,8 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&s.webhookSecret, "webhook-secret", "", "whsec_ secret(s) signing deliveries; prefer the environment (METAGOV_WEBHOOK_SECRET)")
 	f.StringVar(&s.deliveryAllow, "delivery-allow", "", "CIDRs deliveries may reach although link-local (METAGOV_DELIVERY_ALLOW)")
 	f.DurationVar(&s.eventRetention, "event-retention", 30*24*time.Hour, "how long events are kept for pulling (METAGOV_EVENT_RETENTION)")
+	f.StringVar(&s.secretKey, "secret-key", "",
+		"base64 key(s) encrypting plugin secrets, the current first; prefer the environment (METAGOV_SECRET_KEY); default: a key file beside the database")
 	f.DurationVar(&s.jobRescueAfter, "job-rescue-after", 5*time.Minute,
 		"how long a job may run before it is taken to have died with its process and is run again (METAGOV_JOB_RESCUE_AFTER)")
 
@@ -127,6 +131,7 @@ func newRootCommand() *cobra.Command {
 				return nil
 			},
 		},
+		s.secretsCommand(),
 		&cobra.Command{
 			Use:   "openapi",
 			Short: "Print the OpenAPI document",
@@ -189,6 +194,7 @@ func (s *settings) appConfig(logger *slog.Logger) app.Config {
 		DeliveryAllow:    s.deliveryAllow,
 		EventRetention:   s.eventRetention,
 		RescueAfter:      s.jobRescueAfter,
+		SecretKey:        s.secretKey,
 	}
 }
 
@@ -205,4 +211,34 @@ func (s *settings) logger() (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", s.logFormat)
+}
+
+// secretsCommand groups the commands that manage the key encrypting plugin
+// secrets.
+func (s *settings) secretsCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "secrets", Short: "Manage the key that encrypts plugin secrets"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "rotate",
+		Short: "Re-encrypt every plugin secret with a new key",
+		Long: "With a key file (the default), generates a new key, re-encrypts every secret and keeps only the new key.\n" +
+			"With METAGOV_SECRET_KEY, put the new key first and the old one after it, run this, then drop the old one.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := store.Open(cmd.Context(), s.database)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := app.Migrate(cmd.Context(), st); err != nil {
+				return err
+			}
+			id, err := app.RotateSecrets(cmd.Context(), st, s.secretKey, app.KeyFile(s.database))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "plugin secrets are encrypted with key %s\n", id)
+			return nil
+		},
+	})
+	return cmd
 }

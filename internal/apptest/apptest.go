@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/metagov/metagov-go/internal/app"
+	"github.com/metagov/metagov-go/internal/secrets"
 )
 
 // PostgresEnv names the variable holding a PostgreSQL URL for tests. When it
@@ -32,6 +33,9 @@ const PostgresEnv = "METAGOV_TEST_POSTGRES_URL"
 type Database struct {
 	Name string // "sqlite" or "postgres"
 	DSN  string
+	// SecretKey encrypts plugin secrets in this database, the same across
+	// restarts of the gateway, and keeps key files out of the source tree.
+	SecretKey string
 }
 
 // EachDatabase runs fn as a subtest on a fresh SQLite database and, when
@@ -48,7 +52,7 @@ func EachDatabase(t *testing.T, fn func(t *testing.T, db Database)) {
 
 // SQLite returns a database in a new temporary file.
 func SQLite(t testing.TB) Database {
-	return Database{Name: "sqlite", DSN: filepath.Join(t.TempDir(), "metagov.db")}
+	return Database{Name: "sqlite", DSN: filepath.Join(t.TempDir(), "metagov.db"), SecretKey: secrets.EncodeKey(secrets.NewKey())}
 }
 
 // Postgres returns a database in a new schema of the PostgreSQL server named
@@ -84,7 +88,7 @@ func Postgres(t testing.TB) Database {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return Database{Name: "postgres", DSN: u.String()}
+	return Database{Name: "postgres", DSN: u.String(), SecretKey: secrets.EncodeKey(secrets.NewKey())}
 }
 
 // Server is a running gateway.
@@ -100,6 +104,9 @@ type Server struct {
 func Start(t testing.TB, db Database, cfg app.Config) *Server {
 	t.Helper()
 	cfg.Database = db.DSN
+	if cfg.SecretKey == "" {
+		cfg.SecretKey = db.SecretKey
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		if testing.Verbose() {

@@ -81,13 +81,13 @@ type gateway struct {
 	logs *bytes.Buffer
 }
 
-func start(t *testing.T, db, addr, receiver string) *gateway {
+func start(t *testing.T, db apptest.Database, addr, receiver string) *gateway {
 	t.Helper()
 	g := &gateway{addr: addr, logs: &bytes.Buffer{}}
-	g.cmd = exec.Command(binary, "serve", "--addr", addr, "--database", db, "--log-level", "warn",
+	g.cmd = exec.Command(binary, "serve", "--addr", addr, "--database", db.DSN, "--log-level", "warn",
 		"--job-rescue-after", "3s")
 	g.cmd.Env = append(os.Environ(), "DRIVER_EVENT_RECEIVER_URL="+receiver+"/events",
-		"METAGOV_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+		"METAGOV_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "METAGOV_SECRET_KEY="+db.SecretKey)
 	g.cmd.Dir = t.TempDir()
 	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
 	require.NoError(t, g.cmd.Start())
@@ -139,7 +139,7 @@ func TestCrashSafety(t *testing.T) {
 	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
 		drv, receiver := newDriver(t)
 		addr := freeAddr(t)
-		g := start(t, db.DSN, addr, receiver)
+		g := start(t, db, addr, receiver)
 		resp, err := send("PUT", addr, "/api/internal/community/c", `{"plugins": [
 			{"name": "randomness", "config": {"default_low": 0, "default_high": 9}},
 			{"name": "webhook", "config": {"secret": "s3cret", "webhook_slug": "faultslug1"}}]}`)
@@ -173,7 +173,7 @@ func TestCrashSafety(t *testing.T) {
 				}
 			}
 			g.kill()
-			g = start(t, db.DSN, addr, receiver)
+			g = start(t, db, addr, receiver)
 		}
 		require.NotEmpty(t, acked)
 		t.Logf("%d processes and %d events acknowledged across 4 kills", len(acked), len(ackedEvents))
