@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/joho/godotenv"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/metagov/metagov-go/internal/apidoc"
 	"github.com/metagov/metagov-go/internal/app"
+	"github.com/metagov/metagov-go/internal/core"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -132,6 +135,7 @@ func newRootCommand() *cobra.Command {
 			},
 		},
 		s.secretsCommand(),
+		s.apikeyCommand(),
 		&cobra.Command{
 			Use:   "openapi",
 			Short: "Print the OpenAPI document",
@@ -240,5 +244,99 @@ func (s *settings) secretsCommand() *cobra.Command {
 			return nil
 		},
 	})
+	return cmd
+}
+
+// apikeyCommand groups the commands that manage driver API keys.
+func (s *settings) apikeyCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "apikey", Short: "Manage the API keys drivers authenticate with"}
+	openStore := func(cmd *cobra.Command) (*store.Store, error) {
+		st, err := store.Open(cmd.Context(), s.database)
+		if err != nil {
+			return nil, err
+		}
+		if err := app.Migrate(cmd.Context(), st); err != nil {
+			st.Close()
+			return nil, err
+		}
+		return st, nil
+	}
+	var communities []string
+	var name string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a key and print it (once: only its hash is kept)",
+		Long: "Without --community the key is an admin key: every community, and it may create communities.\n" +
+			"Once any key exists, every /api/internal call needs one.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := openStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			key, id, err := core.CreateAPIKey(cmd.Context(), st, name, communities)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), key)
+			fmt.Fprintf(cmd.ErrOrStderr(), "created API key %d; it is shown only now\n", id)
+			return nil
+		},
+	}
+	create.Flags().StringArrayVar(&communities, "community", nil, "a community the key may reach (repeatable)")
+	create.Flags().StringVar(&name, "name", "", "a name to recognise the key by")
+	cmd.AddCommand(create,
+		&cobra.Command{
+			Use:   "list",
+			Short: "List keys (never the keys themselves)",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				st, err := openStore(cmd)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				keys, err := core.ListAPIKeys(cmd.Context(), st)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tNAME\tPREFIX\tSCOPE\tSTATUS")
+				for _, k := range keys {
+					scope, status := "admin", "live"
+					if !k.Admin {
+						scope = strings.Join(k.Communities, ",")
+					}
+					if k.Revoked {
+						status = "revoked"
+					}
+					fmt.Fprintf(w, "%d\t%s\t%s…\t%s\t%s\n", k.ID, k.Name, k.Prefix, scope, status)
+				}
+				return w.Flush()
+			},
+		},
+		&cobra.Command{
+			Use:   "revoke ID",
+			Short: "Revoke a key; it stops working within a second",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				id, err := strconv.ParseInt(args[0], 10, 64)
+				if err != nil {
+					return fmt.Errorf("key id %q is not a number", args[0])
+				}
+				st, err := openStore(cmd)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				if err := core.RevokeAPIKey(cmd.Context(), st, id); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "revoked API key %d\n", id)
+				return nil
+			},
+		},
+	)
 	return cmd
 }

@@ -79,7 +79,9 @@ func (c *cache) dropAll() {
 	clear(c.byID)
 }
 
-func (c *cache) observeGeneration(gen int64) {
+// observeGeneration drops everything when the generation moved, and
+// reports whether it did.
+func (c *cache) observeGeneration(gen int64) bool {
 	c.mu.Lock()
 	changed := gen != c.generation
 	c.generation = gen
@@ -87,10 +89,19 @@ func (c *cache) observeGeneration(gen int64) {
 	if changed {
 		c.dropAll()
 	}
+	return changed
 }
 
 // community returns the community with its provisioned instances.
 func (g *Gateway) community(ctx context.Context, slug string) (*communityEntry, error) {
+	e, err := g.loadCommunityBySlug(ctx, slug)
+	if err == nil && !principalFrom(ctx).allows(e.community.ID) {
+		return nil, newError(KindNotFound, "community_not_found", "Community '%s' not found", slug)
+	}
+	return e, err
+}
+
+func (g *Gateway) loadCommunityBySlug(ctx context.Context, slug string) (*communityEntry, error) {
 	e, epoch, ok := g.cache.get(slug)
 	if ok {
 		return e, nil
@@ -107,6 +118,9 @@ func (g *Gateway) community(ctx context.Context, slug string) (*communityEntry, 
 
 // communityByID is community for callers that hold an id.
 func (g *Gateway) communityByID(ctx context.Context, id int64) (*communityEntry, error) {
+	if !principalFrom(ctx).allows(id) {
+		return nil, newError(KindNotFound, "community_not_found", "Community %d not found", id)
+	}
 	e, epoch, ok := g.cache.getByID(id)
 	if ok {
 		return e, nil

@@ -72,6 +72,12 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 	if exists && !replace {
 		return CommunityView{}, false, nil
 	}
+	principal := principalFrom(ctx)
+	if exists && !principal.allows(current.ID) {
+		// Slugs are global, but a key limited to other communities must not
+		// learn more than that this one is not theirs.
+		return CommunityView{}, false, newError(KindNotFound, "community_not_found", "Community '%s' not found", in.Slug)
+	}
 	var existing []store.PluginInstance
 	if exists {
 		if existing, err = g.store.PluginInstanceListByCommunity(ctx, current.ID); err != nil {
@@ -91,6 +97,7 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 			return CommunityView{}, false, err
 		}
 	}
+	var createdID int64
 	err = g.store.InTx(ctx, func(tx *store.Tx) error {
 		c := current
 		var err error
@@ -105,6 +112,13 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 					return newError(KindConflict, "slug_taken", "community with slug '%s' already exists", in.Slug)
 				}
 				return err
+			}
+			createdID = c.ID
+			if principal.limited() {
+				// A community made with a limited key joins that key.
+				if err := tx.APIKeyAddCommunity(ctx, principal.KeyID, c.ID); err != nil {
+					return err
+				}
 			}
 		case in.ReadableName != nil && *in.ReadableName != c.ReadableName:
 			if err := tx.CommunityUpdateName(ctx, c.ID, *in.ReadableName); err != nil {
@@ -134,6 +148,10 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 	g.cache.dropAll()
 	if err != nil {
 		return CommunityView{}, false, err
+	}
+	if !exists && principal.limited() {
+		g.auth.drop()
+		ctx = WithPrincipal(ctx, principal.with(createdID))
 	}
 	g.wakeDispatcher()
 	view, err := g.GetCommunity(ctx, in.Slug)

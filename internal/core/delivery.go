@@ -70,12 +70,9 @@ func (g *Gateway) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Deliv
 	default:
 		return nil, &Error{Kind: KindInvalid, Code: "invalid_filter", Field: "kind", Detail: "kind must be callback or event"}
 	}
-	if f.Community != "" {
-		entry, err := g.community(ctx, f.Community)
-		if err != nil {
-			return nil, err
-		}
-		p.CommunityID = entry.community.ID
+	var err error
+	if p.CommunityID, err = g.listScope(ctx, f.Community); err != nil {
+		return nil, err
 	}
 	rows, err := g.store.DeliveryList(ctx, p)
 	if err != nil || len(rows) == 0 {
@@ -98,9 +95,10 @@ func (g *Gateway) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Deliv
 
 // GetDelivery returns one delivery with its attempts.
 func (g *Gateway) GetDelivery(ctx context.Context, id int64) (DeliveryView, error) {
+	notFound := newError(KindNotFound, "delivery_not_found", "no delivery with id %d", id)
 	d, err := g.store.DeliveryGetByID(ctx, id)
-	if isNotFound(err) {
-		return DeliveryView{}, newError(KindNotFound, "delivery_not_found", "no delivery with id %d", id)
+	if isNotFound(err) || (err == nil && !principalFrom(ctx).allows(d.CommunityID)) {
+		return DeliveryView{}, notFound
 	}
 	if err != nil {
 		return DeliveryView{}, err
@@ -161,12 +159,9 @@ type EventFilter struct {
 // pulls them instead.
 func (g *Gateway) ListEvents(ctx context.Context, f EventFilter) ([]json.RawMessage, error) {
 	p := &store.EventListParams{AfterID: f.After, Limit: pageSize(f.Limit)}
-	if f.Community != "" {
-		entry, err := g.community(ctx, f.Community)
-		if err != nil {
-			return nil, err
-		}
-		p.CommunityID = entry.community.ID
+	var err error
+	if p.CommunityID, err = g.listScope(ctx, f.Community); err != nil {
+		return nil, err
 	}
 	rows, err := g.store.EventList(ctx, p)
 	if err != nil {
@@ -200,4 +195,27 @@ func (g *Gateway) PruneEvents(ctx context.Context, retention time.Duration) (int
 		return err
 	})
 	return n, err
+}
+
+// listScope turns a listing's community filter into an id (0: all). A key
+// limited to communities must name one, unless it has only one.
+func (g *Gateway) listScope(ctx context.Context, slug string) (int64, error) {
+	if slug != "" {
+		entry, err := g.community(ctx, slug)
+		if err != nil {
+			return 0, err
+		}
+		return entry.community.ID, nil
+	}
+	p := principalFrom(ctx)
+	if !p.limited() {
+		return 0, nil
+	}
+	if len(p.Communities) == 1 {
+		for id := range p.Communities {
+			return id, nil
+		}
+	}
+	return 0, &Error{Kind: KindInvalid, Code: "community_required", Field: "community",
+		Detail: "this API key reaches several communities: name one with ?community=<slug>"}
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -95,4 +96,13 @@ func errorCode(err error) string {
 		return e.Code
 	}
 	return "internal"
+}
+
+// mustJSON encodes values built here from JSON-safe parts.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte(`{}`)
+	}
+	return b
 }

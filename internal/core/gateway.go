@@ -74,6 +74,7 @@ type Gateway struct {
 	log   *slog.Logger
 	types map[string]*pluginType
 	cache *cache
+	auth  authCache
 	ids   idPool
 	// deliveryWake tells the delivery dispatcher that a commit queued
 	// deliveries, so it need not wait for its next sweep.
@@ -133,7 +134,9 @@ func (g *Gateway) WatchConfig(ctx context.Context) {
 			}
 			continue
 		}
-		g.cache.observeGeneration(gen)
+		if g.cache.observeGeneration(gen) {
+			g.auth.drop()
+		}
 	}
 }
 

@@ -246,7 +246,7 @@ func (g *Gateway) DisablePlugin(ctx context.Context, slug, name string, id int64
 	if err != nil {
 		return err
 	}
-	if row.Name != name {
+	if row.Name != name || !principalFrom(ctx).allows(row.CommunityID) {
 		return notFound
 	}
 	if slug != "" {

@@ -141,7 +141,14 @@ func (g *Gateway) loadProcess(ctx context.Context, pluginName, name string, id i
 		return row, nil, err
 	}
 	entry, err := g.communityByID(ctx, row.CommunityID)
-	return row, entry, err
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Code == "community_not_found" {
+			return row, nil, newError(KindNotFound, "process_not_found", "no %s.%s process with id %d", pluginName, name, id)
+		}
+		return row, nil, err
+	}
+	return row, entry, nil
 }
 
 // CloseProcess closes a process early through its plugin and returns the
