@@ -24,6 +24,8 @@ type unit struct {
 	// isNew is set when the process is being started: it is inserted, not
 	// updated.
 	isNew bool
+	// auditAction, when set, records the invocation as a driver's change.
+	auditAction string
 }
 
 // newCall starts a unit of work on an instance; state reads go to the store.
@@ -50,7 +52,7 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 		pc = u.proc.Changes()
 	}
 	written := u.stored
-	if !u.isNew && len(changes.State) == 0 && len(changes.Events) == 0 && !pc.Changed && !pc.StateChanged && len(pc.Wakes) == 0 {
+	if !u.isNew && u.auditAction == "" && len(changes.State) == 0 && len(changes.Events) == 0 && !pc.Changed && !pc.StateChanged && len(pc.Wakes) == 0 {
 		return written, nil
 	}
 	err := g.store.InTx(ctx, func(tx *store.Tx) error {
@@ -74,6 +76,10 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 			if err := g.insertEvent(ctx, tx, u.community.community, u.inst.row.Name, e); err != nil {
 				return err
 			}
+		}
+		if u.auditAction != "" {
+			detail := map[string]any{"process": u.stored.Plugin + "." + u.stored.Name, "id": u.stored.ID, "status": written.Status}
+			return g.audit(ctx, tx, u.community.community, u.auditAction, detail)
 		}
 		return nil
 	})

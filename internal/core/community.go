@@ -125,23 +125,33 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 				return err
 			}
 		}
-		if in.Plugins == nil {
-			return tx.ConfigGenerationBump(ctx)
+		action := "community.replace"
+		if !exists {
+			action = "community.create"
 		}
-		kept := map[int64]bool{}
-		for _, p := range prepared {
-			row, err := g.apply(ctx, tx, c, p)
-			if err != nil {
-				return err
-			}
-			kept[row.ID] = true
-		}
-		for _, row := range existing {
-			if !kept[row.ID] {
-				if err := g.removeInstance(ctx, tx, row); err != nil {
+		detail := map[string]any{"readable_name": in.ReadableName}
+		if in.Plugins != nil {
+			kept := map[int64]bool{}
+			var names []string
+			for _, p := range prepared {
+				row, err := g.apply(ctx, tx, c, p)
+				if err != nil {
 					return err
 				}
+				kept[row.ID] = true
+				names = append(names, row.Name)
 			}
+			for _, row := range existing {
+				if !kept[row.ID] {
+					if err := g.removeInstance(ctx, tx, row); err != nil {
+						return err
+					}
+				}
+			}
+			detail["plugins"] = names
+		}
+		if err := g.audit(ctx, tx, c, action, detail); err != nil {
+			return err
 		}
 		return tx.ConfigGenerationBump(ctx)
 	})
@@ -175,6 +185,9 @@ func (g *Gateway) DeleteCommunity(ctx context.Context, slug string) error {
 	}
 	err = g.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CommunityDelete(ctx, entry.community.ID); err != nil {
+			return err
+		}
+		if err := g.audit(ctx, tx, entry.community, "community.delete", map[string]any{}); err != nil {
 			return err
 		}
 		return tx.ConfigGenerationBump(ctx)

@@ -221,6 +221,16 @@ func (g *Gateway) EnablePlugin(ctx context.Context, slug, name string, config js
 		if row, err = g.apply(ctx, tx, entry.community, p); err != nil {
 			return err
 		}
+		action := "plugin.update"
+		if p.existing == nil {
+			action = "plugin.enable"
+		}
+		if p.changed {
+			detail := map[string]any{"plugin": name, "id": row.ID, "config": json.RawMessage(p.typ.redactConfig(p.config))}
+			if err := g.audit(ctx, tx, entry.community, action, detail); err != nil {
+				return err
+			}
+		}
 		return tx.ConfigGenerationBump(ctx)
 	})
 	g.cache.dropAll()
@@ -258,8 +268,15 @@ func (g *Gateway) DisablePlugin(ctx context.Context, slug, name string, id int64
 			return notFound
 		}
 	}
+	community, err := g.store.CommunityGetByID(ctx, row.CommunityID)
+	if err != nil {
+		return err
+	}
 	err = g.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := g.removeInstance(ctx, tx, row); err != nil {
+			return err
+		}
+		if err := g.audit(ctx, tx, community, "plugin.disable", map[string]any{"plugin": name, "id": id}); err != nil {
 			return err
 		}
 		return tx.ConfigGenerationBump(ctx)

@@ -83,7 +83,8 @@ func (g *Gateway) StartProcess(ctx context.Context, req StartRequest) (ProcessVi
 	if proc.Status() == plugin.StatusCreated {
 		proc.SetStatus(plugin.StatusPending)
 	}
-	written, err := g.commit(ctx, &unit{community: entry, inst: in, call: call, proc: proc, stored: row, isNew: true})
+	written, err := g.commit(ctx, &unit{community: entry, inst: in, call: call, proc: proc, stored: row, isNew: true,
+		auditAction: "process.start"})
 	if err != nil {
 		return ProcessView{}, err
 	}
@@ -157,7 +158,7 @@ func (g *Gateway) CloseProcess(ctx context.Context, pluginName, name string, id 
 	if _, _, err := g.loadProcess(ctx, pluginName, name, id); err != nil {
 		return ProcessView{}, err
 	}
-	row, entry, err := g.step(ctx, id, func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error {
+	row, entry, err := g.step(ctx, id, "process.close", func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error {
 		if p.Status() == plugin.StatusCompleted {
 			return newError(KindConflict, "process_completed", "Can't close process, it has already completed")
 		}
@@ -182,7 +183,7 @@ func (g *Gateway) CloseProcess(ctx context.Context, pluginName, name string, id 
 
 // WakeProcess runs the Wake of a pending process whose timer fell due.
 func (g *Gateway) WakeProcess(ctx context.Context, id int64) error {
-	_, _, err := g.step(ctx, id, func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error {
+	_, _, err := g.step(ctx, id, "", func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error {
 		waker, ok := h.(plugin.ProcessWaker)
 		if !ok || p.Status() != plugin.StatusPending {
 			return nil
@@ -194,7 +195,7 @@ func (g *Gateway) WakeProcess(ctx context.Context, id int64) error {
 
 // PollProcess runs the Poll of a pending process.
 func (g *Gateway) PollProcess(ctx context.Context, id int64) error {
-	_, _, err := g.step(ctx, id, func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error {
+	_, _, err := g.step(ctx, id, "", func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error {
 		poller, ok := h.(plugin.ProcessPoller)
 		if !ok || p.Status() != plugin.StatusPending {
 			return nil
@@ -218,7 +219,7 @@ type stepFunc func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call,
 
 // step runs one invocation on an existing process under its lock and commits
 // it.
-func (g *Gateway) step(ctx context.Context, id int64, fn stepFunc) (store.Process, *communityEntry, error) {
+func (g *Gateway) step(ctx context.Context, id int64, auditAction string, fn stepFunc) (store.Process, *communityEntry, error) {
 	defer g.lockProcess(id)()
 	row, err := g.store.ProcessGetByID(ctx, id)
 	if isNotFound(err) {
@@ -243,7 +244,7 @@ func (g *Gateway) step(ctx context.Context, id int64, fn stepFunc) (store.Proces
 		}
 		return row, nil, fromPlugin(row.Plugin, err)
 	}
-	written, err := g.commit(ctx, &unit{community: entry, inst: in, call: call, proc: proc, stored: row})
+	written, err := g.commit(ctx, &unit{community: entry, inst: in, call: call, proc: proc, stored: row, auditAction: auditAction})
 	return written, entry, err
 }
 

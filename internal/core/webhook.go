@@ -135,7 +135,7 @@ func (g *Gateway) receiveOnInstance(ctx context.Context, entry *communityEntry, 
 		if _, ok := pt.pt.New(v).(plugin.ProcessWebhookReceiver); !ok {
 			continue
 		}
-		_, _, err := g.step(ctx, row.ID, func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error {
+		_, _, err := g.step(ctx, row.ID, "", func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error {
 			if p.Status() != plugin.StatusPending {
 				return nil
 			}

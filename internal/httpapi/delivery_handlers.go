@@ -132,3 +132,26 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil
 }
+
+// listAudit returns the audit log of the caller's communities after a
+// cursor: ?after=<id>&limit=.
+func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) error {
+	after, err := queryInt(r, "after")
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	entries, err := h.gateway.ListAudit(r.Context(), after, int(limit))
+	if err != nil {
+		return err
+	}
+	next := after
+	if len(entries) > 0 {
+		next = entries[len(entries)-1].ID
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next": next})
+	return nil
+}

@@ -89,6 +89,7 @@ func New(g *core.Gateway, cfg Config) (http.Handler, error) {
 	mux.Handle("GET /api/internal/deliveries/{id}", h.wrap(h.getDelivery))
 	mux.Handle("POST /api/internal/deliveries/{id}/redeliver", h.wrap(h.redeliver))
 	mux.Handle("GET /api/internal/events", h.wrap(h.listEvents))
+	mux.Handle("GET /api/internal/audit", h.wrap(h.listAudit))
 
 	// Operations.
 	mux.HandleFunc("GET /healthz", h.healthz)
