@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,10 @@ type Call struct {
 // was never set. The gateway supplies it.
 type StateLoaderFunc func(ctx context.Context, key string) (value json.RawMessage, found bool, err error)
 
+// StateListerFunc reads every durable state value whose key starts with
+// prefix. The gateway supplies it.
+type StateListerFunc func(ctx context.Context, prefix string) (map[string]json.RawMessage, error)
+
 // NewCall starts a unit of work over the instance state that load reads. It
 // is for the gateway and for plugin tests, not for plugins.
 func NewCall(load StateLoaderFunc, now func() time.Time) *Call {
@@ -28,6 +33,13 @@ func NewCall(load StateLoaderFunc, now func() time.Time) *Call {
 		now = time.Now
 	}
 	return &Call{state: newState(load), now: now}
+}
+
+// WithLister lets State.List read stored keys; it is for the gateway and
+// for plugin tests.
+func (c *Call) WithLister(list StateListerFunc) *Call {
+	c.state.list = list
+	return c
 }
 
 // State is the instance's durable key-value state.
@@ -77,6 +89,7 @@ func (c *Call) Changes() CallChanges {
 // wins.
 type State struct {
 	load    StateLoaderFunc
+	list    StateListerFunc
 	changes map[string]json.RawMessage
 }
 
@@ -123,3 +136,28 @@ func (s *State) Set(key string, v any) error {
 
 // Delete removes key.
 func (s *State) Delete(key string) { s.changes[key] = nil }
+
+// List returns every value whose key starts with prefix, this invocation's
+// writes included, so a plugin can keep many small values (one per ballot,
+// say) instead of rewriting one large one.
+func (s *State) List(ctx context.Context, prefix string) (map[string]json.RawMessage, error) {
+	out := map[string]json.RawMessage{}
+	if s.list != nil {
+		stored, err := s.list(ctx, prefix)
+		if err != nil {
+			return nil, fmt.Errorf("listing state %q: %w", prefix, err)
+		}
+		maps.Copy(out, stored)
+	}
+	for k, v := range s.changes {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out, nil
+}

@@ -73,7 +73,17 @@ type Action struct {
 	// have already been validated against Input. Use [Bind] to write it as a
 	// typed method.
 	Run RunFunc
+	// RunProcess, set instead of Run, performs an action on one of the
+	// instance's processes, such as casting a ballot: the parameters must
+	// carry "process_id"; the gateway loads that process (404 when it is
+	// not this instance's), serialises the action with the process's other
+	// invocations, and commits the process's changes, with the callback
+	// they cause, together with the call's.
+	RunProcess ProcessRunFunc
 }
+
+// ProcessRunFunc is the form of an action on a process.
+type ProcessRunFunc func(ctx context.Context, inst Instance, c *Call, p *Process, params json.RawMessage) (any, error)
 
 // RunFunc is the untyped form of an action.
 type RunFunc func(ctx context.Context, inst Instance, c *Call, params json.RawMessage) (any, error)

@@ -65,8 +65,8 @@ func (info Info) validate() error {
 		if !namePattern.MatchString(a.Name) {
 			return fmt.Errorf("plugin %q: action name %q must match %s", info.Name, a.Name, namePattern)
 		}
-		if a.Run == nil {
-			return fmt.Errorf("plugin %q: action %q has a nil Run", info.Name, a.Name)
+		if (a.Run == nil) == (a.RunProcess == nil) {
+			return fmt.Errorf("plugin %q: action %q needs exactly one of Run and RunProcess", info.Name, a.Name)
 		}
 		if seen["action "+a.Name] {
 			return fmt.Errorf("plugin %q: duplicate action %q", info.Name, a.Name)

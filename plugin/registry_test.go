@@ -76,7 +76,7 @@ func TestRegisterRejectsProgrammingErrors(t *testing.T) {
 		}, want: `action name "Post.Message"`},
 		{name: "action without Run", info: func(n string) plugin.Info {
 			return plugin.Info{Name: n, New: newInstance, Actions: []plugin.Action{{Name: "post"}}}
-		}, want: `action "post" has a nil Run`},
+		}, want: `action "post" needs exactly one of Run and RunProcess`},
 		{name: "duplicate action", info: func(n string) plugin.Info {
 			return plugin.Info{Name: n, New: newInstance, Actions: []plugin.Action{
 				{Name: "post", Run: noopRun}, {Name: "get", Run: noopRun}, {Name: "post", Run: noopRun},

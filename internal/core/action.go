@@ -2,8 +2,10 @@ package core
 
 import (
 	"context"
+
 	"encoding/json"
 	"fmt"
+	"github.com/metagov/metagov-go/plugin"
 	"log/slog"
 	"time"
 )
@@ -62,35 +64,83 @@ func (g *Gateway) PerformAction(ctx context.Context, req ActionRequest) (json.Ra
 	if err != nil {
 		return nil, err
 	}
-	call := g.newCall(in)
 	started := time.Now()
-	result, err := at.action.Run(ctx, v, call, params)
+	var out json.RawMessage
+	// The result is checked before anything commits: an action that breaks
+	// its own contract changes nothing.
+	encode := func(result any) error {
+		var err error
+		out, err = g.checkOutput(ctx, req, at, result)
+		return err
+	}
+	if at.action.RunProcess != nil {
+		err = g.runOnProcess(ctx, in, v, at.action, params, encode)
+	} else {
+		call := g.newCall(in)
+		var result any
+		if result, err = at.action.Run(ctx, v, call, params); err == nil {
+			if err = encode(result); err == nil {
+				_, err = g.commit(ctx, &unit{community: entry, inst: in, call: call})
+			}
+		}
+	}
 	if err != nil {
 		err = fromPlugin(req.Plugin, err)
 		g.cfg.Metrics.Action(req.Plugin, req.Action, errorCode(err), time.Since(started))
 		return nil, err
 	}
 	g.cfg.Metrics.Action(req.Plugin, req.Action, "ok", time.Since(started))
+	return out, nil
+}
+
+// checkOutput encodes an action's result and checks it against the output
+// schema; a mismatch is the plugin's bug, not the caller's.
+func (g *Gateway) checkOutput(ctx context.Context, req ActionRequest, at *actionType, result any) (json.RawMessage, error) {
 	out, err := json.Marshal(result)
 	if err != nil {
 		return nil, fmt.Errorf("encoding result of %s.%s: %w", req.Plugin, req.Action, err)
 	}
-	if at.output != nil {
-		doc, err := decodeJSON(out)
-		if err != nil {
-			return nil, fmt.Errorf("decoding result of %s.%s: %w", req.Plugin, req.Action, err)
-		}
-		if errs := at.output.validate(doc); len(errs) > 0 {
-			// The plugin broke its own contract: our bug, not the caller's.
-			g.log.ErrorContext(ctx, "action result does not match its output schema",
-				slog.String("plugin", req.Plugin), slog.String("action", req.Action), slog.String("violations", describe(errs)))
-			return nil, fmt.Errorf("result of %s.%s does not match its output schema: %s", req.Plugin, req.Action, describe(errs))
-		}
+	if at.output == nil {
+		return out, nil
 	}
-	if _, err := g.commit(ctx, &unit{community: entry, inst: in, call: call}); err != nil {
-		return nil, err
+	doc, err := decodeJSON(out)
+	if err != nil {
+		return nil, fmt.Errorf("decoding result of %s.%s: %w", req.Plugin, req.Action, err)
+	}
+	if errs := at.output.validate(doc); len(errs) > 0 {
+		g.log.ErrorContext(ctx, "action result does not match its output schema",
+			slog.String("plugin", req.Plugin), slog.String("action", req.Action), slog.String("violations", describe(errs)))
+		return nil, fmt.Errorf("result of %s.%s does not match its output schema: %s", req.Plugin, req.Action, describe(errs))
 	}
 	return out, nil
+}
+
+// runOnProcess runs an action on one of the instance's processes, named by
+// the parameters' process_id, under the process's lock, committing its
+// changes with the call's.
+func (g *Gateway) runOnProcess(ctx context.Context, in *instance, v plugin.Instance, a plugin.Action, params json.RawMessage, encode func(any) error) error {
+	var target struct {
+		ProcessID *int64 `json:"process_id"`
+	}
+	if err := json.Unmarshal(params, &target); err != nil || target.ProcessID == nil {
+		return &Error{Kind: KindInvalid, Code: "invalid_input", Field: "/process_id", Detail: "process_id must be a process id"}
+	}
+	id := *target.ProcessID
+	row, err := g.store.ProcessGetByID(ctx, id)
+	if isNotFound(err) || (err == nil && row.InstanceID != in.row.ID) {
+		return newError(KindNotFound, "process_not_found", "no %s process with id %d", in.row.Name, id)
+	}
+	if err != nil {
+		return err
+	}
+	_, _, err = g.step(ctx, id, "", func(ctx context.Context, _ plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error {
+		result, err := a.RunProcess(ctx, v, c, p, params)
+		if err != nil {
+			return err
+		}
+		return encode(result)
+	})
+	return err
 }
 
 // validateParams checks a parameters object against a schema, filling

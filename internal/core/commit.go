@@ -40,7 +40,9 @@ func (g *Gateway) newCall(in *instance) *plugin.Call {
 			return nil, false, err
 		}
 		return v, true, nil
-	}, g.cfg.Now)
+	}, g.cfg.Now).WithLister(func(ctx context.Context, prefix string) (map[string]json.RawMessage, error) {
+		return g.store.PluginStateList(ctx, id, prefix)
+	})
 }
 
 // commit writes what an invocation changed, and the deliveries and timers

@@ -47,6 +47,8 @@ func init() {
 			{Name: "crash", Run: func(context.Context, plugin.Instance, *plugin.Call, json.RawMessage) (any, error) {
 				return nil, errors.New("secret internal detail")
 			}},
+			{Name: "nudge", Input: obj(`"process_id":{"type":"integer"},"votes":{"type":"integer"}`, "process_id"),
+				RunProcess: nudge},
 		},
 		Processes: []plugin.ProcessType{
 			{Name: "tally", Input: obj(`"title":{"type":"string"}`, "title"), New: func(plugin.Instance) plugin.ProcessHandler { return tally{} }},
@@ -149,4 +151,34 @@ func (ticker) Poll(_ context.Context, _ *plugin.Call, p *plugin.Process) error {
 func (ticker) Close(_ context.Context, _ *plugin.Call, p *plugin.Process) error {
 	p.Complete()
 	return nil
+}
+
+// nudge adds "yes" votes to a tally process from an action, and remembers
+// each nudge in instance state to count them with State.List.
+func nudge(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Process, params json.RawMessage) (any, error) {
+	var in struct {
+		Votes int `json:"votes"`
+	}
+	if err := json.Unmarshal(params, &in); err != nil {
+		return nil, err
+	}
+	if p.Status() != plugin.StatusPending {
+		return nil, &plugin.InputError{Field: "/process_id", Message: "the tally is closed"}
+	}
+	var v votes
+	if err := p.DecodeOutcome(&v); err != nil {
+		return nil, err
+	}
+	v.Yes += in.Votes
+	if err := p.SetOutcome(v); err != nil {
+		return nil, err
+	}
+	if err := c.State().Set(fmt.Sprintf("nudge/%d/%d", p.ID(), v.Yes), in.Votes); err != nil {
+		return nil, err
+	}
+	all, err := c.State().List(ctx, fmt.Sprintf("nudge/%d/", p.ID()))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"yes": v.Yes, "nudges": len(all)}, nil
 }

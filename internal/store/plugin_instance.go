@@ -155,3 +155,24 @@ func (q *Queries) PluginStatePut(ctx context.Context, instanceID int64, key stri
 func (q *Queries) PluginInstanceListAll(ctx context.Context) ([]PluginInstance, error) {
 	return q.listPluginInstances(ctx, "of all communities", `1 = 1`)
 }
+
+// PluginStateList returns an instance's state values whose keys start with
+// prefix.
+func (q *Queries) PluginStateList(ctx context.Context, instanceID int64, prefix string) (map[string]json.RawMessage, error) {
+	rows, err := q.db.QueryContext(ctx,
+		`SELECT key, value FROM plugin_state WHERE instance_id = $1 AND substr(key, 1, length($2)) = $2`, instanceID, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("listing state %q of plugin instance %d: %w", prefix, instanceID, err)
+	}
+	defer rows.Close()
+	out := map[string]json.RawMessage{}
+	for rows.Next() {
+		var k string
+		var v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("listing state %q of plugin instance %d: %w", prefix, instanceID, err)
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
