@@ -62,6 +62,8 @@ type Config struct {
 	// space-separated, the sealing key first. Default: the key file (see
 	// KeyFile), created on first start.
 	SecretKey string
+	// DeliveryTimeout bounds one delivery attempt. Default: 15 s.
+	DeliveryTimeout time.Duration
 	// RetrySchedule replaces the waits between delivery attempts, for
 	// tests: the i-th entry is the wait after attempt i, and the delivery
 	// fails after len(RetrySchedule) attempts.
@@ -146,7 +148,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return fail(err)
 	}
 	dispatcher := jobs.NewDispatcher(st, jobs.DispatcherConfig{
-		Client: policy.Client(15 * time.Second), Signer: signer, Metrics: m, Logger: cfg.Logger,
+		Client: policy.Client(cmp.Or(cfg.DeliveryTimeout, 15*time.Second)), Signer: signer, Metrics: m, Logger: cfg.Logger,
 		Wake: g.DeliveryWake(), Schedule: cfg.RetrySchedule,
 	})
 	h, err := httpapi.New(g, httpapi.Config{Logger: cfg.Logger, Version: cfg.Version, PublicURL: cfg.PublicURL, Metrics: m})

@@ -25,6 +25,9 @@ type Receiver struct {
 	Respond func(n int) int
 	// Headers, when set, adds headers to the n-th answer.
 	Headers func(n int) http.Header
+	// Delay, when set, is how long to wait before answering the n-th
+	// request, to make the sender time out.
+	Delay func(n int) time.Duration
 
 	mu       sync.Mutex
 	received []Received
@@ -39,8 +42,11 @@ func NewReceiver(t testing.TB) *Receiver {
 		r.mu.Lock()
 		n := len(r.received)
 		r.received = append(r.received, Received{Path: req.URL.Path, Header: req.Header.Clone(), Body: body})
-		respond, headers := r.Respond, r.Headers
+		respond, headers, delay := r.Respond, r.Headers, r.Delay
 		r.mu.Unlock()
+		if delay != nil {
+			time.Sleep(delay(n))
+		}
 		select {
 		case r.notify <- struct{}{}:
 		default:

@@ -205,3 +205,30 @@ func TestOperations(t *testing.T) {
 	require.NoError(t, json.Unmarshal(r.Body, &body))
 	require.Equal(t, "/callback_url", body["field"])
 }
+
+// TestDeliveryTimesOut: an attempt that outlasts the timeout fails and is
+// retried, with the same webhook-id.
+func TestDeliveryTimesOut(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		slow := apptest.NewReceiver(t)
+		slow.Delay = func(n int) time.Duration {
+			if n == 0 {
+				return 2 * time.Second
+			}
+			return 0
+		}
+		s := startTestkit(t, db, app.Config{RetrySchedule: fastRetries, DeliveryTimeout: 300 * time.Millisecond})
+		startTally(t, s, slow.URL)
+		vote(t, s)
+		got := slow.WaitFor(t, 2, 20*time.Second)
+		require.Equal(t, got[0].Header.Get("webhook-id"), got[1].Header.Get("webhook-id"))
+		var list []any
+		require.Eventually(t, func() bool { list = deliveries(t, s, "?status=succeeded"); return len(list) == 1 },
+			10*time.Second, 50*time.Millisecond)
+		attempts := list[0].(map[string]any)["attempts"].([]any)
+		require.Len(t, attempts, 2)
+		require.Contains(t, attempts[0].(map[string]any)["error"], "Timeout")
+		require.Equal(t, 200.0, attempts[1].(map[string]any)["status_code"])
+	})
+}
