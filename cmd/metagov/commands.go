@@ -35,6 +35,7 @@ type settings struct {
 	eventRetention   time.Duration
 	jobRescueAfter   time.Duration
 	secretKey        string
+	deliveryTimeout  time.Duration
 }
 
 // envNames maps each flag to the environment variable that sets it when the
@@ -51,6 +52,7 @@ var envNames = map[string][]string{
 	"event-retention":    {"METAGOV_EVENT_RETENTION"},
 	"job-rescue-after":   {"METAGOV_JOB_RESCUE_AFTER"},
 	"secret-key":         {"METAGOV_SECRET_KEY"},
+	"delivery-timeout":   {"METAGOV_DELIVERY_TIMEOUT"},
 }
 
 func newRootCommand() *cobra.Command {
@@ -76,6 +78,8 @@ func newRootCommand() *cobra.Command {
 	f.DurationVar(&s.eventRetention, "event-retention", 30*24*time.Hour, "how long events are kept for pulling (METAGOV_EVENT_RETENTION)")
 	f.StringVar(&s.secretKey, "secret-key", "",
 		"base64 key(s) encrypting plugin secrets, the current first; prefer the environment (METAGOV_SECRET_KEY); default: a key file beside the database")
+	f.DurationVar(&s.deliveryTimeout, "delivery-timeout", 15*time.Second,
+		"how long one delivery attempt may take; a crashed gateway's deliveries are taken over after twice that plus 5 s (METAGOV_DELIVERY_TIMEOUT)")
 	f.DurationVar(&s.jobRescueAfter, "job-rescue-after", 5*time.Minute,
 		"how long a job may run before it is taken to have died with its process and is run again (METAGOV_JOB_RESCUE_AFTER)")
 
@@ -101,14 +105,11 @@ func newRootCommand() *cobra.Command {
 			Short: "Apply database migrations (serve also applies them at start)",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				st, err := store.Open(cmd.Context(), s.database)
+				st, err := s.openStore(cmd)
 				if err != nil {
 					return err
 				}
 				defer st.Close()
-				if err := app.Migrate(cmd.Context(), st); err != nil {
-					return err
-				}
 				fmt.Fprintf(cmd.OutOrStdout(), "migrated %s database\n", st.Dialect())
 				return nil
 			},
@@ -118,14 +119,11 @@ func newRootCommand() *cobra.Command {
 			Short: "Print the secret(s) that sign deliveries, generating one if there is none",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				st, err := store.Open(cmd.Context(), s.database)
+				st, err := s.openStore(cmd)
 				if err != nil {
 					return err
 				}
 				defer st.Close()
-				if err := app.Migrate(cmd.Context(), st); err != nil {
-					return err
-				}
 				secret, err := app.WebhookSecret(cmd.Context(), st, s.webhookSecret, nil)
 				if err != nil {
 					return err
@@ -199,6 +197,7 @@ func (s *settings) appConfig(logger *slog.Logger) app.Config {
 		EventRetention:   s.eventRetention,
 		RescueAfter:      s.jobRescueAfter,
 		SecretKey:        s.secretKey,
+		DeliveryTimeout:  s.deliveryTimeout,
 	}
 }
 
@@ -228,14 +227,11 @@ func (s *settings) secretsCommand() *cobra.Command {
 			"With METAGOV_SECRET_KEY, put the new key first and the old one after it, run this, then drop the old one.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := store.Open(cmd.Context(), s.database)
+			st, err := s.openStore(cmd)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if err := app.Migrate(cmd.Context(), st); err != nil {
-				return err
-			}
 			id, err := app.RotateSecrets(cmd.Context(), st, s.secretKey, app.KeyFile(s.database))
 			if err != nil {
 				return err
@@ -250,17 +246,6 @@ func (s *settings) secretsCommand() *cobra.Command {
 // apikeyCommand groups the commands that manage driver API keys.
 func (s *settings) apikeyCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "apikey", Short: "Manage the API keys drivers authenticate with"}
-	openStore := func(cmd *cobra.Command) (*store.Store, error) {
-		st, err := store.Open(cmd.Context(), s.database)
-		if err != nil {
-			return nil, err
-		}
-		if err := app.Migrate(cmd.Context(), st); err != nil {
-			st.Close()
-			return nil, err
-		}
-		return st, nil
-	}
 	var communities []string
 	var name string
 	create := &cobra.Command{
@@ -270,7 +255,7 @@ func (s *settings) apikeyCommand() *cobra.Command {
 			"Once any key exists, every /api/internal call needs one.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openStore(cmd)
+			st, err := s.openStore(cmd)
 			if err != nil {
 				return err
 			}
@@ -292,7 +277,7 @@ func (s *settings) apikeyCommand() *cobra.Command {
 			Short: "List keys (never the keys themselves)",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				st, err := openStore(cmd)
+				st, err := s.openStore(cmd)
 				if err != nil {
 					return err
 				}
@@ -325,7 +310,7 @@ func (s *settings) apikeyCommand() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("key id %q is not a number", args[0])
 				}
-				st, err := openStore(cmd)
+				st, err := s.openStore(cmd)
 				if err != nil {
 					return err
 				}
@@ -339,4 +324,18 @@ func (s *settings) apikeyCommand() *cobra.Command {
 		},
 	)
 	return cmd
+}
+
+// openStore opens and migrates the database, for the commands that work on
+// it without serving.
+func (s *settings) openStore(cmd *cobra.Command) (*store.Store, error) {
+	st, err := store.Open(cmd.Context(), s.database)
+	if err != nil {
+		return nil, err
+	}
+	if err := app.Migrate(cmd.Context(), st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }

@@ -23,6 +23,25 @@ func queryInt(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
+// page reads the paging parameters of a listing: after (the last id seen)
+// and limit.
+func page(r *http.Request) (after int64, limit int, err error) {
+	if after, err = queryInt(r, "after"); err != nil {
+		return 0, 0, err
+	}
+	l, err := queryInt(r, "limit")
+	return after, int(l), err
+}
+
+// writePage answers a listing with the cursor of its next page: the last id
+// listed, or the cursor it was asked for when the page is empty.
+func writePage(w http.ResponseWriter, name string, items any, lastID, after int64) {
+	if lastID == 0 {
+		lastID = after
+	}
+	writeJSON(w, http.StatusOK, map[string]any{name: items, "next": lastID})
+}
+
 // listDeliveries lists deliveries with their attempts. Filters: community,
 // status, kind, process; paging: after (the last id seen) and limit.
 func (h *handler) listDeliveries(w http.ResponseWriter, r *http.Request) error {
@@ -32,23 +51,18 @@ func (h *handler) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if f.ProcessID, err = queryInt(r, "process"); err != nil {
 		return err
 	}
-	if f.After, err = queryInt(r, "after"); err != nil {
+	if f.After, f.Limit, err = page(r); err != nil {
 		return err
 	}
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	f.Limit = int(limit)
 	list, err := h.gateway.ListDeliveries(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	next := f.After
+	var last int64
 	if len(list) > 0 {
-		next = list[len(list)-1].ID
+		last = list[len(list)-1].ID
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": list, "next": next})
+	writePage(w, "deliveries", list, last, f.After)
 	return nil
 }
 
@@ -89,29 +103,23 @@ func (h *handler) redeliver(w http.ResponseWriter, r *http.Request) error {
 
 // listEvents returns events after a cursor: ?after=<id>&limit=&community=.
 func (h *handler) listEvents(w http.ResponseWriter, r *http.Request) error {
-	after, err := queryInt(r, "after")
-	if err != nil {
-		return err
-	}
-	limit, err := queryInt(r, "limit")
+	after, limit, err := page(r)
 	if err != nil {
 		return err
 	}
 	events, err := h.gateway.ListEvents(r.Context(), core.EventFilter{
-		Community: r.URL.Query().Get("community"), After: after, Limit: int(limit),
+		Community: r.URL.Query().Get("community"), After: after, Limit: limit,
 	})
 	if err != nil {
 		return err
 	}
-	next := after
-	if len(events) > 0 {
-		var last struct {
-			ID int64 `json:"id"`
-		}
-		_ = json.Unmarshal(events[len(events)-1], &last)
-		next = last.ID
+	var last struct {
+		ID int64 `json:"id"`
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": events, "next": next})
+	if len(events) > 0 {
+		_ = json.Unmarshal(events[len(events)-1], &last)
+	}
+	writePage(w, "events", events, last.ID, after)
 	return nil
 }
 
@@ -136,22 +144,18 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) error {
 // listAudit returns the audit log of the caller's communities after a
 // cursor: ?after=<id>&limit=.
 func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) error {
-	after, err := queryInt(r, "after")
+	after, limit, err := page(r)
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(r, "limit")
+	entries, err := h.gateway.ListAudit(r.Context(), after, limit)
 	if err != nil {
 		return err
 	}
-	entries, err := h.gateway.ListAudit(r.Context(), after, int(limit))
-	if err != nil {
-		return err
-	}
-	next := after
+	var last int64
 	if len(entries) > 0 {
-		next = entries[len(entries)-1].ID
+		last = entries[len(entries)-1].ID
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next": next})
+	writePage(w, "entries", entries, last, after)
 	return nil
 }

@@ -34,11 +34,6 @@ const deliveryDeadline = 5 * 24 * time.Hour
 // maxRetryAfter caps how long one Retry-After may postpone a delivery.
 const maxRetryAfter = 24 * time.Hour
 
-// leaseTime is how long a claimed delivery belongs to its dispatcher: longer
-// than an attempt can take, short enough that a crashed gateway's deliveries
-// are soon taken over.
-const leaseTime = time.Minute
-
 // DispatcherConfig holds the dispatcher's settings.
 type DispatcherConfig struct {
 	// Client sends deliveries; it should time out and not follow redirects.
@@ -59,6 +54,11 @@ type DispatcherConfig struct {
 	Concurrency int
 	// Schedule replaces retrySchedule, for tests.
 	Schedule []time.Duration
+	// Lease is how long a claimed delivery belongs to its dispatcher: longer
+	// than an attempt can take, short enough that a crashed gateway's
+	// deliveries are soon taken over. Default: twice the client's timeout
+	// plus 5 s.
+	Lease time.Duration
 }
 
 // Dispatcher sends the outbox's deliveries: it claims due ones with a lease,
@@ -83,6 +83,7 @@ func NewDispatcher(st *store.Store, cfg DispatcherConfig) *Dispatcher {
 	cfg.Sweep = cmp.Or(cfg.Sweep, 250*time.Millisecond)
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, 64)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	cfg.Lease = cmp.Or(cfg.Lease, 2*cfg.Client.Timeout+5*time.Second)
 	if cfg.Schedule == nil {
 		cfg.Schedule = retrySchedule
 	}
@@ -161,7 +162,7 @@ func (d *Dispatcher) claim(ctx context.Context) (int, error) {
 	err := d.store.InTx(ctx, func(tx *store.Tx) error {
 		now := time.Now()
 		var err error
-		batch, err = tx.DeliveryClaim(ctx, now, now.Add(leaseTime), free)
+		batch, err = tx.DeliveryClaim(ctx, now, now.Add(d.cfg.Lease), free)
 		return err
 	})
 	if err != nil {

@@ -85,7 +85,7 @@ func start(t *testing.T, db apptest.Database, addr, receiver string) *gateway {
 	t.Helper()
 	g := &gateway{addr: addr, logs: &bytes.Buffer{}}
 	g.cmd = exec.Command(binary, "serve", "--addr", addr, "--database", db.DSN, "--log-level", "warn",
-		"--job-rescue-after", "3s")
+		"--job-rescue-after", "3s", "--delivery-timeout", "2s")
 	g.cmd.Env = append(os.Environ(), "DRIVER_EVENT_RECEIVER_URL="+receiver+"/events",
 		"METAGOV_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "METAGOV_SECRET_KEY="+db.SecretKey)
 	g.cmd.Dir = t.TempDir()
@@ -178,21 +178,33 @@ func TestCrashSafety(t *testing.T) {
 		require.NotEmpty(t, acked)
 		t.Logf("%d processes and %d events acknowledged across 4 kills", len(acked), len(ackedEvents))
 
-		require.Eventually(t, func() bool {
+		missing := func() (processes []float64, events []string) {
 			drv.mu.Lock()
 			defer drv.mu.Unlock()
 			for _, id := range acked {
 				if len(drv.callbacks[id]) == 0 {
-					return false
+					processes = append(processes, id)
 				}
 			}
 			for _, e := range ackedEvents {
 				if !drv.events[e] {
-					return false
+					events = append(events, e)
 				}
 			}
-			return true
-		}, 60*time.Second, 200*time.Millisecond, "every acknowledged process completes and every event arrives")
+			return processes, events
+		}
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			p, e := missing()
+			if len(p) == 0 && len(e) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after 90 s, %d acknowledged processes never called back (%v…) and %d events never arrived (%v…)\n%s",
+					len(p), p[:min(len(p), 5)], len(e), e[:min(len(e), 5)], g.logs)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 
 		drv.mu.Lock()
 		defer drv.mu.Unlock()
