@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -20,6 +21,7 @@ import (
 	"github.com/metagov/metagov-go/internal/core"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
+	"github.com/metagov/metagov-go/plugins/vote/tally"
 )
 
 // settings are the values of the command-line flags.
@@ -134,6 +136,7 @@ func newRootCommand() *cobra.Command {
 		},
 		s.secretsCommand(),
 		s.apikeyCommand(),
+		tallyCommand(),
 		&cobra.Command{
 			Use:   "openapi",
 			Short: "Print the OpenAPI document",
@@ -338,4 +341,39 @@ func (s *settings) openStore(cmd *cobra.Command) (*store.Store, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// tallyCommand recounts an exported vote (the output of vote.export) and
+// checks it: the digest must match the rules and ballots, and the recount
+// must give the recorded outcome.
+func tallyCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "tally FILE",
+		Short: "Recount an exported vote (vote.export) and check its digest and outcome",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			var rec tally.Record
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				return fmt.Errorf("reading %s: %w", args[0], err)
+			}
+			out, err := tally.Recompute(rec)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(out); err != nil {
+				return err
+			}
+			if err := tally.Verify(rec); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), "verified: the digest matches and the recount gives the recorded outcome")
+			return nil
+		},
+	}
 }

@@ -8,5 +8,6 @@ import (
 	_ "github.com/metagov/metagov-go/plugins/opencollective"
 	_ "github.com/metagov/metagov-go/plugins/randomness"
 	_ "github.com/metagov/metagov-go/plugins/sourcecred"
+	_ "github.com/metagov/metagov-go/plugins/vote"
 	_ "github.com/metagov/metagov-go/plugins/webhook"
 )

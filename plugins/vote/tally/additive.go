@@ -10,24 +10,18 @@ func (e *engine) additive() {
 	pos := make([]float64, n) // support; for score, above score_min
 	neg := make([]float64, n) // quadratic votes against
 	var decisive, weight float64
-	var c choice
 	lo := float64(r.ScoreMin)
-	for k := range e.sel.entries {
-		en := &e.sel.entries[k]
-		if !e.take(en, &c) {
-			continue
-		}
-		w, voter := en.w, en.b.Voter
+	e.each(func(w float64, c *choice) {
 		weight += w
 		switch r.Method {
 		case SingleChoice:
 			pos[c.idx[0]] += w
 			decisive += w
-			e.addUser(c.idx[0], voter)
+			e.support(c.idx[0])
 		case Approval:
 			for _, i := range c.idx {
 				pos[i] += w
-				e.addUser(i, voter)
+				e.support(i)
 			}
 			if len(c.idx) > 0 {
 				decisive += w
@@ -42,14 +36,14 @@ func (e *engine) additive() {
 				case v > 0:
 					pos[i] += v * w
 					decisive += v * w
-					e.addUser(i, voter)
+					e.support(i)
 				case v < 0:
 					neg[i] -= v * w
-					e.addUser(i, voter)
+					e.support(i)
 				}
 			}
 		}
-	}
+	})
 	totals := make([]float64, n)
 	for i := range totals {
 		totals[i] = pos[i] - neg[i]
@@ -117,17 +111,12 @@ func (e *engine) consent() {
 	const agree, disagree, block = 0, 2, 3
 	totals := make([]float64, len(e.opts))
 	blocked := false
-	var c choice
-	for k := range e.sel.entries {
-		en := &e.sel.entries[k]
-		if !e.take(en, &c) {
-			continue
-		}
+	e.each(func(w float64, c *choice) {
 		s := c.idx[0]
-		totals[s] += en.w
-		blocked = blocked || (s == block && en.w > 0)
-		e.addUser(s, en.b.Voter)
-	}
+		totals[s] += w
+		blocked = blocked || (s == block && w > 0)
+		e.support(s)
+	})
 	e.out.Totals = optionMap(e.opts, totals)
 	support, decisive := totals[agree], totals[agree]+totals[disagree]
 	e.finish(totals, -1, support, decisive)

@@ -30,8 +30,9 @@ type parser struct {
 	r     *Rules
 	opts  []string
 	index map[string]int
-	seen  []int // seen[o] = stamp when o already appeared in the current ballot
-	where []int // … at this position (for the error message)
+	slots [256]int16 // see find
+	seen  []int      // seen[o] = stamp when o already appeared in the current ballot
+	where []int      // … at this position (for the error message)
 	stamp int
 }
 
@@ -40,6 +41,12 @@ func newParser(r *Rules) *parser {
 	p := &parser{r: r, opts: opts, index: make(map[string]int, len(opts)), seen: make([]int, len(opts)), where: make([]int, len(opts))}
 	for i, o := range opts {
 		p.index[o] = i
+		switch s := &p.slots[slotOf([]byte(o))]; *s {
+		case 0:
+			*s = int16(i + 1)
+		default:
+			*s = -1
+		}
 	}
 	return p
 }
@@ -97,7 +104,7 @@ func (p *parser) one(s *scanner, c *choice, shape string) *FieldError {
 	if !ok {
 		return fieldErr("/ballot", "%s", shape)
 	}
-	i, ok := p.index[string(name)]
+	i, ok := p.find(name)
 	if !ok {
 		return fieldErr("/ballot", "%q is not one of the options; %s", name, shape)
 	}
@@ -123,7 +130,7 @@ func (p *parser) list(s *scanner, c *choice) *FieldError {
 		if !ok {
 			return fieldErr(f(), "%s", shape)
 		}
-		i, ok := p.index[string(name)]
+		i, ok := p.find(name)
 		if !ok {
 			return fieldErr(f(), "%q is not one of the options", name)
 		}
@@ -143,7 +150,7 @@ func (p *parser) list(s *scanner, c *choice) *FieldError {
 
 // object reads a score, quadratic or weighted ballot: option → whole number.
 func (p *parser) object(s *scanner, c *choice) *FieldError {
-	shape := objectShapes[p.r.Method]
+	shape := objectShape(p.r.Method)
 	if !s.eat('{') {
 		return fieldErr("/ballot", "%s", shape)
 	}
@@ -156,7 +163,7 @@ func (p *parser) object(s *scanner, c *choice) *FieldError {
 			return fieldErr("/ballot", "%s", shape)
 		}
 		f := func() string { return "/ballot/" + pointerEscaper.Replace(string(name)) }
-		i, ok := p.index[string(name)]
+		i, ok := p.find(name)
 		if !ok {
 			return fieldErr(f(), "%q is not one of the options", name)
 		}
@@ -184,10 +191,15 @@ func (p *parser) object(s *scanner, c *choice) *FieldError {
 	}
 }
 
-var objectShapes = map[Method]string{
-	Score:     "a score ballot is an object of option → score",
-	Quadratic: "a quadratic ballot is an object of option → votes (negative against)",
-	Weighted:  "a weighted ballot is an object of option → points",
+// objectShape describes an object ballot, for errors.
+func objectShape(m Method) string {
+	switch m {
+	case Score:
+		return "a score ballot is an object of option → score"
+	case Quadratic:
+		return "a quadratic ballot is an object of option → votes (negative against)"
+	}
+	return "a weighted ballot is an object of option → points"
 }
 
 // value checks one number of an object ballot, returning what is wrong.

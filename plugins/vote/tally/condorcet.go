@@ -9,31 +9,33 @@ func (e *engine) condorcet() {
 	n := len(e.opts)
 	d := make([]float64, n*n)
 	first := make([]float64, n)
-	above := make([]bool, n) // options already ranked on this ballot
-	var c choice
-	for k := range e.sel.entries {
-		en := &e.sel.entries[k]
-		if !e.take(en, &c) {
-			continue
-		}
-		w := en.w
+	ranked := make([]bool, n)
+	var unranked []int
+	e.each(func(w float64, c *choice) {
 		for _, a := range c.idx {
-			above[a] = true
-			row := d[a*n : a*n+n]
-			for b, seen := range above {
-				if !seen {
-					row[b] += w
-				}
+			ranked[a] = true
+		}
+		unranked = unranked[:0]
+		for b, in := range ranked {
+			if !in {
+				unranked = append(unranked, b)
 			}
 		}
-		for _, a := range c.idx {
-			above[a] = false
+		for p, a := range c.idx {
+			row := d[a*n : a*n+n]
+			for _, b := range c.idx[p+1:] {
+				row[b] += w
+			}
+			for _, b := range unranked {
+				row[b] += w
+			}
+			ranked[a] = false
 		}
 		if len(c.idx) > 0 {
 			first[c.idx[0]] += w
-			e.addUser(c.idx[0], en.b.Voter)
+			e.support(c.idx[0])
 		}
-	}
+	})
 	var scores []float64
 	var top []int
 	if e.r.Method == CondorcetSchulze {

@@ -1,25 +1,33 @@
 package tally
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"slices"
+	"math"
+	"math/bits"
 )
 
 // Tally counts ballots under the rules. Give it every ballot kept so far
 // (at least each voter's latest; earlier revisions may stay, as the rules
-// pick which one counts). Ballots of voters who are not eligible, or that
+// pick which one counts). Voters who are not eligible, or whose ballot
 // CheckBallot would refuse, are counted in Outcome.Rejected and nothing
 // else. The error is a *FieldError for invalid rules.
 func Tally(r Rules, ballots []Ballot) (Outcome, error) {
 	if err := r.Validate(); err != nil {
 		return Outcome{}, err
 	}
-	e := &engine{r: &r, p: newParser(&r), sel: selectBallots(&r, ballots)}
+	e := &engine{r: &r, p: newParser(&r), ballots: ballots, sel: selectBallots(&r, ballots, maxValue(&r))}
 	e.opts = e.p.opts
 	e.out = Outcome{Method: r.Method, Rejected: e.sel.rejected, Winners: []string{}}
 	if !r.Anonymous {
-		e.users = make([][]string, len(e.opts))
+		// The users lists are sorted by voter id. That sort runs beside
+		// the count, which does not need it.
+		e.byVoter = make(chan struct{})
+		go func() {
+			sortByVoter(e.sel.canon)
+			close(e.byVoter)
+		}()
+		e.words = (len(e.opts) + 63) / 64
+		e.mask = make([]uint64, len(ballots)*e.words)
+		e.nusers = make([]int, len(e.opts))
 	}
 	switch r.Method {
 	case Consent:
@@ -34,36 +42,100 @@ func Tally(r Rules, ballots []Ballot) (Outcome, error) {
 	return e.out, nil
 }
 
+// maxValue bounds what one ballot adds to one total, per unit of weight.
+func maxValue(r *Rules) float64 {
+	switch r.Method {
+	case Score:
+		return float64(max(r.ScoreMax-r.ScoreMin, r.ScoreMax, -r.ScoreMin))
+	case Quadratic:
+		return math.Sqrt(float64(r.Credits))
+	case Weighted:
+		return float64(r.Points)
+	}
+	return 1
+}
+
 // engine holds one tally's state, shared by the methods.
 type engine struct {
-	r     *Rules
-	opts  []string
-	p     *parser
-	sel   selection
-	out   Outcome
-	voted int
-	users [][]string // per option; nil when anonymous
+	r       *Rules
+	opts    []string
+	p       *parser
+	ballots []Ballot
+	sel     selection
+	out     Outcome
+	voted   int
+	// Who supports what, for the users lists (nil when anonymous): a bit
+	// set of options per ballot index, words uint64s each, written in
+	// counting order and read in voter order (sel.canon once byVoter is
+	// closed); nusers counts per option.
+	byVoter chan struct{}
+	touched byte // keeps each's reads ahead from being optimized away
+	mask    []uint64
+	words   int
+	cur     int32 // the ballot being counted
+	nusers  []int
 }
 
-// take parses one selected ballot into c, reporting whether it counts. An
-// invalid ballot is rejected, and its voter is still to vote.
-func (e *engine) take(en *entry, c *choice) bool {
-	if e.p.parse(en.b.Choice, c) != nil {
-		e.out.Rejected++
-		if len(e.r.Eligible) > 0 {
-			e.sel.remainCount++
-			e.sel.remainWeight += en.w
+// each parses the selected ballots in counting order and calls count with
+// each valid one. An invalid ballot is rejected, and its voter is still
+// to vote.
+func (e *engine) each(count func(w float64, c *choice)) {
+	var c choice
+	var touched byte
+	order := e.sel.order
+	for k, i := range order {
+		// Read a byte of a ballot a few ahead: its choice lies elsewhere
+		// in memory, and loading it now overlaps that wait with this
+		// ballot's parsing (about a third of the time a count takes).
+		if k+prefetch < len(order) {
+			if ch := e.ballots[order[k+prefetch]].Choice; len(ch) > 0 {
+				touched |= ch[0]
+			}
 		}
-		return false
+		w := e.sel.weight(i)
+		if e.p.parse(e.ballots[i].Choice, &c) != nil {
+			e.out.Rejected++
+			if len(e.r.Eligible) > 0 {
+				e.sel.remainCount++
+				e.sel.remainWeight += w
+			}
+			continue
+		}
+		e.voted++
+		e.cur = i
+		count(w, &c)
 	}
-	e.voted++
-	return true
+	e.touched = touched
 }
 
-func (e *engine) addUser(i int, voter string) {
-	if e.users != nil {
-		e.users[i] = append(e.users[i], voter)
+// prefetch is how many ballots ahead each touches.
+const prefetch = 6
+
+// support notes that the ballot being counted supports option i.
+func (e *engine) support(i int) {
+	if e.mask != nil {
+		e.mask[int(e.cur)*e.words+i/64] |= 1 << (i % 64)
+		e.nusers[i]++
 	}
+}
+
+// usersLists turns the support noted per ballot into users lists sorted
+// by voter id.
+func (e *engine) usersLists() [][]string {
+	<-e.byVoter
+	users := make([][]string, len(e.opts))
+	for i, n := range e.nusers {
+		users[i] = make([]string, 0, n)
+	}
+	for _, k := range e.sel.canon {
+		for w, m := range e.mask[int(k.i)*e.words : int(k.i+1)*e.words] {
+			for ; m != 0; m &= m - 1 {
+				o := w*64 + bits.TrailingZeros64(m)
+				users[o] = append(users[o], k.voter)
+			}
+		}
+	}
+	return users
 }
 
 // finish fills what every method reports alike: participation, quorum,
@@ -86,13 +158,14 @@ func (e *engine) finish(counts []float64, winner int, support, decisive float64)
 		o.Passed = &passed
 	}
 	o.Votes = make(map[string]VoteSummary, len(e.opts))
+	var users [][]string
+	if e.mask != nil {
+		users = e.usersLists()
+	}
 	for i, opt := range e.opts {
 		v := VoteSummary{Count: counts[i]}
-		if e.users != nil {
-			v.Users = e.users[i]
-			if v.Users == nil {
-				v.Users = []string{}
-			}
+		if users != nil {
+			v.Users = users[i]
 		}
 		o.Votes[opt] = v
 	}
@@ -142,91 +215,4 @@ func (e *engine) canDecide() bool {
 // quorumFixed reports whether the remaining voters cannot change QuorumMet.
 func (e *engine) quorumFixed() bool {
 	return e.quorumAt(e.voted) || !e.quorumAt(e.voted+e.sel.remainCount)
-}
-
-// breakTie picks among tied options (indices in rules order): the first in
-// tie order to win, the last to be eliminated.
-func (e *engine) breakTie(tied []int, eliminate bool) (int, *TieBreak) {
-	rank := e.tieRanks()
-	chosen := tied[0]
-	for _, i := range tied[1:] {
-		if (rank[i] < rank[chosen]) != eliminate {
-			chosen = i
-		}
-	}
-	rule := tieRules[[2]bool{e.r.TieSeed != "", eliminate}]
-	tb := &TieBreak{Rule: rule, Chosen: e.opts[chosen]}
-	for _, i := range tied {
-		tb.Between = append(tb.Between, e.opts[i])
-	}
-	return chosen, tb
-}
-
-// tieRules describe the tie-break, keyed by {seeded, eliminating}.
-var tieRules = map[[2]bool]string{
-	{false, false}: "first in the rules' option order",
-	{false, true}:  "the last in the rules' option order is eliminated",
-	{true, false}:  "lowest SHA-256(tie_seed, 0x00, option)",
-	{true, true}:   "the highest SHA-256(tie_seed, 0x00, option) is eliminated",
-}
-
-// pickWinner returns the option with the highest value; see pickAmong.
-func (e *engine) pickWinner(vals []float64) int {
-	return e.pickAmong(best(vals, nil))
-}
-
-// pickAmong returns the one winner among the top options, breaking a tie
-// (and recording it in the outcome); -1 when nobody voted.
-func (e *engine) pickAmong(top []int) int {
-	if e.voted == 0 {
-		return -1
-	}
-	if len(top) == 1 {
-		return top[0]
-	}
-	w, tb := e.breakTie(top, false)
-	e.out.Tie = tb
-	return w
-}
-
-// tieRanks gives each option its place in the tie-break order.
-func (e *engine) tieRanks() []int {
-	n := len(e.opts)
-	rank := make([]int, n)
-	if e.r.TieSeed == "" {
-		for i := range rank {
-			rank[i] = i
-		}
-		return rank
-	}
-	sums := make([][]byte, n)
-	for i, o := range e.opts {
-		h := sha256.Sum256([]byte(e.r.TieSeed + "\x00" + o))
-		sums[i] = h[:]
-	}
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return bytes.Compare(sums[a], sums[b]) })
-	for place, i := range order {
-		rank[i] = place
-	}
-	return rank
-}
-
-// best returns the highest value's options in rules order.
-func best(vals []float64, alive func(int) bool) []int {
-	var top []int
-	for i, v := range vals {
-		if alive != nil && !alive(i) {
-			continue
-		}
-		if len(top) == 0 || v > vals[top[0]] {
-			top = append(top[:0], i)
-		} else if v == vals[top[0]] {
-			top = append(top, i)
-		}
-	}
-	return top
 }

@@ -11,8 +11,8 @@ type Outcome struct {
 	// beats by its strongest paths.
 	Totals        map[string]float64 `json:"totals"`
 	Participation Participation      `json:"participation"`
-	// Rejected counts ballots not counted: from voters not eligible, or
-	// invalid for the rules.
+	// Rejected counts voters whose ballot is not counted: they are not
+	// eligible, or their ballot is invalid for the rules.
 	Rejected  int  `json:"rejected"`
 	QuorumMet bool `json:"quorum_met"`
 	// Winners holds the winner once any ballot counts (ties broken as the

@@ -10,25 +10,20 @@ type rankings struct {
 
 // collect parses the selected ranked ballots, noting first preferences.
 func (e *engine) collect() (rankings, []float64) {
-	n := len(e.sel.entries)
+	n := len(e.sel.order)
 	rk := rankings{prefs: make([]uint16, 0, n*min(len(e.opts), 4)), start: make([]int32, 1, n+1), w: make([]float64, 0, n)}
 	first := make([]float64, len(e.opts))
-	var c choice
-	for k := range e.sel.entries {
-		en := &e.sel.entries[k]
-		if !e.take(en, &c) {
-			continue
-		}
+	e.each(func(w float64, c *choice) {
 		for _, i := range c.idx {
 			rk.prefs = append(rk.prefs, uint16(i))
 		}
 		rk.start = append(rk.start, int32(len(rk.prefs)))
-		rk.w = append(rk.w, en.w)
+		rk.w = append(rk.w, w)
 		if len(c.idx) > 0 {
-			first[c.idx[0]] += en.w
-			e.addUser(c.idx[0], en.b.Voter)
+			first[c.idx[0]] += w
+			e.support(c.idx[0])
 		}
-	}
+	})
 	return rk, first
 }
 

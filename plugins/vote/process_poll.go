@@ -1,0 +1,189 @@
+package vote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/metagov/metagov-go/plugin"
+	"github.com/metagov/metagov-go/plugins/vote/tally"
+)
+
+// pollParams are vote.poll's inputs beyond the counting rules.
+type pollParams struct {
+	tally.Rules
+	Title              string     `json:"title"`
+	ClosingAt          *time.Time `json:"closing_at"`
+	DurationMinutes    int        `json:"duration_minutes"`
+	MinOpenMinutes     int        `json:"min_open_minutes"`
+	CloseEarly         bool       `json:"close_early"`
+	ClosingSoonMinutes int        `json:"closing_soon_minutes"`
+}
+
+// schedule is what a poll keeps in its process state besides its rules.
+type schedule struct {
+	OpenedAt      time.Time `json:"opened_at"`
+	ClosesAt      time.Time `json:"closes_at"`
+	MinOpenUntil  time.Time `json:"min_open_until"`
+	CloseEarly    bool      `json:"close_early"`
+	ClosingSoonAt time.Time `json:"closing_soon_at,omitzero"`
+	Title         string    `json:"title,omitempty"`
+}
+
+// finalOutcome is a closed poll's outcome: the count and the digest of the
+// rules and ballots it came from.
+type finalOutcome struct {
+	tally.Outcome
+	Digest   string    `json:"digest,omitempty"`
+	ClosesAt time.Time `json:"closes_at"`
+}
+
+type poll struct{}
+
+// Start freezes the rules, schedules the close (and the closing-soon event)
+// with durable timers and publishes the empty count.
+func (poll) Start(_ context.Context, c *plugin.Call, p *plugin.Process) error {
+	var in pollParams
+	if err := p.DecodeInput(&in); err != nil {
+		return &plugin.InputError{Message: err.Error()}
+	}
+	if err := in.Rules.Validate(); err != nil {
+		return inputError(err)
+	}
+	now := c.Now().UTC()
+	s := schedule{OpenedAt: now, MinOpenUntil: now.Add(time.Duration(in.MinOpenMinutes) * time.Minute),
+		CloseEarly: in.CloseEarly, Title: in.Title}
+	switch {
+	case in.ClosingAt != nil:
+		s.ClosesAt = in.ClosingAt.UTC()
+	case in.DurationMinutes > 0:
+		s.ClosesAt = now.Add(time.Duration(in.DurationMinutes) * time.Minute)
+	default:
+		return &plugin.InputError{Field: "/closing_at", Message: "give closing_at or duration_minutes"}
+	}
+	if !s.ClosesAt.After(now) {
+		return &plugin.InputError{Field: "/closing_at", Message: "closing_at is in the past"}
+	}
+	if in.CloseEarly && len(in.Eligible) == 0 {
+		return &plugin.InputError{Field: "/close_early", Message: "close_early needs a list of eligible voters"}
+	}
+	if err := p.State().Set("rules", in.Rules); err != nil {
+		return err
+	}
+	p.WakeAt(s.ClosesAt)
+	if in.ClosingSoonMinutes > 0 {
+		s.ClosingSoonAt = s.ClosesAt.Add(-time.Duration(in.ClosingSoonMinutes) * time.Minute)
+		if s.ClosingSoonAt.After(now) {
+			p.WakeAt(s.ClosingSoonAt)
+		}
+	}
+	if err := p.State().Set("schedule", s); err != nil {
+		return err
+	}
+	out, err := tally.Tally(in.Rules, nil)
+	if err != nil {
+		return err
+	}
+	p.SetStatus(plugin.StatusPending)
+	return p.SetOutcome(finalOutcome{Outcome: out, ClosesAt: s.ClosesAt})
+}
+
+// Wake closes the poll at its deadline, or once its minimum open time is
+// over if the result was decided before, or sends the closing-soon event.
+func (poll) Wake(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
+	var s schedule
+	if _, err := p.State().Get(ctx, "schedule", &s); err != nil {
+		return err
+	}
+	now := c.Now()
+	if !now.Before(s.ClosesAt) {
+		return closePoll(ctx, c, p)
+	}
+	if s.CloseEarly && !now.Before(s.MinOpenUntil) {
+		rules, _, ballots, err := load(ctx, c, p)
+		if err != nil {
+			return err
+		}
+		if decided(rules, ballots) {
+			return closePoll(ctx, c, p)
+		}
+	}
+	var sent bool
+	if _, err := p.State().Get(ctx, "closing_soon_sent", &sent); err != nil {
+		return err
+	}
+	if !sent && !s.ClosingSoonAt.IsZero() && !now.Before(s.ClosingSoonAt) {
+		if err := p.State().Set("closing_soon_sent", true); err != nil {
+			return err
+		}
+		return c.Emit(plugin.Event{Type: "closing_soon", Data: map[string]any{
+			"process_id": p.ID(), "closes_at": s.ClosesAt.Format(time.RFC3339), "title": s.Title}})
+	}
+	return nil
+}
+
+// Close closes the poll early, when the driver asks.
+func (poll) Close(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
+	return closePoll(ctx, c, p)
+}
+
+// closePoll counts the ballots a last time, seals the result with the
+// digest of rules and ballots, and completes the process.
+func closePoll(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
+	rules, s, ballots, err := load(ctx, c, p)
+	if err != nil {
+		return err
+	}
+	rec, err := tally.NewRecord(rules, ballots)
+	if err != nil {
+		return err
+	}
+	if err := p.SetOutcome(finalOutcome{Outcome: rec.Outcome, Digest: rec.Digest, ClosesAt: s.ClosesAt}); err != nil {
+		return err
+	}
+	p.Complete()
+	return nil
+}
+
+// load reads a poll's rules, schedule and current ballots (one per voter).
+func load(ctx context.Context, c *plugin.Call, p *plugin.Process) (tally.Rules, schedule, []tally.Ballot, error) {
+	var rules tally.Rules
+	var s schedule
+	if _, err := p.State().Get(ctx, "rules", &rules); err != nil {
+		return rules, s, nil, err
+	}
+	if _, err := p.State().Get(ctx, "schedule", &s); err != nil {
+		return rules, s, nil, err
+	}
+	stored, err := c.State().List(ctx, ballotPrefix(p.ID()))
+	if err != nil {
+		return rules, s, nil, err
+	}
+	ballots := make([]tally.Ballot, 0, len(stored))
+	for key, raw := range stored {
+		var b tally.Ballot
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return rules, s, nil, fmt.Errorf("decoding ballot %s: %w", key, err)
+		}
+		ballots = append(ballots, b)
+	}
+	slices.SortFunc(ballots, func(a, b tally.Ballot) int { return strings.Compare(a.Voter, b.Voter) })
+	return rules, s, ballots, nil
+}
+
+// ballotPrefix is where a poll's ballots live in the instance state: one
+// key per voter, so casting a ballot writes one small value.
+func ballotPrefix(processID int64) string { return fmt.Sprintf("ballot/%d/", processID) }
+
+// inputError turns the tally's field errors into the gateway's.
+func inputError(err error) error {
+	var fe *tally.FieldError
+	if errors.As(err, &fe) {
+		return &plugin.InputError{Field: fe.Field, Message: fe.Message}
+	}
+	return &plugin.InputError{Message: err.Error()}
+}

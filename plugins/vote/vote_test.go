@@ -1,0 +1,191 @@
+package vote_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/metagov/metagov-go/internal/app"
+	"github.com/metagov/metagov-go/internal/apptest"
+	_ "github.com/metagov/metagov-go/plugins/vote"
+	"github.com/metagov/metagov-go/plugins/vote/tally"
+)
+
+const community = "town"
+
+var header = []string{"X-Metagov-Community", community}
+
+func start(t *testing.T, db apptest.Database, cfg app.Config) *apptest.Server {
+	t.Helper()
+	s := apptest.Start(t, db, cfg)
+	r := s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{{"name": "vote"}}})
+	if r.Status != http.StatusCreated && r.Status != http.StatusOK {
+		t.Fatalf("enabling vote: %d %s", r.Status, r.Body)
+	}
+	return s
+}
+
+func cast(s *apptest.Server, id float64, voter string, ballot any) apptest.Response {
+	return s.Do("POST", "/api/internal/action/vote.cast",
+		map[string]any{"parameters": map[string]any{"process_id": id, "voter": voter, "ballot": ballot}}, header...)
+}
+
+func requireField(t *testing.T, r apptest.Response, status int, field string) {
+	t.Helper()
+	require.Equal(t, status, r.Status, string(r.Body))
+	require.Equal(t, field, r.JSON(t)["field"], string(r.Body))
+}
+
+// TestFullVote: start, ballots from several voters including a change, an
+// ineligible voter and a bad ballot, early close when decided, callbacks in
+// sequence, the record after close, and a recount of the export.
+func TestFullVote(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		rcv := apptest.NewReceiver(t)
+		s := start(t, db, app.Config{})
+		r := s.Do("POST", "/api/internal/process/vote.poll", map[string]any{
+			"callback_url": rcv.URL, "title": "Where do we meet?", "method": "single-choice",
+			"options": []string{"lunch", "dinner", "none"}, "eligible": []string{"ana", "ben", "cy"},
+			"close_early": true, "duration_minutes": 60,
+		}, header...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		loc := r.Header.Get("Location")
+		rec := r.JSON(t)
+		id := rec["id"].(float64)
+		require.Equal(t, "pending", rec["status"])
+
+		r = cast(s, id, "ana", "lunch")
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.JSONEq(t, fmt.Sprintf(`{"process_id": %v, "voter": "ana", "revision": 0, "status": "pending"}`, id), string(r.Body))
+		require.Equal(t, http.StatusOK, cast(s, id, "ben", "dinner").Status)
+		requireField(t, cast(s, id, "dave", "lunch"), http.StatusBadRequest, "/voter")
+		requireField(t, cast(s, id, "cy", "pizza"), http.StatusBadRequest, "/ballot")
+		requireField(t, cast(s, id, "cy", []string{"lunch"}), http.StatusBadRequest, "/ballot")
+		// ben changes his mind: lunch has two of three eligible votes, so the
+		// result can no longer change and the vote closes early.
+		r = cast(s, id, "ben", "lunch")
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Equal(t, 1.0, r.JSON(t)["revision"])
+		require.Equal(t, "completed", r.JSON(t)["status"])
+		requireField(t, cast(s, id, "cy", "dinner"), http.StatusBadRequest, "/process_id")
+
+		// One callback per ballot; they may arrive in any order, and the
+		// sequence tells which is the latest.
+		got := rcv.WaitFor(t, 3, 10*time.Second)
+		var seqs []float64
+		var last map[string]any
+		for _, g := range got {
+			var body map[string]any
+			require.NoError(t, json.Unmarshal(g.Body, &body))
+			seqs = append(seqs, body["sequence"].(float64))
+			if last == nil || body["sequence"].(float64) > last["sequence"].(float64) {
+				last = body
+			}
+		}
+		require.ElementsMatch(t, []float64{2, 3, 4}, seqs)
+		require.Equal(t, "completed", last["status"])
+
+		rec = s.Do("GET", loc, nil).JSON(t)
+		require.Equal(t, "completed", rec["status"])
+		out := rec["outcome"].(map[string]any)
+		require.Equal(t, []any{"lunch"}, out["winners"])
+		require.Equal(t, map[string]any{"count": 2.0, "users": []any{"ana", "ben"}}, out["votes"].(map[string]any)["lunch"])
+		require.NotEmpty(t, out["digest"])
+		require.Equal(t, last["outcome"], rec["outcome"])
+
+		r = s.Do("POST", "/api/internal/action/vote.export", map[string]any{"parameters": map[string]any{"process_id": id}}, header...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var record tally.Record
+		require.NoError(t, json.Unmarshal(r.Body, &record))
+		require.NoError(t, tally.Verify(record))
+		require.Equal(t, out["digest"], record.Digest)
+		require.Len(t, record.Ballots, 2)
+	})
+}
+
+// TestConsentAnonymousClosedByDriver: a block fails a consent proposal, an
+// anonymous outcome names nobody, and DELETE closes the vote.
+func TestConsentAnonymousClosedByDriver(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := start(t, db, app.Config{})
+		r := s.Do("POST", "/api/internal/process/vote.poll", map[string]any{
+			"method": "consent", "anonymous": true, "duration_minutes": 60, "allow_change": false,
+		}, header...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		id := r.JSON(t)["id"].(float64)
+		for voter, stance := range map[string]string{"a": "agree", "b": "agree", "c": "block"} {
+			require.Equal(t, http.StatusOK, cast(s, id, voter, stance).Status)
+		}
+		requireField(t, cast(s, id, "a", "disagree"), http.StatusBadRequest, "/voter")
+		r = s.Do("DELETE", r.Header.Get("Location"), nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		out := r.JSON(t)["outcome"].(map[string]any)
+		require.Equal(t, false, out["passed"], "a block fails the proposal")
+		require.Equal(t, map[string]any{"count": 2.0}, out["votes"].(map[string]any)["agree"], "anonymous: no users")
+		require.NotContains(t, string(r.Body), `"c"`)
+	})
+}
+
+// TestVoteClosesByTimer: the deadline is a durable timer; a closing_soon
+// event goes out before it.
+func TestVoteClosesByTimer(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		events := apptest.NewReceiver(t)
+		cb := apptest.NewReceiver(t)
+		s := start(t, db, app.Config{EventReceiverURL: events.URL})
+		r := s.Do("POST", "/api/internal/process/vote.poll", map[string]any{
+			"method": "approval", "options": []string{"x", "y"}, "duration_minutes": 10, "closing_soon_minutes": 5,
+			"callback_url": cb.URL, "title": "Pick",
+		}, header...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		loc := r.Header.Get("Location")
+		id := r.JSON(t)["id"].(float64)
+		require.Equal(t, http.StatusOK, cast(s, id, "a", []string{"x", "y"}).Status)
+		require.Equal(t, http.StatusOK, cast(s, id, "b", []string{"y"}).Status)
+		s.Stop()
+
+		// Six minutes later: closing soon, not closed.
+		soon := start(t, db, app.Config{EventReceiverURL: events.URL, Now: func() time.Time { return time.Now().Add(6 * time.Minute) }})
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal(events.WaitFor(t, 1, 20*time.Second)[0].Body, &ev))
+		require.Equal(t, "closing_soon", ev["event_type"])
+		require.Equal(t, "pending", soon.Do("GET", loc, nil).JSON(t)["status"])
+		soon.Stop()
+
+		// Eleven minutes later: closed by its timer.
+		later := start(t, db, app.Config{Now: func() time.Time { return time.Now().Add(11 * time.Minute) }})
+		require.Eventually(t, func() bool { return later.Do("GET", loc, nil).JSON(t)["status"] == "completed" },
+			20*time.Second, 100*time.Millisecond)
+		out := later.Do("GET", loc, nil).JSON(t)["outcome"].(map[string]any)
+		require.Equal(t, []any{"y"}, out["winners"])
+		require.Len(t, events.All(), 1, "closing_soon is sent once")
+	})
+}
+
+// TestBadRules: rules the tally refuses are a 400 naming the field.
+func TestBadRules(t *testing.T) {
+	s := start(t, apptest.SQLite(t), app.Config{})
+	tests := []struct {
+		name  string
+		body  map[string]any
+		field string
+	}{
+		{"no deadline", map[string]any{"method": "approval", "options": []string{"x", "y"}}, "/closing_at"},
+		{"deadline passed", map[string]any{"method": "approval", "options": []string{"x", "y"}, "closing_at": "2001-01-01T00:00:00Z"}, "/closing_at"},
+		{"close early without voters", map[string]any{"method": "approval", "options": []string{"x", "y"}, "duration_minutes": 5, "close_early": true}, "/close_early"},
+		{"one option", map[string]any{"method": "approval", "options": []string{"x"}, "duration_minutes": 5}, "/options"},
+		{"unknown method", map[string]any{"method": "lottery", "duration_minutes": 5}, "/method"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			requireField(t, s.Do("POST", "/api/internal/process/vote.poll", tc.body, header...), http.StatusBadRequest, tc.field)
+		})
+	}
+}
