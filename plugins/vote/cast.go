@@ -3,6 +3,8 @@ package vote
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 
 	"github.com/metagov/metagov-go/plugin"
 	"github.com/metagov/metagov-go/plugins/vote/tally"
@@ -23,7 +25,8 @@ type castResult struct {
 // cast stores a voter's ballot (replacing their earlier one when the rules
 // allow it), recounts, and closes the poll early once the result can no
 // longer change, if the rules ask for that.
-func cast(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Process, params json.RawMessage) (any, error) {
+func cast(ctx context.Context, inst plugin.Instance, c *plugin.Call, p *plugin.Process, params json.RawMessage) (any, error) {
+	v := inst.(*Vote)
 	var in castParams
 	if err := json.Unmarshal(params, &in); err != nil {
 		return nil, &plugin.InputError{Message: err.Error()}
@@ -31,7 +34,7 @@ func cast(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Proc
 	if p.Status() != plugin.StatusPending {
 		return nil, &plugin.InputError{Field: "/process_id", Message: "the vote is closed"}
 	}
-	rules, s, ballots, err := load(ctx, c, p)
+	rules, s, ballots, version, err := load(ctx, v, c, p)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +63,10 @@ func cast(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Proc
 		return nil, err
 	}
 	ballots = replaceBallot(ballots, b)
+	if err := p.State().Set("ballots_version", version+1); err != nil {
+		return nil, err
+	}
+	v.remember(p.ID(), version+1, ballots)
 	out, err := tally.Tally(rules, ballots)
 	if err != nil {
 		return nil, err
@@ -70,29 +77,31 @@ func cast(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Proc
 	if s.CloseEarly && decided(rules, ballots) {
 		if now.Before(s.MinOpenUntil) {
 			p.WakeAt(s.MinOpenUntil) // decided, but it must stay open until then
-		} else if err := closePoll(ctx, c, p); err != nil {
+		} else if err := closePoll(ctx, v, c, p); err != nil {
 			return nil, err
 		}
 	}
 	return castResult{ProcessID: p.ID(), Voter: in.Voter, Revision: b.Revision, Status: string(p.Status())}, nil
 }
 
-// replaceBallot puts b in place of its voter's earlier ballot, or adds it.
+// replaceBallot puts b in place of its voter's earlier ballot, or adds it,
+// keeping the ballots sorted by voter.
 func replaceBallot(ballots []tally.Ballot, b tally.Ballot) []tally.Ballot {
-	for i := range ballots {
-		if ballots[i].Voter == b.Voter {
-			ballots[i] = b
-			return ballots
-		}
+	i, found := slices.BinarySearchFunc(ballots, b.Voter, func(x tally.Ballot, voter string) int {
+		return strings.Compare(x.Voter, voter)
+	})
+	if found {
+		ballots[i] = b
+		return ballots
 	}
-	return append(ballots, b)
+	return slices.Insert(ballots, i, b)
 }
 
 // export returns the poll as a tally.Record: rules, ballots, outcome and
 // digest, which `metagov tally FILE` recounts. It names the voters even of
 // an anonymous vote, so it is for the driver, not for the public.
-func export(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Process, _ json.RawMessage) (any, error) {
-	rules, _, ballots, err := load(ctx, c, p)
+func export(ctx context.Context, inst plugin.Instance, c *plugin.Call, p *plugin.Process, _ json.RawMessage) (any, error) {
+	rules, _, ballots, _, err := load(ctx, inst.(*Vote), c, p)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,11 @@
 package vote
 
 import (
+	"slices"
+	"sync"
+
 	"github.com/metagov/metagov-go/plugin"
+	"github.com/metagov/metagov-go/plugins/vote/tally"
 )
 
 func init() {
@@ -43,7 +47,7 @@ func init() {
 			Name:        "poll",
 			Description: "A vote counted by the gateway, closing at closing_at (or after duration_minutes)",
 			Input:       pollInput,
-			New:         func(plugin.Instance) plugin.ProcessHandler { return poll{} },
+			New:         func(inst plugin.Instance) plugin.ProcessHandler { return poll{v: inst.(*Vote)} },
 		}},
 		Events: []plugin.EventType{{
 			Type:        "closing_soon",
@@ -55,11 +59,50 @@ func init() {
 
 // Vote is a community's voting engine. It has no config: everything a vote
 // needs is in its rules.
-type Vote struct{}
+type Vote struct {
+	// ballots caches each open poll's ballots, so a cast does not read
+	// them all back from the database. An entry is used only when its
+	// version is the one in the poll's state, which casts advance under
+	// the process's lock, so a stale entry (another gateway process cast
+	// meanwhile, or a commit failed) is never used.
+	mu      sync.Mutex
+	ballots map[int64]cachedBallots
+}
+
+type cachedBallots struct {
+	version int64
+	ballots []tally.Ballot
+}
+
+func (v *Vote) cached(processID, version int64) ([]tally.Ballot, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	c, ok := v.ballots[processID]
+	if !ok || c.version != version {
+		return nil, false
+	}
+	return slices.Clone(c.ballots), true
+}
+
+func (v *Vote) remember(processID, version int64, ballots []tally.Ballot) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.ballots == nil {
+		v.ballots = map[int64]cachedBallots{}
+	}
+	v.ballots[processID] = cachedBallots{version: version, ballots: slices.Clone(ballots)}
+}
+
+func (v *Vote) forget(processID int64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.ballots, processID)
+}
 
 // Interface guards.
 var (
 	_ plugin.ProcessHandler = poll{}
 	_ plugin.ProcessCloser  = poll{}
 	_ plugin.ProcessWaker   = poll{}
+	_ plugin.Instance       = (*Vote)(nil)
 )

@@ -42,7 +42,7 @@ type finalOutcome struct {
 	ClosesAt time.Time `json:"closes_at"`
 }
 
-type poll struct{}
+type poll struct{ v *Vote }
 
 // Start freezes the rules, schedules the close (and the closing-soon event)
 // with durable timers and publishes the empty count.
@@ -94,22 +94,22 @@ func (poll) Start(_ context.Context, c *plugin.Call, p *plugin.Process) error {
 
 // Wake closes the poll at its deadline, or once its minimum open time is
 // over if the result was decided before, or sends the closing-soon event.
-func (poll) Wake(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
+func (h poll) Wake(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
 	var s schedule
 	if _, err := p.State().Get(ctx, "schedule", &s); err != nil {
 		return err
 	}
 	now := c.Now()
 	if !now.Before(s.ClosesAt) {
-		return closePoll(ctx, c, p)
+		return closePoll(ctx, h.v, c, p)
 	}
 	if s.CloseEarly && !now.Before(s.MinOpenUntil) {
-		rules, _, ballots, err := load(ctx, c, p)
+		rules, _, ballots, _, err := load(ctx, h.v, c, p)
 		if err != nil {
 			return err
 		}
 		if decided(rules, ballots) {
-			return closePoll(ctx, c, p)
+			return closePoll(ctx, h.v, c, p)
 		}
 	}
 	var sent bool
@@ -127,14 +127,14 @@ func (poll) Wake(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
 }
 
 // Close closes the poll early, when the driver asks.
-func (poll) Close(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
-	return closePoll(ctx, c, p)
+func (h poll) Close(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
+	return closePoll(ctx, h.v, c, p)
 }
 
 // closePoll counts the ballots a last time, seals the result with the
 // digest of rules and ballots, and completes the process.
-func closePoll(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
-	rules, s, ballots, err := load(ctx, c, p)
+func closePoll(ctx context.Context, v *Vote, c *plugin.Call, p *plugin.Process) error {
+	rules, s, ballots, _, err := load(ctx, v, c, p)
 	if err != nil {
 		return err
 	}
@@ -146,33 +146,42 @@ func closePoll(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
 		return err
 	}
 	p.Complete()
+	v.forget(p.ID())
 	return nil
 }
 
-// load reads a poll's rules, schedule and current ballots (one per voter).
-func load(ctx context.Context, c *plugin.Call, p *plugin.Process) (tally.Rules, schedule, []tally.Ballot, error) {
+// load reads a poll's rules, schedule and current ballots (one per voter,
+// sorted by voter), and the ballots' version.
+func load(ctx context.Context, v *Vote, c *plugin.Call, p *plugin.Process) (tally.Rules, schedule, []tally.Ballot, int64, error) {
 	var rules tally.Rules
 	var s schedule
+	var version int64
 	if _, err := p.State().Get(ctx, "rules", &rules); err != nil {
-		return rules, s, nil, err
+		return rules, s, nil, 0, err
 	}
 	if _, err := p.State().Get(ctx, "schedule", &s); err != nil {
-		return rules, s, nil, err
+		return rules, s, nil, 0, err
+	}
+	if _, err := p.State().Get(ctx, "ballots_version", &version); err != nil {
+		return rules, s, nil, 0, err
+	}
+	if ballots, ok := v.cached(p.ID(), version); ok {
+		return rules, s, ballots, version, nil
 	}
 	stored, err := c.State().List(ctx, ballotPrefix(p.ID()))
 	if err != nil {
-		return rules, s, nil, err
+		return rules, s, nil, 0, err
 	}
 	ballots := make([]tally.Ballot, 0, len(stored))
 	for key, raw := range stored {
 		var b tally.Ballot
 		if err := json.Unmarshal(raw, &b); err != nil {
-			return rules, s, nil, fmt.Errorf("decoding ballot %s: %w", key, err)
+			return rules, s, nil, 0, fmt.Errorf("decoding ballot %s: %w", key, err)
 		}
 		ballots = append(ballots, b)
 	}
 	slices.SortFunc(ballots, func(a, b tally.Ballot) int { return strings.Compare(a.Voter, b.Voter) })
-	return rules, s, ballots, nil
+	return rules, s, ballots, version, nil
 }
 
 // ballotPrefix is where a poll's ballots live in the instance state: one
