@@ -33,6 +33,7 @@ func init() {
 		Config:        obj(`"token":{"type":"string","default":"secret-token","writeOnly":true},"webhook_slug":{"type":"string"},"account":{"type":"string","default":"main"}`),
 		PlatformIDKey: "account",
 		New:           func() plugin.Instance { return &testkit{} },
+		Platform:      accountRouter{},
 		Actions: []plugin.Action{
 			{Name: "echo", Input: obj(`"value":{"type":"string"}`, "value"), Output: valueOut, Run: plugin.Bind((*testkit).echo)},
 			{Name: "bad-output", Output: valueOut, Run: func(context.Context, plugin.Instance, *plugin.Call, json.RawMessage) (any, error) {
@@ -181,4 +182,19 @@ func nudge(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Pro
 		return nil, err
 	}
 	return map[string]any{"yes": v.Yes, "nudges": len(all)}, nil
+}
+
+// accountRouter receives platform-wide webhooks at /api/hooks/testkit and
+// routes them by their X-Account header; a "ping" is answered directly.
+type accountRouter struct{}
+
+func (accountRouter) RouteWebhook(_ context.Context, req *plugin.WebhookRequest) (plugin.Route, error) {
+	if req.Header.Get("X-Ping") != "" {
+		return plugin.Route{Response: &plugin.WebhookResponse{Status: 200, Body: []byte("pong")}}, nil
+	}
+	account := req.Header.Get("X-Account")
+	if account == "" {
+		return plugin.Route{}, fmt.Errorf("no X-Account header: %w", plugin.ErrUnauthorized)
+	}
+	return plugin.Route{PlatformID: account}, nil
 }
