@@ -178,6 +178,14 @@ type ProcessPoller interface {
 	Poll(ctx context.Context, c *Call, p *Process) error
 }
 
+// ProcessExporter is implemented by handlers that can show more of a
+// process than its record, such as a vote's rules and ballots. GET on the
+// process with ?include=ballots merges the fields of the JSON object Export
+// returns into the record. Export must not change the process.
+type ProcessExporter interface {
+	Export(ctx context.Context, c *Call, p *Process) (any, error)
+}
+
 // ProcessWebhookReceiver is implemented by handlers that update a pending
 // process from webhooks received by its plugin instance (after the instance
 // verified them).

@@ -133,6 +133,47 @@ func (g *Gateway) GetProcess(ctx context.Context, pluginName, name string, id in
 	return processView(row, entry.community.Slug), nil
 }
 
+// ExportProcess returns a process record with the fields its plugin exports
+// (a vote's rules and ballots), for GET ?include=ballots.
+func (g *Gateway) ExportProcess(ctx context.Context, pluginName, name string, id int64) (json.RawMessage, error) {
+	row, entry, err := g.loadProcess(ctx, pluginName, name, id)
+	if err != nil {
+		return nil, err
+	}
+	record, err := json.Marshal(processView(row, entry.community.Slug))
+	if err != nil {
+		return nil, err
+	}
+	_, in, handler, err := g.processContext(ctx, row)
+	if err != nil {
+		return nil, err
+	}
+	exporter, ok := handler.(plugin.ProcessExporter)
+	if !ok {
+		return nil, newError(KindInvalid, "include_not_supported", "%s.%s processes have nothing more to include", pluginName, name)
+	}
+	proc, err := newProcessHandle(row)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := exporter.Export(ctx, g.newCall(in), proc)
+	if err != nil {
+		return nil, fromPlugin(pluginName, err)
+	}
+	fields := map[string]json.RawMessage{}
+	raw, err := json.Marshal(extra)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the export of process %d: %w", id, err)
+	}
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, fmt.Errorf("the export of process %d is not a JSON object: %w", id, err)
+	}
+	if err := json.Unmarshal(record, &fields); err != nil { // the record's own fields win
+		return nil, err
+	}
+	return json.Marshal(fields)
+}
+
 func (g *Gateway) loadProcess(ctx context.Context, pluginName, name string, id int64) (store.Process, *communityEntry, error) {
 	row, err := g.store.ProcessGetByID(ctx, id)
 	if isNotFound(err) || (err == nil && (row.Plugin != pluginName || row.Name != name)) {

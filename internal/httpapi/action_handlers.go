@@ -84,6 +84,17 @@ func (h *handler) getProcess(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if include := r.URL.Query().Get("include"); include != "" {
+		if include != "ballots" {
+			return newAPIError(http.StatusBadRequest, "invalid_query", "include may only be ballots")
+		}
+		raw, err := h.gateway.ExportProcess(r.Context(), pluginName, process, id)
+		if err != nil {
+			return err
+		}
+		writeRawJSON(w, http.StatusOK, raw)
+		return nil
+	}
 	view, err := h.gateway.GetProcess(r.Context(), pluginName, process, id)
 	if err != nil {
 		return err

@@ -45,6 +45,7 @@ func TestPluginLifecycle(t *testing.T) {
 		r = s.Do("POST", "/api/internal/action/randomness.random-int", map[string]any{}, header...)
 		require.JSONEq(t, `{"value":50}`, string(r.Body), "the new config is in effect")
 		require.Equal(t, "pending", s.Do("GET", loc, nil).JSON(t)["status"], "the process survives the update")
+		requireError(t, s.Do("GET", loc+"?include=ballots", nil), http.StatusBadRequest, "include_not_supported")
 
 		// A plugin with a pending process is not removed, by DELETE or by PUT.
 		path := fmt.Sprintf("/api/internal/plugin/randomness/%d", int64(id))

@@ -101,8 +101,9 @@ func (v *Vote) forget(processID int64) {
 
 // Interface guards.
 var (
-	_ plugin.ProcessHandler = poll{}
-	_ plugin.ProcessCloser  = poll{}
-	_ plugin.ProcessWaker   = poll{}
-	_ plugin.Instance       = (*Vote)(nil)
+	_ plugin.ProcessHandler  = poll{}
+	_ plugin.ProcessCloser   = poll{}
+	_ plugin.ProcessWaker    = poll{}
+	_ plugin.ProcessExporter = poll{}
+	_ plugin.Instance        = (*Vote)(nil)
 )

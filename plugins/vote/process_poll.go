@@ -131,6 +131,16 @@ func (h poll) Close(ctx context.Context, c *plugin.Call, p *plugin.Process) erro
 	return closePoll(ctx, h.v, c, p)
 }
 
+// Export gives the poll's rules, ballots and digest, which with its outcome
+// make the record `metagov tally FILE` recounts (GET ?include=ballots).
+func (h poll) Export(ctx context.Context, c *plugin.Call, p *plugin.Process) (any, error) {
+	rules, _, ballots, _, err := load(ctx, h.v, c, p)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"rules": rules, "ballots": ballots, "digest": tally.Digest(rules, ballots)}, nil
+}
+
 // closePoll counts the ballots a last time, seals the result with the
 // digest of rules and ballots, and completes the process.
 func closePoll(ctx context.Context, v *Vote, c *plugin.Call, p *plugin.Process) error {

@@ -105,6 +105,15 @@ func TestFullVote(t *testing.T) {
 		require.NoError(t, tally.Verify(record))
 		require.Equal(t, out["digest"], record.Digest)
 		require.Len(t, record.Ballots, 2)
+
+		// The same record from GET ?include=ballots, as `metagov tally` reads it.
+		r = s.Do("GET", loc+"?include=ballots", nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var fromGet tally.Record
+		require.NoError(t, json.Unmarshal(r.Body, &fromGet))
+		require.NoError(t, tally.Verify(fromGet))
+		require.Equal(t, "completed", r.JSON(t)["status"])
+		require.Equal(t, http.StatusBadRequest, s.Do("GET", loc+"?include=everything", nil).Status)
 	})
 }
 
