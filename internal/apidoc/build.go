@@ -26,13 +26,15 @@ type Options struct {
 // Tags group operations in the docs UIs; the order here is the order in
 // which they are shown.
 const (
-	tagCommunity = "Community Configuration"
-	tagPlugins   = "Plugins"
-	tagActions   = "Actions"
-	tagPublic    = "Actions (Public)"
-	tagProcesses = "Governance Processes"
-	tagWebhooks  = "Webhooks"
-	tagDocs      = "Docs"
+	tagCommunity  = "Community Configuration"
+	tagPlugins    = "Plugins"
+	tagActions    = "Actions"
+	tagPublic     = "Actions (Public)"
+	tagProcesses  = "Governance Processes"
+	tagWebhooks   = "Webhooks"
+	tagDocs       = "Docs"
+	tagDeliveries = "Deliveries, Events and Audit"
+	tagOps        = "Operations"
 )
 
 var tagList = []tag{
@@ -42,6 +44,8 @@ var tagList = []tag{
 	{tagPublic, "Actions a plugin declares public, also served outside `/api/internal`. Same contract as the internal route."},
 	{tagProcesses, "Long-running governance processes (votes, polls). Start one, read its state, close it early; every change is POSTed to `callback_url`."},
 	{tagWebhooks, "Receivers for platform webhooks. Each platform's own signature scheme is verified before the body is parsed."},
+	{tagDeliveries, "What the gateway sent drivers (signed callbacks and events, retried for days), redelivery, events to pull, and the audit log of changes."},
+	{tagOps, "Health, readiness and metrics for operators."},
 	{tagDocs, "This document and the pages that render it."},
 }
 

@@ -447,6 +447,14 @@ func TestStaticOperations(t *testing.T) {
 		{"post", "/api/hooks/{community}/{plugin}", "receiveCommunityWebhook", tagWebhooks},
 		{"post", "/api/hooks/{community}/{plugin}/{webhook_slug}", "receiveCommunityWebhookWithSlug", tagWebhooks},
 		{"post", "/api/hooks/{plugin}", "receivePlatformWebhook", tagWebhooks},
+		{"get", "/api/internal/deliveries", "listDeliveries", tagDeliveries},
+		{"get", "/api/internal/deliveries/{id}", "getDelivery", tagDeliveries},
+		{"post", "/api/internal/deliveries/{id}/redeliver", "redeliver", tagDeliveries},
+		{"get", "/api/internal/events", "listEvents", tagDeliveries},
+		{"get", "/api/internal/audit", "listAudit", tagDeliveries},
+		{"get", "/healthz", "healthz", tagOps},
+		{"get", "/readyz", "readyz", tagOps},
+		{"get", "/metrics", "metrics", tagOps},
 	}
 	for _, w := range want {
 		op := at(t, doc, "/paths/"+esc(w.path)+"/"+w.method)
@@ -475,7 +483,7 @@ func TestStaticOperations(t *testing.T) {
 	for _, tg := range at(t, doc, "/tags").([]any) {
 		tags = append(tags, tg.(map[string]any)["name"])
 	}
-	assert.Equal(t, []any{tagCommunity, tagPlugins, tagActions, tagPublic, tagProcesses, tagWebhooks, tagDocs}, tags)
+	assert.Equal(t, []any{tagCommunity, tagPlugins, tagActions, tagPublic, tagProcesses, tagWebhooks, tagDeliveries, tagOps, tagDocs}, tags)
 }
 
 func TestBuildRejectsBadPlugins(t *testing.T) {

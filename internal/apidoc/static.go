@@ -68,6 +68,63 @@ func (b *builder) addStaticRoutes() error {
 			Responses: map[string]any{"200": html("A static HTML reference of every operation and schema.")},
 		}},
 
+		// Deliveries, events and the audit log.
+		{http.MethodGet, "/api/internal/deliveries", &operation{
+			OperationID: "listDeliveries", Tags: []string{tagDeliveries},
+			Summary: "List deliveries (callbacks and events) with their attempts",
+			Description: "Filters: `community`, `status` (pending, succeeded, failed), `kind` (callback, event), `process`; " +
+				"paging: `after` (the last id seen) and `limit` (at most 1000). The answer's `next` is the cursor of the next page.",
+			Parameters: []any{
+				queryParam("community", "Community slug."), queryParam("status", "pending, succeeded or failed."),
+				queryParam("kind", "callback or event."), queryIntParam("process", "Process id."),
+				queryIntParam("after", "Cursor: the last id seen."), queryIntParam("limit", "Page size, at most 1000."),
+			},
+			Responses: with(errs(400, 404, 500), map[int]any{200: jsonResponse("A page of deliveries.", page("deliveries"))}),
+		}},
+		{http.MethodGet, "/api/internal/deliveries/{id}", &operation{
+			OperationID: "getDelivery", Tags: []string{tagDeliveries},
+			Summary:    "Get a delivery with its attempts",
+			Parameters: []any{pathParam("id", "Delivery id.", obj{"type": "integer"})},
+			Responses:  with(errs(404, 500), map[int]any{200: jsonResponse("The delivery.", obj{"type": "object"})}),
+		}},
+		{http.MethodPost, "/api/internal/deliveries/{id}/redeliver", &operation{
+			OperationID: "redeliver", Tags: []string{tagDeliveries},
+			Summary:     "Send a delivery again",
+			Description: "Queues the delivery again, with the same `webhook-id`, whatever became of it.",
+			Parameters:  []any{pathParam("id", "Delivery id.", obj{"type": "integer"})},
+			Responses:   with(errs(404, 500), map[int]any{202: jsonResponse("The delivery, queued.", obj{"type": "object"})}),
+		}},
+		{http.MethodGet, "/api/internal/events", &operation{
+			OperationID: "listEvents", Tags: []string{tagDeliveries},
+			Summary:     "Pull events after a cursor",
+			Description: "Events in the envelope they are pushed in, oldest first; kept 30 days by default.",
+			Parameters: []any{queryParam("community", "Community slug."), queryIntParam("after", "Cursor: the last event id seen."),
+				queryIntParam("limit", "Page size, at most 1000.")},
+			Responses: with(errs(400, 404, 500), map[int]any{200: jsonResponse("A page of events.", page("events"))}),
+		}},
+		{http.MethodGet, "/api/internal/audit", &operation{
+			OperationID: "listAudit", Tags: []string{tagDeliveries},
+			Summary:    "List the audit log of the caller's communities",
+			Parameters: []any{queryIntParam("after", "Cursor: the last entry id seen."), queryIntParam("limit", "Page size, at most 1000.")},
+			Responses:  with(errs(400, 500), map[int]any{200: jsonResponse("A page of audit entries.", page("entries"))}),
+		}},
+
+		// Operations.
+		{http.MethodGet, "/healthz", &operation{
+			OperationID: "healthz", Tags: []string{tagOps}, Summary: "Liveness",
+			Responses: map[string]any{"200": jsonResponse("The process serves.", obj{"type": "object"})},
+		}},
+		{http.MethodGet, "/readyz", &operation{
+			OperationID: "readyz", Tags: []string{tagOps}, Summary: "Readiness: the database answers and is migrated",
+			Responses: map[string]any{"200": jsonResponse("Ready.", obj{"type": "object"}),
+				"503": jsonResponse("Not ready.", ref(schemaError))},
+		}},
+		{http.MethodGet, "/metrics", &operation{
+			OperationID: "metrics", Tags: []string{tagOps}, Summary: "Prometheus metrics",
+			Responses: map[string]any{"200": response{Description: "Metrics in the Prometheus text format.",
+				Content: map[string]mediaType{"text/plain": {Schema: obj{"type": "string"}}}}},
+		}},
+
 		// Community Configuration.
 		{http.MethodPost, "/api/internal/community", &operation{
 			OperationID: "createCommunity", Tags: []string{tagCommunity},
@@ -220,4 +277,20 @@ func webhookResponses() map[string]any {
 	r := errs(401, 404, 413, 500)
 	r["200"] = response{Description: "The webhook was verified and handled. Some platforms get a reply body they expect (such as a challenge)."}
 	return r
+}
+
+func queryParam(name, description string) parameter {
+	return parameter{Name: name, In: "query", Description: description, Schema: obj{"type": "string"}}
+}
+
+func queryIntParam(name, description string) parameter {
+	return parameter{Name: name, In: "query", Description: description, Schema: obj{"type": "integer", "minimum": 0}}
+}
+
+// page is the schema of a listing: its items and the next cursor.
+func page(items string) obj {
+	return obj{"type": "object", "properties": obj{
+		items:  obj{"type": "array", "items": obj{"type": "object"}},
+		"next": obj{"type": "integer"},
+	}}
 }
