@@ -2,10 +2,14 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -166,4 +170,78 @@ func BenchmarkCallbackLatency(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/callback")
 	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
+}
+
+// BenchmarkWebhookToEventAt500 sends webhooks at a fixed 500 per second for
+// five seconds (b.N is ignored) and reports percentiles of the time from a
+// webhook's arrival to its event reaching the driver's receiver.
+func BenchmarkWebhookToEventAt500(b *testing.B) {
+	const rate, seconds = 500, 5
+	var mu sync.Mutex
+	arrived := map[int]time.Time{}
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			Data struct {
+				N int `json:"n"`
+			} `json:"data"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		mu.Lock()
+		arrived[ev.Data.N] = time.Now()
+		mu.Unlock()
+	}))
+	defer rcv.Close()
+	s := apptest.Start(b, apptest.SQLite(b), app.Config{EventReceiverURL: rcv.URL})
+	s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{
+		{"name": "testkit", "config": map[string]any{"webhook_slug": "s3cr3tslug"}},
+	}})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	url := s.URL + "/api/hooks/" + community + "/testkit/s3cr3tslug"
+	total := rate * seconds
+	sent := make([]time.Time, total)
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Second / rate)
+	b.ResetTimer()
+	for i := 0; i < total; i++ {
+		<-tick.C
+		wg.Add(1)
+		go func(n int) {
+			defer wg.Done()
+			req, _ := http.NewRequest("POST", url, bytes.NewBufferString(fmt.Sprintf(`{"event":"load","n":%d}`, n)))
+			req.Header.Set("X-Test-Token", "secret-token")
+			sent[n] = time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			resp.Body.Close()
+		}(i)
+	}
+	tick.Stop()
+	wg.Wait()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := len(arrived)
+		mu.Unlock()
+		if n >= total || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.StopTimer()
+	lat := make([]time.Duration, 0, total)
+	mu.Lock()
+	for n, at := range arrived {
+		lat = append(lat, at.Sub(sent[n]))
+	}
+	mu.Unlock()
+	if len(lat) < total {
+		b.Fatalf("%d of %d events arrived", len(lat), total)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 }
