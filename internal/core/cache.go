@@ -156,7 +156,9 @@ func (g *Gateway) loadCommunity(ctx context.Context, c store.Community, epoch ui
 			continue
 		}
 		row.Config = plain
-		e.instances = append(e.instances, g.provision(ctx, c.Slug, row, typ))
+		// The result is cached for everyone: a caller that gives up must
+		// not leave a provisioning error behind.
+		e.instances = append(e.instances, g.provision(context.WithoutCancel(ctx), c.Slug, row, typ))
 	}
 	g.cache.put(e, epoch)
 	return e, nil
