@@ -82,6 +82,8 @@ type (
 		Parameters  []any          `json:"parameters,omitempty"`
 		RequestBody *requestBody   `json:"requestBody,omitempty"`
 		Responses   map[string]any `json:"responses"`
+		// Security lists the ways in; the internal API takes an API key.
+		Security []map[string][]string `json:"security,omitempty"`
 	}
 	parameter struct {
 		Name        string `json:"name"`
@@ -109,9 +111,10 @@ type (
 		Schema      any    `json:"schema"`
 	}
 	components struct {
-		Schemas    map[string]any       `json:"schemas"`
-		Responses  map[string]response  `json:"responses"`
-		Parameters map[string]parameter `json:"parameters"`
+		Schemas         map[string]any       `json:"schemas"`
+		Responses       map[string]response  `json:"responses"`
+		Parameters      map[string]parameter `json:"parameters"`
+		SecuritySchemes map[string]any       `json:"securitySchemes,omitempty"`
 	}
 )
 
@@ -217,6 +220,10 @@ func (b *builder) addOp(method, path string, op *operation) error {
 	key := strings.ToLower(method)
 	if _, dup := item[key]; dup {
 		return fmt.Errorf("route %s described twice", where)
+	}
+	if strings.HasPrefix(path, "/api/internal/") {
+		// An API key once any exists; none, from loopback, in protected mode.
+		op.Security = []map[string][]string{{"apiKey": {}}, {}}
 	}
 	item[key] = op
 	b.opIDs[op.OperationID] = where

@@ -66,6 +66,11 @@ func paramRef(name string) obj { return obj{"$ref": "#/components/parameters/" +
 // parameters that static and plugin routes share.
 func (b *builder) addSharedComponents() {
 	c := &b.doc.Components
+	c.SecuritySchemes = map[string]any{"apiKey": obj{
+		"type": "http", "scheme": "bearer",
+		"description": "An API key from `metagov apikey create`, as `Authorization: Bearer <key>`. While no key " +
+			"exists, the internal API answers loopback clients only, with no key (protected mode).",
+	}}
 	for code, e := range errorResponses {
 		c.Responses[e.name] = response{
 			Description: http.StatusText(code) + ". " + e.description,

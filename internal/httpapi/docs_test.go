@@ -33,6 +33,11 @@ func TestDocs(t *testing.T) {
 		} {
 			require.NotNil(t, doc.Paths.Find(p), p)
 		}
+		require.Contains(t, doc.Components.SecuritySchemes, "apiKey")
+		internal := doc.Paths.Find("/api/internal/community/{slug}").Get
+		require.NotNil(t, internal.Security)
+		require.NotEmpty(t, *internal.Security, "the internal API documents its API key")
+		require.Nil(t, doc.Paths.Find("/api/hooks/{plugin}").Post.Security, "webhooks stay public")
 		require.Contains(t, doc.Components.Schemas, "randomness.config")
 		require.Contains(t, doc.Components.Schemas, "testkit.echo.input")
 	}
