@@ -56,7 +56,8 @@ type fieldError struct {
 	Message string
 }
 
-// validate checks doc and returns every violation, the deepest first.
+// validate checks doc and returns every violation, in the order the
+// validator reports them (the schema's keyword order).
 func (s *schema) validate(doc any) []fieldError {
 	if s == nil {
 		return nil
