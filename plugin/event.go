@@ -8,7 +8,9 @@ type Event struct {
 	Type string
 	// Data is any JSON-marshalable value describing the event.
 	Data any
-	// Initiator is the platform user who caused the event, if known.
+	// Initiator is the platform user who caused the event, if known. The
+	// driver always receives at least "user_id" (null when unknown) and
+	// "provider" (the plugin's name when left empty).
 	Initiator *Initiator
 }
 

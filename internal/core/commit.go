@@ -157,10 +157,7 @@ func (g *Gateway) insertEvent(ctx context.Context, tx *store.Tx, c store.Communi
 	if g.cfg.EventReceiverURL == "" {
 		return nil
 	}
-	payload, err := json.Marshal(eventEnvelope{
-		ID: id, Community: c.Slug, Source: source, EventType: e.Type, Timestamp: unixSeconds(at),
-		Data: orEmptyObject(e.Data), Initiator: orEmptyObject(initiator),
-	})
+	payload, err := newEventEnvelope(id, c.Slug, source, e.Type, at, e.Data, initiator)
 	if err != nil {
 		return fmt.Errorf("encoding event %q: %w", e.Type, err)
 	}

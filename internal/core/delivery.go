@@ -173,10 +173,7 @@ func (g *Gateway) ListEvents(ctx context.Context, f EventFilter) ([]json.RawMess
 		if err != nil {
 			return nil, err
 		}
-		raw, err := json.Marshal(eventEnvelope{
-			ID: e.ID, Community: entry.community.Slug, Source: e.Source, EventType: e.Type,
-			Timestamp: unixSeconds(e.CreatedAt), Data: orEmptyObject(e.Data), Initiator: orEmptyObject(e.Initiator),
-		})
+		raw, err := newEventEnvelope(e.ID, entry.community.Slug, e.Source, e.Type, e.CreatedAt, e.Data, e.Initiator)
 		if err != nil {
 			return nil, err
 		}

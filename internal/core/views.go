@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -99,7 +100,8 @@ func orEmptyObject(raw json.RawMessage) json.RawMessage {
 }
 
 // eventEnvelope is the body POSTed to the driver's event receiver, in the
-// shape of the driver tutorial, plus an id to de-duplicate by.
+// shape of the driver tutorial, plus an id to de-duplicate by. Build it with
+// newEventEnvelope, so that pushed and pulled events look alike.
 type eventEnvelope struct {
 	ID        int64           `json:"id"`
 	Community string          `json:"community"`
@@ -114,4 +116,37 @@ type eventEnvelope struct {
 // with a fraction, as a string.
 func unixSeconds(t time.Time) string {
 	return strconv.FormatFloat(float64(t.UnixMicro())/1e6, 'f', 6, 64)
+}
+
+// newEventEnvelope renders a stored event for the driver, pushed or pulled.
+func newEventEnvelope(id int64, community, source, eventType string, at time.Time, data, initiator json.RawMessage) (json.RawMessage, error) {
+	who, err := eventInitiator(source, initiator)
+	if err != nil {
+		return nil, fmt.Errorf("encoding initiator of event %d: %w", id, err)
+	}
+	return json.Marshal(eventEnvelope{
+		ID: id, Community: community, Source: source, EventType: eventType, Timestamp: unixSeconds(at),
+		Data: orEmptyObject(data), Initiator: who,
+	})
+}
+
+// eventInitiator gives every event an initiator with at least "user_id" (null
+// when the platform did not say who acted) and "provider" (the plugin's name
+// unless the plugin named another), keeping any other keys the plugin set:
+// drivers such as PolicyKit read both keys unconditionally, and the
+// original's "initiator": {} made them fail.
+func eventInitiator(source string, stored json.RawMessage) (json.RawMessage, error) {
+	who := map[string]any{}
+	if len(stored) > 0 && string(stored) != "null" {
+		if err := json.Unmarshal(stored, &who); err != nil {
+			return nil, err
+		}
+	}
+	if id, ok := who["user_id"]; !ok || id == "" {
+		who["user_id"] = nil
+	}
+	if p, ok := who["provider"].(string); !ok || p == "" {
+		who["provider"] = source
+	}
+	return json.Marshal(who)
 }

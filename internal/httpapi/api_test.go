@@ -120,6 +120,14 @@ func TestTutorial(t *testing.T) {
 		require.Equal(t, "push", envelope["event_type"])
 		require.Equal(t, map[string]any{"type": "push", "ref": "refs/heads/main"}, envelope["data"])
 		require.NotEmpty(t, envelope["id"])
+		// The webhook plugin cannot say who acted, yet the initiator has both
+		// keys drivers read (PolicyKit indexes them unconditionally).
+		require.Equal(t, map[string]any{"user_id": nil, "provider": "webhook"}, envelope["initiator"])
+		r = s.Do("GET", "/api/internal/events?community="+community, nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		pulled := r.JSON(t)["events"].([]any)
+		require.Len(t, pulled, 1)
+		require.Equal(t, envelope, pulled[0], "a pulled event is the pushed one")
 		stamp, err := strconv.ParseFloat(envelope["timestamp"].(string), 64)
 		require.NoError(t, err)
 		require.InDelta(t, float64(time.Now().Unix()), stamp, 60)

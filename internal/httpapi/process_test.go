@@ -71,7 +71,11 @@ func TestProcessUpdatedByWebhooks(t *testing.T) {
 		require.NoError(t, json.Unmarshal(evs[0].Body, &ev))
 		require.Equal(t, "voted", ev["event_type"])
 		require.Equal(t, "testkit", ev["source"])
-		require.Equal(t, map[string]any{"user_id": "alice", "provider": "testkit"}, ev["initiator"])
+		// A known user keeps the plugin's keys, the extra ones included.
+		require.Equal(t, map[string]any{"user_id": "alice", "provider": "testkit", "user_name": "Alice A."}, ev["initiator"])
+		r = s.Do("GET", "/api/internal/events?limit=1", nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Equal(t, ev["initiator"], r.JSON(t)["events"].([]any)[0].(map[string]any)["initiator"])
 
 		// The process cannot be closed twice, nor closed at all by its plugin.
 		requireError(t, s.Do("DELETE", loc, nil), http.StatusConflict, "process_completed")

@@ -87,7 +87,7 @@ func (k *testkit) ReceiveWebhook(_ context.Context, c *plugin.Call, req *plugin.
 		return nil, nil
 	}
 	return nil, c.Emit(plugin.Event{Type: body.Event, Data: json.RawMessage(req.Body),
-		Initiator: &plugin.Initiator{UserID: "alice", Provider: "testkit"}})
+		Initiator: &plugin.Initiator{UserID: "alice", Provider: "testkit", UserName: "Alice A."}})
 }
 
 type echoIn struct {
