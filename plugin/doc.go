@@ -43,6 +43,8 @@
 // Errors a plugin returns tell the gateway what to answer: an [*InputError]
 // is the caller's fault (400), [ErrNotFound] a missing object (404),
 // [ErrUnauthorized] a webhook that failed verification (401), and a
-// [*PlatformError] a failing platform (502, or 504 on timeout). Anything else
+// [*PlatformError] a failing platform (502, or 504 on timeout) or, with
+// Rejected set, a platform that refused the input (422 platform_rejected,
+// with the platform's message and Field). Anything else
 // is an internal error (500); its text is logged, not sent.
 package plugin

@@ -35,7 +35,10 @@ func (e *InputError) Error() string {
 }
 
 // PlatformError reports that the platform failed or refused a call. The
-// gateway answers 502 (504 when Timeout is set) with the platform's message.
+// gateway answers 502 (504 when Timeout is set) with the platform's message,
+// or 422 platform_rejected when Rejected is set: the platform is up and
+// refused the input, which the caller must change, so it must not read as
+// an outage.
 type PlatformError struct {
 	// Platform names the platform, such as "discourse".
 	Platform string
@@ -45,6 +48,14 @@ type PlatformError struct {
 	Message string
 	// Timeout is set when the platform did not answer in time.
 	Timeout bool
+	// Rejected is set when the platform refused the input as invalid (such
+	// as a 400 or 422 answer, or a GraphQL validation error) rather than
+	// failing. CheckResponse sets it for 400 and 422.
+	Rejected bool
+	// Field is a JSON pointer to the input the platform refused, such as
+	// "/title", when the plugin can tell; empty otherwise. It is only used
+	// with Rejected.
+	Field string
 	// Err is the underlying transport error, if any.
 	Err error
 }
@@ -53,6 +64,10 @@ func (e *PlatformError) Error() string {
 	switch {
 	case e.Timeout:
 		return fmt.Sprintf("%s did not answer in time: %s", e.Platform, e.Message)
+	case e.Rejected && e.Status >= 300:
+		return fmt.Sprintf("%s refused the input (%d): %s", e.Platform, e.Status, e.Message)
+	case e.Rejected:
+		return fmt.Sprintf("%s refused the input: %s", e.Platform, e.Message)
 	case e.Status != 0:
 		return fmt.Sprintf("%s answered %d: %s", e.Platform, e.Status, e.Message)
 	default:
@@ -64,7 +79,9 @@ func (e *PlatformError) Unwrap() error { return e.Err }
 
 // CheckResponse turns the result of a platform call into a *PlatformError
 // when it failed: a transport error (Timeout set when the call timed out) or
-// an answer outside 2xx, whose body, trimmed, becomes the message. It
+// an answer outside 2xx, whose body, trimmed, becomes the message; a 400 or
+// 422 answer is Rejected (the platform refused the input; a plugin that can
+// read the platform's error format may refine Message and set Field). It
 // returns nil for a 2xx answer and leaves resp.Body unread then; otherwise
 // it reads and closes the body.
 func CheckResponse(platform string, resp *http.Response, err error) error {
@@ -82,5 +99,6 @@ func CheckResponse(platform string, resp *http.Response, err error) error {
 	if msg == "" {
 		msg = resp.Status
 	}
-	return &PlatformError{Platform: platform, Status: resp.StatusCode, Message: msg}
+	rejected := resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity
+	return &PlatformError{Platform: platform, Status: resp.StatusCode, Message: msg, Rejected: rejected}
 }

@@ -3,6 +3,7 @@ package plugin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,13 +22,16 @@ func TestCheckResponseStatus(t *testing.T) {
 		status      int
 		body        string
 		wantMessage string // empty: no error
+		rejected    bool   // the platform refused the input (422 to the caller)
 	}{
 		{name: "200", status: http.StatusOK, body: `{"ok":true}`},
 		{name: "201", status: http.StatusCreated, body: `{"id":1}`},
 		{name: "204", status: http.StatusNoContent},
 		{name: "299", status: 299, body: "odd but fine"},
 		{name: "400 with a body", status: http.StatusBadRequest, body: "  \n{\"error\": \"title is required\"}\n\t ",
-			wantMessage: `{"error": "title is required"}`},
+			wantMessage: `{"error": "title is required"}`, rejected: true},
+		{name: "422", status: http.StatusUnprocessableEntity, body: `{"errors":["Title is too short"]}`,
+			wantMessage: `{"errors":["Title is too short"]}`, rejected: true},
 		{name: "401", status: http.StatusUnauthorized, body: "invalid token\n", wantMessage: "invalid token"},
 		{name: "404 empty body", status: http.StatusNotFound, wantMessage: "404 Not Found"},
 		{name: "429 blank body", status: http.StatusTooManyRequests, body: " \n ", wantMessage: "429 Too Many Requests"},
@@ -70,6 +74,12 @@ func TestCheckResponseStatus(t *testing.T) {
 			require.Equal(t, tc.status, pe.Status)
 			require.Equal(t, tc.wantMessage, pe.Message)
 			require.False(t, pe.Timeout)
+			require.Equal(t, tc.rejected, pe.Rejected, "only 400 and 422 are refused input")
+			if tc.rejected {
+				require.Contains(t, got.Error(), fmt.Sprintf("loomio refused the input (%d)", tc.status))
+			} else {
+				require.Contains(t, got.Error(), fmt.Sprintf("loomio answered %d", tc.status))
+			}
 		})
 	}
 }

@@ -369,7 +369,7 @@ func TestPluginOperations(t *testing.T) {
 		map[string]any{"$ref": "#/components/parameters/CommunityHeader"},
 		map[string]any{"$ref": "#/components/parameters/PlatformIdHeader"},
 	}, at(t, action, "/parameters"))
-	for _, code := range []string{"400", "404", "500", "502", "504"} {
+	for _, code := range []string{"400", "404", "422", "500", "502", "504"} {
 		assert.Equal(t, "#/components/responses/"+errorResponses[atoi(t, code)].name, at(t, action, "/responses/"+code+"/$ref"))
 	}
 

@@ -37,8 +37,9 @@ var errorResponses = map[int]struct{ name, description string }{
 	http.StatusMethodNotAllowed:      {"MethodNotAllowed", "The resource does not support this operation, such as closing a process whose plugin cannot close it early."},
 	http.StatusConflict:              {"Conflict", "The request conflicts with the current state, such as an existing slug, a process that already completed, or a plugin with processes that have not completed."},
 	http.StatusRequestEntityTooLarge: {"PayloadTooLarge", "The request body is larger than the gateway accepts."},
+	http.StatusUnprocessableEntity:   {"PlatformRejected", "The platform refused the input as invalid (code `platform_rejected`): `detail` carries its message, `field` the input at fault when known. Change the input; the platform is not down."},
 	http.StatusInternalServerError:   {"InternalError", "The gateway failed; `request_id` identifies the failure in its logs."},
-	http.StatusBadGateway:            {"BadGateway", "The platform refused or failed the request; `detail` carries its message."},
+	http.StatusBadGateway:            {"BadGateway", "The platform failed the request; `detail` carries its message."},
 	http.StatusGatewayTimeout:        {"GatewayTimeout", "The platform did not answer in time."},
 }
 

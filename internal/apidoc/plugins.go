@@ -64,7 +64,7 @@ func (b *builder) addEnable(p plugin.Info, configName string) error {
 		Description: joinParagraphs(p.Description, description),
 		Parameters:  []any{paramRef(paramCommunity)},
 		RequestBody: &requestBody{Required: true, Content: jsonContent(ref(configName))},
-		Responses: with(errs(400, 404, 500, 502, 504), map[int]any{
+		Responses: with(errs(400, 404, 422, 500, 502, 504), map[int]any{
 			201: jsonResponse("The plugin was enabled.", ref(schemaPlugin)),
 			200: jsonResponse("The plugin's config was updated.", ref(schemaPlugin)),
 		}),
@@ -106,7 +106,7 @@ func (b *builder) addAction(pluginName string, a plugin.Action) error {
 				},
 				"description": "Omitted `parameters` mean `{}`.",
 			})},
-			Responses: with(errs(400, 404, 409, 500, 502, 504), map[int]any{
+			Responses: with(errs(400, 404, 409, 422, 500, 502, 504), map[int]any{
 				200: jsonResponse("The action's result.", ref(outName)),
 			}),
 		}
@@ -161,7 +161,7 @@ func (b *builder) addProcess(pluginName string, q plugin.ProcessType) error {
 			"Every change of its status or outcome is POSTed to `callback_url`, if given."),
 		Parameters:  []any{paramRef(paramCommunity), paramRef(paramPlatformID)},
 		RequestBody: &requestBody{Required: true, Content: jsonContent(start)},
-		Responses: with(errs(400, 404, 409, 500, 502, 504), map[int]any{
+		Responses: with(errs(400, 404, 409, 422, 500, 502, 504), map[int]any{
 			202: response{
 				Description: "The process started.",
 				Headers: map[string]header{"Location": {
@@ -193,7 +193,7 @@ func (b *builder) addProcess(pluginName string, q plugin.ProcessType) error {
 		Description: "Closes the process early and returns the completed record. " +
 			"A process that already completed answers 409; one whose plugin cannot close it early answers 405.",
 		Parameters: []any{idParam},
-		Responses: with(errs(404, 405, 409, 500, 502, 504), map[int]any{
+		Responses: with(errs(404, 405, 409, 422, 500, 502, 504), map[int]any{
 			200: jsonResponse("The completed process record.", record),
 		}),
 	})

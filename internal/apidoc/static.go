@@ -131,7 +131,7 @@ func (b *builder) addStaticRoutes() error {
 			Summary:     "Create a community",
 			Description: "Creates a community and enables the listed plugins, all or nothing.",
 			RequestBody: &requestBody{Content: jsonContent(ref(schemaCommunityCreate))},
-			Responses: with(errs(400, 409, 500, 502, 504), map[int]any{
+			Responses: with(errs(400, 409, 422, 500, 502, 504), map[int]any{
 				201: jsonResponse("The community was created.", ref(schemaCommunity)),
 			}),
 		}},
@@ -150,7 +150,7 @@ func (b *builder) addStaticRoutes() error {
 				"listed plugins are enabled or updated, plugins not listed are disabled. All or nothing.",
 			Parameters:  []any{slug},
 			RequestBody: &requestBody{Content: jsonContent(ref(schemaCommunityReplace))},
-			Responses: with(errs(400, 500, 502, 504), map[int]any{
+			Responses: with(errs(400, 422, 500, 502, 504), map[int]any{
 				200: jsonResponse("The community was replaced.", ref(schemaCommunity)),
 				201: jsonResponse("The community was created.", ref(schemaCommunity)),
 			}),

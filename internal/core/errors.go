@@ -27,6 +27,9 @@ const (
 	KindPlatform
 	// KindPlatformTimeout is a platform that did not answer in time (504).
 	KindPlatformTimeout
+	// KindPlatformRejected is a platform that refused the caller's input as
+	// invalid (422): the caller must change it; the platform is not down.
+	KindPlatformRejected
 	// KindMethodNotAllowed is an operation the resource does not support
 	// (405), such as closing a process whose plugin cannot close it.
 	KindMethodNotAllowed
@@ -71,8 +74,11 @@ func fromPlugin(pluginName string, err error) error {
 		return &Error{Kind: KindInvalid, Code: "invalid_input", Detail: inputErr.Message, Field: inputErr.Field, Err: err}
 	case errors.As(err, &platformErr):
 		e := &Error{Kind: KindPlatform, Code: "platform_error", Detail: platformErr.Error(), Err: err}
-		if platformErr.Timeout {
+		switch {
+		case platformErr.Timeout:
 			e.Kind, e.Code = KindPlatformTimeout, "platform_timeout"
+		case platformErr.Rejected:
+			e.Kind, e.Code, e.Field = KindPlatformRejected, "platform_rejected", platformErr.Field
 		}
 		return e
 	case errors.Is(err, context.DeadlineExceeded):

@@ -122,6 +122,10 @@ func TestActionOutcomes(t *testing.T) {
 		body := requireError(t, act("bad-output", nil), http.StatusInternalServerError, "internal_error")
 		require.NotContains(t, body["detail"], "schema")
 		requireError(t, act("platform-fail", nil), http.StatusBadGateway, "platform_error", "maintenance until noon", "503")
+		// A platform that refuses the input is the caller's to fix, not an outage.
+		body = requireError(t, act("platform-reject", nil), http.StatusUnprocessableEntity, "platform_rejected",
+			"testkit refused the input (422): title is too short")
+		require.Equal(t, "/title", body["field"])
 		requireError(t, act("platform-timeout", nil), http.StatusGatewayTimeout, "platform_timeout", "no answer after 10s")
 		body = requireError(t, act("crash", nil), http.StatusInternalServerError, "internal_error")
 		require.NotContains(t, string(body["detail"].(string)), "secret internal detail")

@@ -41,6 +41,7 @@ var kindStatus = map[core.ErrorKind]int{
 	core.KindUnauthorized:     http.StatusUnauthorized,
 	core.KindPlatform:         http.StatusBadGateway,
 	core.KindPlatformTimeout:  http.StatusGatewayTimeout,
+	core.KindPlatformRejected: http.StatusUnprocessableEntity,
 	core.KindMethodNotAllowed: http.StatusMethodNotAllowed,
 	core.KindInternal:         http.StatusInternalServerError,
 }

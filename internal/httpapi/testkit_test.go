@@ -42,6 +42,9 @@ func init() {
 			{Name: "platform-fail", Run: func(context.Context, plugin.Instance, *plugin.Call, json.RawMessage) (any, error) {
 				return nil, &plugin.PlatformError{Platform: "testkit", Status: 503, Message: "maintenance until noon"}
 			}},
+			{Name: "platform-reject", Run: func(context.Context, plugin.Instance, *plugin.Call, json.RawMessage) (any, error) {
+				return nil, &plugin.PlatformError{Platform: "testkit", Status: 422, Message: "title is too short", Rejected: true, Field: "/title"}
+			}},
 			{Name: "platform-timeout", Run: func(context.Context, plugin.Instance, *plugin.Call, json.RawMessage) (any, error) {
 				return nil, &plugin.PlatformError{Platform: "testkit", Timeout: true, Message: "no answer after 10s"}
 			}},

@@ -121,7 +121,9 @@ func (c *client) createPost(ctx context.Context, in createPostRequest) (post, er
 		return post{}, err
 	}
 	if len(out.Errors) > 0 {
-		return post{}, &plugin.PlatformError{Platform: platform, Status: http.StatusOK, Message: strings.Join(out.Errors, "; ")}
+		// Discourse refused the post (too short, a duplicate, ...): the
+		// caller must change it.
+		return post{}, &plugin.PlatformError{Platform: platform, Status: http.StatusOK, Message: strings.Join(out.Errors, "; "), Rejected: true}
 	}
 	return out, nil
 }
