@@ -40,6 +40,13 @@
 // invocation returns without error, together with the callbacks and driver
 // events they cause. An invocation that returns an error changes nothing.
 //
+// Secrets are config properties marked "writeOnly": true in Info.Config: the
+// gateway stores them encrypted and shows them as "********". The config
+// properties that decide where a secret is sent (a server URL) must carry
+// the annotation [DestinationKeyword] ("x-metagov-destination": true), so
+// that no caller can keep a stored secret while pointing it at a server of
+// its own choosing.
+//
 // Errors a plugin returns tell the gateway what to answer: an [*InputError]
 // is the caller's fault (400), [ErrNotFound] a missing object (404),
 // [ErrUnauthorized] a webhook that failed verification (401), and a

@@ -16,8 +16,32 @@ const (
 
 // Schema is a JSON Schema (draft 2020-12) kept as raw JSON, so the same bytes
 // validate requests and appear verbatim in the OpenAPI document. Mark secret
-// config properties with "writeOnly": true.
+// config properties with "writeOnly": true, and the config properties that
+// decide where those secrets are sent with [DestinationKeyword].
 type Schema = json.RawMessage
+
+// DestinationKeyword is the JSON Schema annotation that marks a config
+// property deciding where the plugin sends its secrets (a server_url, an API
+// host, a token endpoint):
+//
+//	"server_url": {"type": "string", "x-metagov-destination": true}
+//
+// The gateway never lets a stored secret leave for a new destination: a
+// config update that keeps a secret by sending back its redacted value
+// ("********") must leave every destination property unchanged, or it is
+// refused with 400 secret_required naming the secrets to send again. A
+// change of destination with the secrets sent again, and a first enable, are
+// accepted. Mark every property that can change where a secret goes,
+// including ones that only change part of the URL (a port, a path prefix).
+//
+// The keyword is honoured on any property reached through "properties" and
+// "items" (the same places as "writeOnly"); elsewhere, or with a value that
+// is not a boolean, the gateway refuses to start. Writing it false records
+// that a URL-like property was considered and is not a destination (a web
+// link, say); the built-in plugins' conformance test requires every
+// property whose name ends in "url" of a plugin with secrets to carry it,
+// true or false.
+const DestinationKeyword = "x-metagov-destination"
 
 // Instance is the value Info.New returns for each enabled plugin instance. It
 // may implement any of the optional interfaces listed in the package doc.

@@ -53,7 +53,9 @@ func (b *builder) addPlugin(p plugin.Info) error {
 func (b *builder) addEnable(p plugin.Info, configName string) error {
 	description := "Enables " + p.Name + " for the community named in `X-Metagov-Community` (201), " +
 		"or updates the config of its existing instance (200). The body is the config itself. " +
-		"Properties marked `writeOnly` are secrets: stored encrypted and never returned."
+		"Properties marked `writeOnly` are secrets: stored encrypted and never returned; sending back `********` keeps one. " +
+		"Properties marked `x-metagov-destination` decide where the secrets are sent: changing one while keeping a secret " +
+		"is refused (400 `secret_required`); send the secrets again with the new destination."
 	if p.PlatformIDKey != "" {
 		description += " A community can have one instance per value of the config property `" + p.PlatformIDKey + "`."
 	}

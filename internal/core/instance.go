@@ -50,12 +50,15 @@ func (g *Gateway) prepareInstance(ctx context.Context, slug string, existing []s
 			}
 		}
 	}
-	incoming, err := typ.restoreRedacted(pc.Config, existingPlain)
+	incoming, kept, err := typ.restoreRedacted(pc.Config, existingPlain)
 	if err != nil {
 		return nil, err
 	}
 	config, err := typ.validateConfig(incoming)
 	if err != nil {
+		return nil, err
+	}
+	if err := typ.checkDestinations(existingPlain, config, kept); err != nil {
 		return nil, err
 	}
 	p.config = config

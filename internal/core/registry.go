@@ -19,6 +19,9 @@ type pluginType struct {
 	polls bool
 	// secrets are the config properties marked writeOnly.
 	secrets [][]string
+	// destinations are the config properties that decide where the secrets
+	// are sent (plugin.DestinationKeyword).
+	destinations [][]string
 }
 
 type actionType struct {
@@ -56,6 +59,9 @@ func compilePlugin(info plugin.Info) (*pluginType, error) {
 	}
 	if t.config != nil {
 		t.secrets = secretPaths(t.config.raw)
+		if t.destinations, err = destinationPaths(t.config.raw); err != nil {
+			return nil, fmt.Errorf("plugin %s: config schema: %w", info.Name, err)
+		}
 	}
 	for _, a := range info.Actions {
 		at := &actionType{action: a}

@@ -3,8 +3,12 @@ package core
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/metagov/metagov-go/internal/secrets"
+	"github.com/metagov/metagov-go/plugin"
 )
 
 // Redacted stands for a secret in API answers. Sent back unchanged in a
@@ -35,7 +39,80 @@ func secretPaths(schema any) [][]string {
 		}
 	}
 	walk(schema, nil)
+	sortPaths(out)
 	return out
+}
+
+// sortPaths orders paths so that errors naming them are the same on every
+// run (properties come from a map).
+func sortPaths(paths [][]string) {
+	slices.SortFunc(paths, func(a, b []string) int { return slices.Compare(a, b) })
+}
+
+// destinationPaths finds the config properties a schema marks with
+// plugin.DestinationKeyword: those deciding where the secrets are sent. The
+// keyword is honoured where "writeOnly" is (under "properties" and
+// "items"); anywhere else it would be silently ignored, so it is an error,
+// as is a value that is not a boolean.
+func destinationPaths(schema any) ([][]string, error) {
+	var out [][]string
+	honoured := 0
+	var walk func(s any, path []string) error
+	walk = func(s any, path []string) error {
+		m, ok := s.(map[string]any)
+		if !ok {
+			return nil
+		}
+		if v, ok := m[plugin.DestinationKeyword]; ok {
+			mark, isBool := v.(bool)
+			if !isBool || len(path) == 0 {
+				return fmt.Errorf("%s must be true or false on a property, not %v at /%s", plugin.DestinationKeyword, v, strings.Join(path, "/"))
+			}
+			honoured++
+			if mark {
+				out = append(out, append([]string(nil), path...))
+			}
+		}
+		if props, ok := m["properties"].(map[string]any); ok {
+			for name, sub := range props {
+				if err := walk(sub, append(path, name)); err != nil {
+					return err
+				}
+			}
+		}
+		if items, ok := m["items"].(map[string]any); ok {
+			return walk(items, append(path, "*"))
+		}
+		return nil
+	}
+	if err := walk(schema, nil); err != nil {
+		return nil, err
+	}
+	sortPaths(out)
+	if n := countKey(schema, plugin.DestinationKeyword); n != honoured {
+		return nil, fmt.Errorf("%s is honoured only on properties reached through properties and items; %d of its uses are elsewhere",
+			plugin.DestinationKeyword, n-honoured)
+	}
+	return out, nil
+}
+
+// countKey counts the objects anywhere in v that have key.
+func countKey(v any, key string) int {
+	n := 0
+	switch x := v.(type) {
+	case map[string]any:
+		if _, ok := x[key]; ok {
+			n++
+		}
+		for _, sub := range x {
+			n += countKey(sub, key)
+		}
+	case []any:
+		for _, sub := range x {
+			n += countKey(sub, key)
+		}
+	}
+	return n
 }
 
 // eachSecret calls fn on every secret value present in doc and stores what
@@ -140,22 +217,78 @@ func (t *pluginType) redactConfig(plain json.RawMessage) json.RawMessage {
 }
 
 // restoreRedacted puts the stored secrets back where an incoming config
-// carries the Redacted marker, so a driver can send back what it read.
-func (t *pluginType) restoreRedacted(incoming, existingPlain json.RawMessage) (json.RawMessage, error) {
+// carries the Redacted marker, so a driver can send back what it read. kept
+// lists the JSON pointers of the secrets so restored.
+func (t *pluginType) restoreRedacted(incoming, existingPlain json.RawMessage) (restored json.RawMessage, kept []string, err error) {
 	var existing any
 	if len(existingPlain) > 0 {
 		_ = json.Unmarshal(existingPlain, &existing)
 	}
-	return t.transformConfig(incoming, func(path string, v any) (any, error) {
+	restored, err = t.transformConfig(incoming, func(path string, v any) (any, error) {
 		if s, ok := v.(string); !ok || s != Redacted {
 			return v, nil
 		}
 		if old, ok := lookupPointer(existing, path); ok {
+			kept = append(kept, path)
 			return old, nil
 		}
-		return nil, &Error{Kind: KindInvalid, Code: "invalid_config", Field: path,
-			Detail: fmt.Sprintf("%s config: %s is the redaction marker, not a secret; send the secret itself", t.info.Name, path)}
+		return nil, &Error{Kind: KindInvalid, Code: "secret_required", Field: path,
+			Detail: fmt.Sprintf("%s config: %s is the redaction marker %q and there is no stored secret to keep for it; send the secret itself", t.info.Name, path, Redacted)}
 	})
+	return restored, kept, err
+}
+
+// checkDestinations refuses a config that keeps stored secrets (kept) while
+// changing a property that decides where they are sent: the secret would
+// leave for a destination its owner never gave it. Both configs are
+// validated, with their defaults filled in.
+func (t *pluginType) checkDestinations(existingPlain, config json.RawMessage, kept []string) error {
+	if len(kept) == 0 || len(t.destinations) == 0 {
+		return nil
+	}
+	before, err := valuesAt(existingPlain, t.destinations)
+	if err != nil {
+		return err
+	}
+	after, err := valuesAt(config, t.destinations)
+	if err != nil {
+		return err
+	}
+	var moved []string
+	for ptr, v := range after {
+		if w, ok := before[ptr]; !ok || !reflect.DeepEqual(v, w) {
+			moved = append(moved, ptr)
+		}
+	}
+	for ptr := range before {
+		if _, ok := after[ptr]; !ok {
+			moved = append(moved, ptr)
+		}
+	}
+	if len(moved) == 0 {
+		return nil
+	}
+	slices.Sort(moved)
+	return &Error{Kind: KindInvalid, Code: "secret_required", Field: kept[0],
+		Detail: fmt.Sprintf("%s config: %s decides where the stored secrets are sent, and it changed; send %s again (not %q) to change it",
+			t.info.Name, strings.Join(moved, ", "), strings.Join(kept, ", "), Redacted)}
+}
+
+// valuesAt collects the values of a config at paths, by JSON pointer.
+func valuesAt(config json.RawMessage, paths [][]string) (map[string]any, error) {
+	out := map[string]any{}
+	if len(config) == 0 {
+		return out, nil
+	}
+	var doc any
+	if err := json.Unmarshal(config, &doc); err != nil {
+		return nil, fmt.Errorf("decoding config: %w", err)
+	}
+	err := eachSecret(doc, paths, func(path string, v any) (any, error) {
+		out[path] = v
+		return v, nil
+	})
+	return out, err
 }
 
 // lookupPointer finds the value at a JSON pointer built by eachSecret.

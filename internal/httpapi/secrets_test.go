@@ -2,15 +2,23 @@ package httpapi_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/apptest"
+	"github.com/metagov/metagov-go/internal/core"
 	"github.com/metagov/metagov-go/internal/secrets"
+	"github.com/metagov/metagov-go/plugin"
+	_ "github.com/metagov/metagov-go/plugins/loomio"
+	"github.com/metagov/metagov-go/plugins/loomio/loomiofake"
 )
 
 // TestSecretsAtRest checks that writeOnly config properties are encrypted in
@@ -51,7 +59,7 @@ func TestSecretsAtRest(t *testing.T) {
 
 		// A redaction marker where there is no stored secret is refused.
 		r = s.Do("POST", "/api/internal/plugin/testkit", map[string]any{"token": "********", "account": "other"}, header...)
-		requireError(t, r, http.StatusBadRequest, "invalid_config")
+		requireError(t, r, http.StatusBadRequest, "secret_required", "/token")
 		s.Stop()
 
 		// Rotation: the new key first, the old after; then only the new one.
@@ -74,4 +82,115 @@ func mustKey(t *testing.T, s string) []byte {
 	k, err := secrets.DecodeKey(s)
 	require.NoError(t, err)
 	return k
+}
+
+// TestSecretStaysWithItsDestination checks that a stored secret never
+// leaves for a destination its owner did not give it: a key limited to the
+// community cannot keep Loomio's API keys (sending back "********") while
+// pointing server_url at a server of its own, through the plugin route or a
+// community replace; it can when it sends the keys again, and it can change
+// other properties while keeping them.
+func TestSecretStaysWithItsDestination(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		const (
+			mainKey = "loomio-main-key-0001"
+			subKey  = "loomio-sub-key-0002"
+			slug    = "k3Jd9_x-Qw81LmZp"
+			slug2   = "Zq81LmZp-k3Jd9_x"
+		)
+		groups := func(f *loomiofake.Server) *loomiofake.Server {
+			f.AddGroup(mainKey, loomiofake.Group{ID: 1, Key: "ZrSTqeyG", Handle: "main", Name: "Main"})
+			f.AddGroup(subKey, loomiofake.Group{ID: 2, Key: "2qE8dI91", Handle: "sub", Name: "Sub"})
+			return f
+		}
+		loomio, moved := groups(loomiofake.New(t)), groups(loomiofake.New(t))
+		var stolen atomic.Int64
+		attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			stolen.Add(1)
+			w.WriteHeader(http.StatusOK)
+		}))
+		t.Cleanup(attacker.Close)
+
+		s := apptest.Start(t, db, app.Config{})
+		r := s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{{"name": "loomio", "config": map[string]any{
+			"api_key": mainKey, "subgroup_api_keys": []string{subKey}, "server_url": loomio.URL, "webhook_slug": slug,
+		}}}})
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		key, _, err := core.CreateAPIKey(context.Background(), s.App.Store(), "tenant", []string{community})
+		require.NoError(t, err)
+		a := bearer(key)
+		hdr := append([]string{"X-Metagov-Community", community}, a...)
+		loomioConfig := func() map[string]any {
+			r := s.Do("GET", "/api/internal/community/"+community, nil, a...)
+			require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+			return r.JSON(t)["plugins"].([]any)[0].(map[string]any)["config"].(map[string]any)
+		}
+		rawBefore := rawConfigs(t, s)
+		redacted := loomioConfig()
+		require.Equal(t, "********", redacted["api_key"])
+
+		// Re-pointing server_url while keeping the keys: refused, through
+		// both routes, and the attacker hears nothing.
+		repointed := map[string]any{"api_key": "********", "subgroup_api_keys": []any{"********"}, "server_url": attacker.URL + "/", "webhook_slug": slug}
+		body := requireError(t, s.Do("POST", "/api/internal/plugin/loomio", repointed, hdr...),
+			http.StatusBadRequest, "secret_required", "/server_url", "/api_key", "/subgroup_api_keys/0")
+		require.Equal(t, "/api_key", body["field"])
+		requireError(t, s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{
+			{"name": "loomio", "config": repointed}}}, a...), http.StatusBadRequest, "secret_required", "/server_url")
+		// Dropping server_url means its default, loomio.org: a new
+		// destination too.
+		requireError(t, s.Do("POST", "/api/internal/plugin/loomio", map[string]any{"api_key": "********", "webhook_slug": slug}, hdr...),
+			http.StatusBadRequest, "secret_required", "/server_url")
+		// Keeping only the subgroup key while sending the main one is not enough.
+		requireError(t, s.Do("POST", "/api/internal/plugin/loomio", map[string]any{"api_key": mainKey,
+			"subgroup_api_keys": []any{"********"}, "server_url": attacker.URL, "webhook_slug": slug}, hdr...),
+			http.StatusBadRequest, "secret_required", "/subgroup_api_keys/0")
+		require.Zero(t, stolen.Load(), "the attacker's server received nothing")
+		require.Equal(t, loomio.URL, loomioConfig()["server_url"], "nothing changed")
+		require.Equal(t, rawBefore, rawConfigs(t, s), "nothing changed")
+
+		// Another property changes with the secrets kept.
+		same := maps.Clone(redacted)
+		same["webhook_slug"] = slug2
+		r = s.Do("POST", "/api/internal/plugin/loomio", same, hdr...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Equal(t, slug2, loomioConfig()["webhook_slug"])
+
+		// A new destination with the secrets sent again is the owner's choice.
+		calls := len(moved.Requests())
+		r = s.Do("POST", "/api/internal/plugin/loomio", map[string]any{"api_key": mainKey, "subgroup_api_keys": []string{subKey},
+			"server_url": moved.URL, "webhook_slug": slug2}, hdr...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Equal(t, moved.URL, loomioConfig()["server_url"])
+		require.Greater(t, len(moved.Requests()), calls, "the gateway reads the groups at the new server")
+		require.Zero(t, stolen.Load())
+	})
+}
+
+// rawConfigs reads every stored plugin config as the database has it.
+func rawConfigs(t *testing.T, s *apptest.Server) []string {
+	t.Helper()
+	rows, err := s.App.Store().PluginInstanceListAll(context.Background())
+	require.NoError(t, err)
+	var out []string
+	for _, r := range rows {
+		out = append(out, string(r.Config))
+	}
+	return out
+}
+
+// TestDestinationsInDocs checks that the destination annotation reaches the
+// OpenAPI document as a schema extension that kin-openapi accepts.
+func TestDestinationsInDocs(t *testing.T) {
+	s := apptest.Start(t, apptest.SQLite(t), app.Config{})
+	r := s.Do("GET", "/openapi.json", nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	doc, err := openapi3.NewLoader().LoadFromData(r.Body)
+	require.NoError(t, err)
+	require.NoError(t, doc.Validate(context.Background()))
+	config := doc.Components.Schemas["loomio.config"].Value
+	require.Equal(t, true, config.Properties["server_url"].Value.Extensions[plugin.DestinationKeyword])
+	require.Nil(t, config.Properties["webhook_slug"].Value.Extensions[plugin.DestinationKeyword])
+	require.Contains(t, doc.Paths.Find("/api/internal/plugin/loomio").Post.Description, "secret_required")
 }

@@ -63,7 +63,7 @@ var configSchema = plugin.Schema(`{
 	"type": "object",
 	"additionalProperties": false,
 	"properties": {
-		"server_url": {"type": "string", "pattern": "^https?://[^/?#]+(/[^?#]*)?$",
+		"server_url": {"type": "string", "x-metagov-destination": true, "pattern": "^https?://[^/?#]+(/[^?#]*)?$",
 			"description": "Base URL of the Discourse server, such as https://forum.example.org. It identifies the instance, and webhooks must name it in X-Discourse-Instance."},
 		"api_key": {"type": "string", "minLength": 1, "writeOnly": true,
 			"description": "Discourse admin API key (Admin > API > New API Key). Actions are taken on behalf of api_username."},

@@ -76,7 +76,7 @@ var configSchema = plugin.Schema(`{
 			"description": "API key of the main group (group settings, Integrations, API)."},
 		"subgroup_api_keys": {"type": "array", "items": {"type": "string", "minLength": 1, "writeOnly": true},
 			"description": "API keys of subgroups; actions and polls choose one with their subgroup parameter."},
-		"server_url": {"type": "string", "pattern": "^https?://[^\\s]+$", "maxLength": 2048, "default": "https://www.loomio.org",
+		"server_url": {"type": "string", "x-metagov-destination": true, "pattern": "^https?://[^\\s]+$", "maxLength": 2048, "default": "https://www.loomio.org",
 			"description": "Base URL of the Loomio instance; the API is <server_url>/api/b1/ and polls are at <server_url>/p/<key>."},
 		"webhook_slug": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,}$", "maxLength": 128,
 			"description": "At least 16 random letters, digits, '-' or '_', appended to the webhook URL to make it unguessable: Loomio does not sign webhooks."}

@@ -73,9 +73,9 @@ var configSchema = plugin.Schema(`{
 			"description": "OAuth access token of the bot account, sent as Authorization: Bearer. Give either this or api_key."},
 		"webhook_slug": {"type": "string", "minLength": 16, "maxLength": 128, "pattern": "^[A-Za-z0-9_-]+$",
 			"description": "Secret path segment of the webhook URL registered on Open Collective; Open Collective cannot sign webhooks, so this is what keeps forgers out. Change it to rotate the URL."},
-		"server_url": {"type": "string", "format": "uri", "default": "https://api.opencollective.com",
+		"server_url": {"type": "string", "x-metagov-destination": true, "format": "uri", "default": "https://api.opencollective.com",
 			"description": "Base URL of the API; the GraphQL endpoint is <server_url>/graphql/v2."},
-		"web_url": {"type": "string", "format": "uri", "default": "https://opencollective.com",
+		"web_url": {"type": "string", "x-metagov-destination": false, "format": "uri", "default": "https://opencollective.com",
 			"description": "Base URL of the website, for the links put in results and events."}
 	},
 	"required": ["collective_slug", "webhook_slug"],

@@ -60,7 +60,7 @@ var configSchema = plugin.Schema(`{
 	"type": "object",
 	"additionalProperties": false,
 	"properties": {
-		"server_url": {"type": "string", "pattern": "^https?://[^\\s]+$", "maxLength": 2048,
+		"server_url": {"type": "string", "x-metagov-destination": true, "pattern": "^https?://[^\\s]+$", "maxLength": 2048,
 			"description": "URL of the SourceCred instance, such as https://metagov.github.io/sourcecred-instance; <server_url>/output/accounts.json must exist."}
 	},
 	"required": ["server_url"]
