@@ -20,6 +20,18 @@ const (
 // decide where those secrets are sent with [DestinationKeyword].
 type Schema = json.RawMessage
 
+// GeneratedKeyword is the JSON Schema annotation that marks a top-level
+// config property the gateway fills when a config leaves it out (or sends
+// null), such as the webhook_slug of a platform that cannot sign webhooks:
+//
+//	"webhook_slug": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,}$", "x-metagov-generated": true}
+//
+// An update keeps the instance's current value; a first enable gets a new
+// unguessable token of 26 letters and digits ([A-Z2-7], 130 random bits),
+// which the property's schema must accept. The config and the community's
+// /hooks show it. Do not list the property as required.
+const GeneratedKeyword = "x-metagov-generated"
+
 // DestinationKeyword is the JSON Schema annotation that marks a config
 // property deciding where the plugin sends its secrets (a server_url, an API
 // host, a token endpoint):
@@ -58,6 +70,8 @@ type Info struct {
 	AuthType string
 	// Config is the JSON Schema of the instance config. Defaults in it are
 	// filled in before the config is stored. Nil accepts any JSON object.
+	// A top-level property marked with [GeneratedKeyword] is filled by the
+	// gateway when a config leaves it out.
 	Config Schema
 	// PlatformIDKey names the config property whose value identifies the
 	// platform account (a Slack workspace, a Discourse server), so a community

@@ -54,6 +54,9 @@ func (g *Gateway) prepareInstance(ctx context.Context, slug string, existing []s
 	if err != nil {
 		return nil, err
 	}
+	if incoming, err = typ.fillGenerated(incoming, existingPlain); err != nil {
+		return nil, err
+	}
 	config, err := typ.validateConfig(incoming)
 	if err != nil {
 		return nil, err
@@ -62,6 +65,10 @@ func (g *Gateway) prepareInstance(ctx context.Context, slug string, existing []s
 		return nil, err
 	}
 	p.config = config
+	if p.existing == nil {
+		// A generated property may be the platform id.
+		p.platformID = typ.platformID(config)
+	}
 	if p.stored, err = g.sealConfig(typ, config); err != nil {
 		return nil, err
 	}

@@ -22,6 +22,8 @@ type pluginType struct {
 	// destinations are the config properties that decide where the secrets
 	// are sent (plugin.DestinationKeyword).
 	destinations [][]string
+	// generated are the top-level config properties marked plugin.GeneratedKeyword.
+	generated []string
 }
 
 type actionType struct {
@@ -62,6 +64,7 @@ func compilePlugin(info plugin.Info) (*pluginType, error) {
 		if t.destinations, err = destinationPaths(t.config.raw); err != nil {
 			return nil, fmt.Errorf("plugin %s: config schema: %w", info.Name, err)
 		}
+		t.generated = generatedProperties(t.config.raw)
 	}
 	for _, a := range info.Actions {
 		at := &actionType{action: a}

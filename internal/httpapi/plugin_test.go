@@ -79,3 +79,44 @@ func TestPluginLifecycle(t *testing.T) {
 		require.Equal(t, true, s.Do("GET", "/api/internal/plugin/webhook/metadata", nil).JSON(t)["uses_webhook"])
 	})
 }
+
+// TestGeneratedConfig enables a plugin whose schema marks webhook_slug
+// "x-metagov-generated" without one: the gateway makes one up, /hooks lists it, it
+// receives webhooks, a config update that leaves it out keeps it, and one
+// that sends a slug replaces it.
+func TestGeneratedConfig(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := apptest.Start(t, db, app.Config{})
+		r := s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{{"name": "testkit"}}})
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		hooks := func() []any {
+			return s.Do("GET", "/api/internal/community/"+community+"/hooks", nil).JSON(t)["hooks"].([]any)
+		}
+		got := hooks()
+		require.Len(t, got, 1)
+		hook := got[0].(string)
+		require.Regexp(t, `^/api/hooks/`+community+`/testkit/[A-Z2-7]{26}$`, hook)
+		config := s.Do("GET", "/api/internal/community/"+community, nil).JSON(t)["plugins"].([]any)[0].(map[string]any)["config"].(map[string]any)
+		require.Equal(t, hook[len(hook)-26:], config["webhook_slug"], "the config shows the generated slug")
+		r = s.Do("POST", hook, `{"vote":"yes"}`, "X-Test-Token", "secret-token")
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+
+		r = s.Do("POST", "/api/internal/plugin/testkit", map[string]any{"token": "********"}, header...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Equal(t, []any{hook}, hooks(), "an update without the slug keeps it")
+		r = s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{{"name": "testkit", "config": map[string]any{"webhook_slug": nil}}}})
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Equal(t, []any{hook}, hooks(), "a null slug keeps it too")
+
+		r = s.Do("POST", "/api/internal/plugin/testkit", map[string]any{"webhook_slug": "chosen-slug"}, header...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Equal(t, []any{"/api/hooks/" + community + "/testkit/chosen-slug"}, hooks())
+
+		// Another community gets another slug.
+		r = s.Do("PUT", "/api/internal/community/other-"+community, map[string]any{"plugins": []map[string]any{{"name": "testkit"}}})
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		other := s.Do("GET", "/api/internal/community/other-"+community+"/hooks", nil).JSON(t)["hooks"].([]any)
+		require.NotEqual(t, hook[len(hook)-26:], other[0].(string)[len(other[0].(string))-26:])
+	})
+}

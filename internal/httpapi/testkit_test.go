@@ -30,7 +30,7 @@ func init() {
 		Name:          "testkit",
 		Description:   "Test plugin",
 		AuthType:      plugin.AuthAPIKey,
-		Config:        obj(`"token":{"type":"string","default":"secret-token","writeOnly":true},"webhook_slug":{"type":"string"},"account":{"type":"string","default":"main"}`),
+		Config:        obj(`"token":{"type":"string","default":"secret-token","writeOnly":true},"webhook_slug":{"type":"string","x-metagov-generated":true},"account":{"type":"string","default":"main"}`),
 		PlatformIDKey: "account",
 		New:           func() plugin.Instance { return &testkit{} },
 		Platform:      accountRouter{},
