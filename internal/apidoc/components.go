@@ -33,6 +33,7 @@ const (
 var errorResponses = map[int]struct{ name, description string }{
 	http.StatusBadRequest:            {"BadRequest", "The request is invalid: malformed JSON, a missing header, or input that does not match the schema (`field` names the offending property)."},
 	http.StatusUnauthorized:          {"Unauthorized", "The webhook's signature did not verify."},
+	http.StatusForbidden:             {"Forbidden", "The caller's API key may not make this request whatever the state, such as a key limited to communities choosing the slug of a new one (code `slug_not_allowed`)."},
 	http.StatusNotFound:              {"NotFound", "The community, plugin instance, process or route does not exist."},
 	http.StatusMethodNotAllowed:      {"MethodNotAllowed", "The resource does not support this operation, such as closing a process whose plugin cannot close it early."},
 	http.StatusConflict:              {"Conflict", "The request conflicts with the current state, such as an existing slug, a process that already completed, or a plugin with processes that have not completed."},

@@ -128,10 +128,11 @@ func (b *builder) addStaticRoutes() error {
 		// Community Configuration.
 		{http.MethodPost, "/api/internal/community", &operation{
 			OperationID: "createCommunity", Tags: []string{tagCommunity},
-			Summary:     "Create a community",
-			Description: "Creates a community and enables the listed plugins, all or nothing.",
+			Summary: "Create a community",
+			Description: "Creates a community and enables the listed plugins, all or nothing. " +
+				"Without `slug` the gateway generates one (a UUID); a key limited to communities may not choose it (403 `slug_not_allowed`).",
 			RequestBody: &requestBody{Content: jsonContent(ref(schemaCommunityCreate))},
-			Responses: with(errs(400, 409, 422, 500, 502, 504), map[int]any{
+			Responses: with(errs(400, 403, 409, 422, 500, 502, 504), map[int]any{
 				201: jsonResponse("The community was created.", ref(schemaCommunity)),
 			}),
 		}},
@@ -147,10 +148,11 @@ func (b *builder) addStaticRoutes() error {
 			OperationID: "replaceCommunity", Tags: []string{tagCommunity},
 			Summary: "Create or replace a community",
 			Description: "Creates the community if it does not exist (201), otherwise replaces it (200): " +
-				"listed plugins are enabled or updated, plugins not listed are disabled. All or nothing.",
+				"listed plugins are enabled or updated, plugins not listed are disabled. All or nothing. " +
+				"A key limited to communities replaces only its own: any other slug, taken or free, is 404.",
 			Parameters:  []any{slug},
 			RequestBody: &requestBody{Content: jsonContent(ref(schemaCommunityReplace))},
-			Responses: with(errs(400, 422, 500, 502, 504), map[int]any{
+			Responses: with(errs(400, 404, 422, 500, 502, 504), map[int]any{
 				200: jsonResponse("The community was replaced.", ref(schemaCommunity)),
 				201: jsonResponse("The community was created.", ref(schemaCommunity)),
 			}),

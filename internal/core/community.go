@@ -39,7 +39,14 @@ func (in *CommunityInput) validate() error {
 }
 
 // CreateCommunity creates a community (POST); a taken slug is a conflict.
+// A limited key may not choose the slug: whether a slug is taken is
+// another tenant's business, and any answer that depended on it would tell.
 func (g *Gateway) CreateCommunity(ctx context.Context, in CommunityInput) (CommunityView, error) {
+	if principalFrom(ctx).limited() && in.Slug != "" {
+		return CommunityView{}, &Error{Kind: KindForbidden, Code: "slug_not_allowed", Field: "/slug",
+			Detail: "a key limited to communities cannot choose the slug of a new community, whether or not it is in use: " +
+				"leave slug out and the gateway generates one"}
+	}
 	if in.Slug == "" {
 		in.Slug = uuid.NewString()
 	}
@@ -73,10 +80,13 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 		return CommunityView{}, false, nil
 	}
 	principal := principalFrom(ctx)
-	if exists && !principal.allows(current.ID) {
-		// Slugs are global, but a key limited to other communities must not
-		// learn more than that this one is not theirs.
-		return CommunityView{}, false, newError(KindNotFound, "community_not_found", "Community '%s' not found", in.Slug)
+	if replace && principal.limited() && (!exists || !principal.allows(current.ID)) {
+		// Slugs are global, so a limited key must not learn whether a slug
+		// it does not hold exists: PUT answers the same for every such slug,
+		// taken or free, and creates nothing. A limited key creates with POST
+		// and a generated slug (see CreateCommunity).
+		return CommunityView{}, false, newError(KindNotFound, "community_not_found",
+			"Community '%s' not found; a key limited to communities creates one with POST /api/internal/community without a slug", in.Slug)
 	}
 	var existing []store.PluginInstance
 	if exists {

@@ -30,6 +30,9 @@ const (
 	// KindPlatformRejected is a platform that refused the caller's input as
 	// invalid (422): the caller must change it; the platform is not down.
 	KindPlatformRejected
+	// KindForbidden is a request the caller's key may not make whatever the
+	// state, such as a limited key choosing a community slug (403).
+	KindForbidden
 	// KindMethodNotAllowed is an operation the resource does not support
 	// (405), such as closing a process whose plugin cannot close it.
 	KindMethodNotAllowed

@@ -43,6 +43,7 @@ var kindStatus = map[core.ErrorKind]int{
 	core.KindPlatformTimeout:  http.StatusGatewayTimeout,
 	core.KindPlatformRejected: http.StatusUnprocessableEntity,
 	core.KindMethodNotAllowed: http.StatusMethodNotAllowed,
+	core.KindForbidden:        http.StatusForbidden,
 	core.KindInternal:         http.StatusInternalServerError,
 }
 
