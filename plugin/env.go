@@ -33,12 +33,14 @@ type Env struct {
 	HookPath string
 }
 
-// DecodeConfig unmarshals the validated config into v.
+// DecodeConfig unmarshals the validated config into v with [Unmarshal],
+// exactly as the schema saw it; an error is an [*InputError] naming the
+// property.
 func (e Env) DecodeConfig(v any) error {
 	if len(e.Config) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(e.Config, v); err != nil {
+	if err := Unmarshal(e.Config, v); err != nil {
 		return fmt.Errorf("decoding plugin config: %w", err)
 	}
 	return nil

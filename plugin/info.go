@@ -128,7 +128,7 @@ type RunFunc func(ctx context.Context, inst Instance, c *Call, params json.RawMe
 
 // Bind adapts a typed action method, such as (*Slack).postMessage, to a
 // RunFunc: it asserts the instance's type and decodes the validated parameters
-// into In.
+// into In with [Unmarshal], exactly as the schema saw them.
 func Bind[I Instance, In, Out any](fn func(I, context.Context, *Call, In) (Out, error)) RunFunc {
 	return func(ctx context.Context, inst Instance, c *Call, params json.RawMessage) (any, error) {
 		typed, ok := inst.(I)
@@ -137,8 +137,8 @@ func Bind[I Instance, In, Out any](fn func(I, context.Context, *Call, In) (Out, 
 		}
 		var in In
 		if len(params) > 0 && string(params) != "null" {
-			if err := json.Unmarshal(params, &in); err != nil {
-				return nil, &InputError{Message: "parameters do not fit the action: " + err.Error()}
+			if err := Unmarshal(params, &in); err != nil {
+				return nil, err
 			}
 		}
 		return fn(typed, ctx, c, in)

@@ -59,13 +59,14 @@ func (p *Process) ID() int64 { return p.rec.ID }
 func (p *Process) Name() string { return p.rec.Name }
 
 // DecodeInput unmarshals the start parameters (validated, defaults filled)
-// into v. They are stored with the process, so they are available at every
-// step, not only in Start.
+// into v with [Unmarshal], exactly as the schema saw them; an error is an
+// [*InputError] naming the parameter. They are stored with the process, so
+// they are available at every step, not only in Start.
 func (p *Process) DecodeInput(v any) error {
 	if len(p.rec.Input) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(p.rec.Input, v); err != nil {
+	if err := Unmarshal(p.rec.Input, v); err != nil {
 		return fmt.Errorf("decoding process input: %w", err)
 	}
 	return nil

@@ -203,7 +203,7 @@ func TestBind(t *testing.T) {
 		{name: "unknown fields ignored", inst: &counter{base: 1}, params: `{"n": 1, "extra": true}`, want: addOut{Sum: 2}},
 		{name: "empty parameters", inst: &counter{base: 3}, params: ``, want: addOut{Sum: 3}},
 		{name: "null parameters", inst: &counter{base: 4}, params: `null`, want: addOut{Sum: 4}},
-		{name: "wrong input type", inst: &counter{}, params: `{"n": "five"}`, wantErr: "parameters do not fit", wantInput: true},
+		{name: "wrong input type", inst: &counter{}, params: `{"n": "five"}`, wantErr: "'/n' must be an integer, not a JSON string", wantInput: true},
 		{name: "wrong instance type", inst: &other{}, params: `{"n": 1}`, wantErr: "*plugin_test.other"},
 		{name: "nil instance", inst: nil, params: `{}`, wantErr: "action expects"},
 	}

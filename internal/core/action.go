@@ -122,7 +122,9 @@ func (g *Gateway) runOnProcess(ctx context.Context, in *instance, v plugin.Insta
 	var target struct {
 		ProcessID *int64 `json:"process_id"`
 	}
-	if err := json.Unmarshal(params, &target); err != nil || target.ProcessID == nil {
+	// Decoded as the plugin will decode it, so that a folded key such as
+	// "process_iD" cannot name a different process than the schema saw.
+	if err := plugin.Unmarshal(params, &target); err != nil || target.ProcessID == nil {
 		return &Error{Kind: KindInvalid, Code: "invalid_input", Field: "/process_id", Detail: "process_id must be a process id"}
 	}
 	id := *target.ProcessID

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -83,6 +84,13 @@ func (g *Gateway) prepareInstance(ctx context.Context, slug string, existing []s
 	in := &instance{row: row, typ: typ, slug: slug, hookSlug: webhookSlug(config)}
 	v, err := g.build(ctx, slug, row, typ, in.hookPath())
 	if err != nil {
+		// A config the schema accepted but the plugin cannot hold (a number
+		// too large for its field) is still the caller's config at fault.
+		var inputErr *plugin.InputError
+		if errors.As(err, &inputErr) {
+			return nil, &Error{Kind: KindInvalid, Code: "invalid_config", Field: inputErr.Field, Err: err,
+				Detail: fmt.Sprintf("%s config error: %s", pc.Name, inputErr.Message)}
+		}
 		return nil, fromPlugin(pc.Name, err)
 	}
 	if ini, ok := v.(plugin.Initializer); ok {

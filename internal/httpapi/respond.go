@@ -1,15 +1,18 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/metagov/metagov-go/internal/core"
+	"github.com/metagov/metagov-go/plugin"
 )
 
 // errorBody is every error the API answers: a human detail, a machine code,
@@ -110,73 +113,87 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	return body, nil
 }
 
-// decodeBody reads a JSON body into v. An empty body leaves v untouched.
-// Malformed JSON is a 400 that says where.
+// decodeBody reads a JSON body into v; every route that takes a JSON body
+// reads it here, so every route refuses bad JSON the same way. An empty body
+// leaves v untouched. The body must be exactly one JSON value (a truncated
+// "{" or a doubled "{}{}" is a 400 that says where), at most MaxJSONDepth
+// deep, valid UTF-8, with no key twice in an object. v is decoded as
+// [plugin.Unmarshal] decodes plugin input: keys match fields exactly, never
+// by case folding, so a key no schema saw cannot fill a field.
 func (h *handler) decodeBody(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
 	body, err := h.readBody(w, r)
 	if err != nil {
 		return nil, err
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil
 	}
 	if err := checkJSON(body, h.cfg.MaxJSONDepth); err != nil {
 		return nil, err
 	}
 	if v != nil {
-		if err := json.Unmarshal(body, v); err != nil {
+		if err := plugin.Unmarshal(body, v); err != nil {
+			var in *plugin.InputError
+			if errors.As(err, &in) {
+				e := newAPIError(http.StatusBadRequest, "invalid_json", "%s", in.Message)
+				e.body.Field = in.Field
+				return nil, e
+			}
 			return nil, jsonError(body, err)
 		}
 	}
 	return body, nil
 }
 
-// checkJSON rejects malformed or too deeply nested JSON before anything else
-// decodes it.
+// checkJSON rejects anything but one well-formed JSON value that is not too
+// deeply nested, before anything else decodes it.
 func checkJSON(body []byte, maxDepth int) error {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	depth := 0
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
 	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
+		if _, err := dec.ReadToken(); err != nil {
 			return jsonError(body, err)
 		}
-		if d, ok := tok.(json.Delim); ok {
-			if d == '{' || d == '[' {
-				depth++
-				if depth > maxDepth {
-					return newAPIError(http.StatusBadRequest, "invalid_json", "JSON nesting is deeper than %d levels", maxDepth)
-				}
-			} else {
-				depth--
-			}
+		if dec.StackDepth() > maxDepth {
+			return newAPIError(http.StatusBadRequest, "invalid_json", "JSON nesting is deeper than %d levels", maxDepth)
+		}
+		if dec.StackDepth() == 0 {
+			break // the first value is complete
 		}
 	}
-	if dec.More() {
-		return newAPIError(http.StatusBadRequest, "invalid_json", "JSON parse error: more than one value in the body")
+	end := dec.InputOffset()
+	switch _, err := dec.ReadToken(); {
+	case err == io.EOF:
+		return nil
+	case err == nil:
+		next := end + int64(len(body[end:])-len(bytes.TrimLeft(body[end:], " \t\r\n")))
+		line, col := position(body, next)
+		return newAPIError(http.StatusBadRequest, "invalid_json",
+			"JSON parse error at line %d, column %d: the body holds more than one JSON value", line, col)
+	default:
+		return jsonError(body, err)
 	}
-	return nil
 }
 
-// jsonError describes a JSON decoding failure with its line and column.
+// jsonError describes a JSON syntax error with its line and column, and the
+// field it happened in.
 func jsonError(body []byte, err error) error {
-	var syntax *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntax):
-		line, col := position(body, syntax.Offset)
-		return newAPIError(http.StatusBadRequest, "invalid_json", "JSON parse error at line %d, column %d: %v", line, col, err)
-	case errors.As(err, &typeErr):
-		e := newAPIError(http.StatusBadRequest, "invalid_json", "JSON field %q must be %s, not %s", typeErr.Field, typeErr.Type, typeErr.Value)
-		if typeErr.Field != "" {
-			e.body.Field = "/" + strings.ReplaceAll(typeErr.Field, ".", "/")
+	var syntax *jsontext.SyntacticError
+	if errors.As(err, &syntax) {
+		e := newAPIError(http.StatusBadRequest, "invalid_json", "JSON parse error")
+		e.body.Field = string(syntax.JSONPointer)
+		switch {
+		case errors.Is(syntax.Err, jsontext.ErrDuplicateName):
+			e.body.Detail = fmt.Sprintf("JSON parse error: the key '%s' appears twice", e.body.Field)
+		case errors.Is(syntax.Err, io.ErrUnexpectedEOF):
+			e.body.Detail = "JSON parse error: the body ends before the JSON value does"
+		default:
+			line, col := position(body, syntax.ByteOffset)
+			e.body.Detail = fmt.Sprintf("JSON parse error at line %d, column %d: %v", line, col, syntax.Err)
 		}
 		return e
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return newAPIError(http.StatusBadRequest, "invalid_json", "JSON parse error: the body ends too early")
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return newAPIError(http.StatusBadRequest, "invalid_json", "JSON parse error: the body ends before the JSON value does")
 	}
 	return newAPIError(http.StatusBadRequest, "invalid_json", "JSON parse error: %v", err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/metagov/metagov-go/plugin"
@@ -15,10 +16,13 @@ var voteInputSchema = plugin.Schema(`{
 	"type": "object",
 	"properties": {
 		"options": {"type": "array", "items": {"type": "string"}, "minItems": 1, "description": "The options, one of which wins."},
-		"delay": {"type": "integer", "minimum": 0, "description": "Minutes until the vote closes."}
+		"delay": {"type": "integer", "minimum": 0, "maximum": ` + maxDelay + `, "description": "Minutes until the vote closes, at most ten years."}
 	},
 	"required": ["options", "delay"]
 }`)
+
+// maxDelay is plugin.MaxMinutes, the SDK's bound on any span a caller gives.
+var maxDelay = strconv.FormatInt(plugin.MaxMinutes, 10)
 
 // voteOutcomeSchema: the outcome is {} while the vote is pending.
 var voteOutcomeSchema = plugin.Schema(`{
@@ -57,6 +61,12 @@ func (vote) Start(_ context.Context, c *plugin.Call, p *plugin.Process) error {
 	var in voteInput
 	if err := p.DecodeInput(&in); err != nil {
 		return fmt.Errorf("starting stochastic vote: %w", err)
+	}
+	// The schema bounds the delay too; checked again here because a delay
+	// past about 292 years overflows time.Duration and would close the vote
+	// at once.
+	if in.Delay < 0 || in.Delay > plugin.MaxMinutes {
+		return &plugin.InputError{Field: "/delay", Message: fmt.Sprintf("delay must be from 0 to %d minutes (ten years)", plugin.MaxMinutes)}
 	}
 	closingAt := c.Now().UTC().Add(time.Duration(in.Delay) * time.Minute)
 	if err := p.State().Set(optionsKey, in.Options); err != nil {

@@ -28,8 +28,8 @@ type castResult struct {
 func cast(ctx context.Context, inst plugin.Instance, c *plugin.Call, p *plugin.Process, params json.RawMessage) (any, error) {
 	v := inst.(*Vote)
 	var in castParams
-	if err := json.Unmarshal(params, &in); err != nil {
-		return nil, &plugin.InputError{Message: err.Error()}
+	if err := plugin.Unmarshal(params, &in); err != nil {
+		return nil, err
 	}
 	if p.Status() != plugin.StatusPending {
 		return nil, &plugin.InputError{Field: "/process_id", Message: "the vote is closed"}

@@ -49,12 +49,15 @@ type poll struct{ v *Vote }
 func (poll) Start(_ context.Context, c *plugin.Call, p *plugin.Process) error {
 	var in pollParams
 	if err := p.DecodeInput(&in); err != nil {
-		return &plugin.InputError{Message: err.Error()}
+		return err // an *plugin.InputError naming the parameter
 	}
 	if err := in.Rules.Validate(); err != nil {
 		return inputError(err)
 	}
 	now := c.Now().UTC()
+	if err := checkSpans(in, now); err != nil {
+		return err
+	}
 	s := schedule{OpenedAt: now, MinOpenUntil: now.Add(time.Duration(in.MinOpenMinutes) * time.Minute),
 		CloseEarly: in.CloseEarly, Title: in.Title}
 	switch {
@@ -90,6 +93,24 @@ func (poll) Start(_ context.Context, c *plugin.Call, p *plugin.Process) error {
 	}
 	p.SetStatus(plugin.StatusPending)
 	return p.SetOutcome(finalOutcome{Outcome: out, ClosesAt: s.ClosesAt})
+}
+
+// checkSpans keeps every span of time within plugin.MaxDuration (the schema
+// says so too), so that no duration overflows and no timer is set for a
+// year the databases cannot store.
+func checkSpans(in pollParams, now time.Time) error {
+	for _, m := range []struct {
+		field string
+		value int
+	}{{"/duration_minutes", in.DurationMinutes}, {"/min_open_minutes", in.MinOpenMinutes}, {"/closing_soon_minutes", in.ClosingSoonMinutes}} {
+		if m.value < 0 || int64(m.value) > plugin.MaxMinutes {
+			return &plugin.InputError{Field: m.field, Message: fmt.Sprintf("%s must be from 0 to %d minutes (ten years)", m.field[1:], plugin.MaxMinutes)}
+		}
+	}
+	if in.ClosingAt != nil && in.ClosingAt.After(now.Add(plugin.MaxDuration)) {
+		return &plugin.InputError{Field: "/closing_at", Message: "closing_at must be at most ten years from now"}
+	}
+	return nil
 }
 
 // Wake closes the poll at its deadline, or once its minimum open time is

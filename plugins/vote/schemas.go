@@ -1,6 +1,10 @@
 package vote
 
-import "github.com/metagov/metagov-go/plugin"
+import (
+	"strconv"
+
+	"github.com/metagov/metagov-go/plugin"
+)
 
 // pollInput is the schema of vote.poll's rules.
 var pollInput = plugin.Schema(`{
@@ -28,16 +32,20 @@ var pollInput = plugin.Schema(`{
 		"credits": {"type": "integer", "minimum": 1, "description": "quadratic: each voter's budget"},
 		"points": {"type": "integer", "minimum": 1, "description": "weighted: each voter's points"},
 		"tie_seed": {"type": "string", "description": "Break ties by SHA-256 of this seed and the option instead of option order"},
-		"closing_at": {"type": "string", "format": "date-time", "description": "When the vote closes (RFC 3339)"},
-		"duration_minutes": {"type": "integer", "minimum": 1, "description": "Or: how long the vote stays open"},
-		"min_open_minutes": {"type": "integer", "minimum": 0, "default": 0,
+		"closing_at": {"type": "string", "format": "date-time", "description": "When the vote closes (RFC 3339), at most ten years from now"},
+		"duration_minutes": {"type": "integer", "minimum": 1, "maximum": ` + maxMinutes + `, "description": "Or: how long the vote stays open, at most ten years"},
+		"min_open_minutes": {"type": "integer", "minimum": 0, "maximum": ` + maxMinutes + `, "default": 0,
 			"description": "The vote does not close early before this"},
 		"close_early": {"type": "boolean", "default": false,
 			"description": "Close as soon as the result can no longer change (needs eligible voters)"},
-		"closing_soon_minutes": {"type": "integer", "minimum": 0, "default": 0,
+		"closing_soon_minutes": {"type": "integer", "minimum": 0, "maximum": ` + maxMinutes + `, "default": 0,
 			"description": "Send a closing_soon event this long before the close; 0 sends none"}
 	}
 }`)
+
+// maxMinutes is plugin.MaxMinutes (ten years), the bound on every span of
+// time a poll accepts, shown in the schema and checked again in Start.
+var maxMinutes = strconv.FormatInt(plugin.MaxMinutes, 10)
 
 // castInput is the schema of vote.cast's parameters.
 var castInput = plugin.Schema(`{

@@ -1,0 +1,243 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/metagov/metagov-go/internal/app"
+	"github.com/metagov/metagov-go/internal/apptest"
+	"github.com/metagov/metagov-go/plugin"
+	_ "github.com/metagov/metagov-go/plugins/vote"
+)
+
+// startInputServer starts a gateway with a community that enabled testkit,
+// randomness and vote.
+func startInputServer(t *testing.T, db apptest.Database) *apptest.Server {
+	t.Helper()
+	s := apptest.Start(t, db, app.Config{})
+	r := s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{
+		{"name": "testkit", "config": map[string]any{"webhook_slug": "s3cr3tslug"}},
+		{"name": "randomness", "config": map[string]any{"default_low": 1, "default_high": 10}},
+		{"name": "vote", "config": map[string]any{}},
+	}})
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	return s
+}
+
+// A key the schema saw as unknown, but that encoding/json would fold onto
+// a field ("optionſ" onto Options, "loW" onto Low), never fills that field:
+// what runs is what was validated.
+func TestFoldedKeysAreNotDecoded(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := startInputServer(t, db)
+		const vote = "/api/internal/process/randomness.delayed-stochastic-vote"
+
+		// The issue's process: minItems saw one option; the empty "optionſ"
+		// used to replace them, and closing then failed with a 500 forever.
+		for _, key := range []string{"optionſ", "OPTIONS", "Options"} {
+			r := s.Do("POST", vote, `{"options": ["a"], "delay": 60, "`+key+`": []}`, header...)
+			require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+			r = s.Do("DELETE", r.Header.Get("Location"), nil)
+			require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+			rec := r.JSON(t)
+			require.Equal(t, "completed", rec["status"])
+			require.Equal(t, map[string]any{"winner": "a"}, rec["outcome"], key)
+		}
+
+		// An action through plugin.Bind: "loW" is not low.
+		r := s.Do("POST", "/api/internal/action/randomness.random-int",
+			`{"parameters": {"low": 1, "high": 2, "loW": 50, "higH": 60}}`, header...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.JSONEq(t, `{"value": 1}`, string(r.Body))
+		r = s.Do("POST", "/api/internal/action/randomness.set-lucky-number",
+			`{"parameters": {"lucky_number": 7, "lucky_numbeR": 8, "LUCKY_NUMBER": 9}}`, header...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.JSONEq(t, `{"lucky_number": 7}`, string(r.Body))
+
+		// An action on a process: the core reads process_id as the plugin
+		// does, so "process_iD" cannot point it at another process.
+		r = s.Do("POST", "/api/internal/process/testkit.tally", map[string]any{"title": "t"}, header...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		id := int64(r.JSON(t)["id"].(float64))
+		r = s.Do("POST", "/api/internal/action/testkit.nudge",
+			`{"parameters": {"process_id": `+strconv.FormatInt(id, 10)+`, "process_iD": 424242, "votes": 1}}`, header...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+
+		// A config (Env.DecodeConfig): "default_higH" does not move the bound.
+		r = s.Do("POST", "/api/internal/plugin/randomness", `{"default_low": 1, "default_high": 2, "default_higH": 100}`, header...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		for range 5 {
+			r = s.Do("POST", "/api/internal/action/randomness.random-int", `{}`, header...)
+			require.JSONEq(t, `{"value": 1}`, string(r.Body))
+		}
+
+		// The vote plugin's schemas refuse unknown keys outright.
+		r = s.Do("POST", "/api/internal/process/vote.poll",
+			`{"method": "single-choice", "options": ["a", "b"], "duration_minutes": 60, "optionſ": []}`, header...)
+		requireError(t, r, http.StatusBadRequest, "invalid_input")
+		require.Equal(t, "/optionſ", r.JSON(t)["field"])
+
+		// The core's own bodies: a folded "pluginſ" does not empty the list.
+		r = s.Do("PUT", "/api/internal/community/"+community, `{"plugins": [
+			{"name": "testkit", "config": {"webhook_slug": "s3cr3tslug"}},
+			{"name": "randomness", "config": {"default_low": 1, "default_high": 10}},
+			{"name": "vote", "config": {}}], "pluginſ": [], "Plugins": []}`)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Len(t, r.JSON(t)["plugins"], 3)
+	})
+}
+
+// Numbers the schema accepts as integers but a Go field cannot hold are a
+// 400 naming the field, at start, in actions and in configs; before, the
+// process start and the plugin enable answered 500.
+func TestIntegersGoCannotHoldAreRefused(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := startInputServer(t, db)
+		for _, n := range []string{"9223372036854775808", "1e30", "-0.0", "1.0", "18446744073709551616"} {
+			r := s.Do("POST", "/api/internal/process/randomness.delayed-stochastic-vote", `{"options": ["a"], "delay": `+n+`}`, header...)
+			require.Equal(t, "/delay", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"], n)
+
+			r = s.Do("POST", "/api/internal/action/randomness.random-int", `{"parameters": {"low": `+n+`}}`, header...)
+			require.Equal(t, "/low", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"], n)
+
+			r = s.Do("POST", "/api/internal/plugin/randomness", `{"default_low": 1, "default_high": `+n+`}`, header...)
+			body := requireError(t, r, http.StatusBadRequest, "invalid_config", "randomness config")
+			require.Equal(t, "/default_high", body["field"], n)
+		}
+		r := s.Do("POST", "/api/internal/action/randomness.random-int", `{"parameters": {"low": 1e30}}`, header...)
+		requireError(t, r, http.StatusBadRequest, "invalid_input", "'/low' must be an integer written without a fraction or an exponent")
+		r = s.Do("POST", "/api/internal/process/vote.poll",
+			`{"method": "single-choice", "options": ["a", "b"], "duration_minutes": 60, "weights": {"x": 1e400}}`, header...)
+		require.Equal(t, "/weights/x", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"])
+		r = s.Do("POST", "/api/internal/process/vote.poll",
+			`{"method": "score", "options": ["a", "b"], "duration_minutes": 60, "score_max": 9223372036854775808}`, header...)
+		require.Equal(t, "/score_max", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"])
+
+		// The config that failed was not stored.
+		r = s.Do("POST", "/api/internal/action/randomness.random-int", `{"parameters": {"low": 5, "high": 6}}`, header...)
+		require.JSONEq(t, `{"value": 5}`, string(r.Body))
+		r = s.Do("GET", "/api/internal/community/"+community, nil)
+		require.Contains(t, string(r.Body), `"default_high":10`)
+	})
+}
+
+// Every span of time a caller gives is at most ten years (plugin.MaxMinutes),
+// in the schema (so the OpenAPI document shows it) and in code. A delay of
+// 153722867280912 minutes used to overflow time.Duration and close the vote
+// at once.
+func TestDurationsAreBounded(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := startInputServer(t, db)
+		max := strconv.FormatInt(plugin.MaxMinutes, 10)
+		over := strconv.FormatInt(plugin.MaxMinutes+1, 10)
+
+		const stochastic = "/api/internal/process/randomness.delayed-stochastic-vote"
+		for _, d := range []string{"153722867280912", over} {
+			r := s.Do("POST", stochastic, `{"options": ["a"], "delay": `+d+`}`, header...)
+			require.Equal(t, "/delay", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"], d)
+		}
+		r := s.Do("POST", stochastic, `{"options": ["a"], "delay": `+max+`}`, header...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		loc := r.Header.Get("Location")
+		time.Sleep(200 * time.Millisecond) // several job polls: a due timer would have fired
+		r = s.Do("GET", loc, nil)
+		require.Equal(t, "pending", r.JSON(t)["status"], "a ten-year vote stays open")
+
+		const poll = "/api/internal/process/vote.poll"
+		base := `{"method": "single-choice", "options": ["a", "b"], `
+		for field, body := range map[string]string{
+			"/duration_minutes":     base + `"duration_minutes": 153722867280912}`,
+			"/min_open_minutes":     base + `"duration_minutes": 60, "min_open_minutes": ` + over + `}`,
+			"/closing_soon_minutes": base + `"duration_minutes": 60, "closing_soon_minutes": ` + over + `}`,
+			"/closing_at":           base + `"closing_at": "9999-12-31T23:59:59Z"}`,
+		} {
+			r := s.Do("POST", poll, body, header...)
+			require.Equal(t, field, requireError(t, r, http.StatusBadRequest, "invalid_input")["field"], body)
+		}
+		soon := time.Now().Add(plugin.MaxDuration - time.Hour).UTC().Format(time.RFC3339)
+		r = s.Do("POST", poll, base+`"closing_at": "`+soon+`", "closing_soon_minutes": `+max+`}`, header...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		r = s.Do("POST", poll, base+`"duration_minutes": `+max+`}`, header...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+
+		// The bound is in the published schemas.
+		r = s.Do("GET", "/api/internal/plugin/randomness/metadata", nil)
+		require.Contains(t, string(r.Body), `"maximum":`+max)
+		r = s.Do("GET", "/openapi.json", nil)
+		require.Equal(t, http.StatusOK, r.Status)
+		require.GreaterOrEqual(t, strings.Count(string(r.Body), max), 4, "delay, duration_minutes, min_open_minutes, closing_soon_minutes")
+	})
+}
+
+// jsonRoutes are the routes whose body the gateway decodes as JSON (every
+// POST and PUT of routes.go but redeliver, which reads no body, and the
+// webhook receivers, whose raw bodies belong to their plugins).
+var jsonRoutes = []struct{ method, path string }{
+	{"POST", "/api/internal/community"},
+	{"PUT", "/api/internal/community/" + community},
+	{"POST", "/api/internal/plugin/randomness"},
+	{"POST", "/api/internal/action/randomness.random-int"},
+	{"POST", "/api/action/randomness.random-int"},
+	{"POST", "/api/internal/process/randomness.delayed-stochastic-vote"},
+}
+
+// A truncated, doubled or trailing-garbage body is a 400 invalid_json on
+// every route that decodes JSON, and a 4xx on every other route that takes
+// a body; nothing is changed.
+func TestMalformedBodiesOnEveryRoute(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := startInputServer(t, db)
+		malformed := []string{`{`, `{}{}`, `{} x`, `{"a":`, `[`, `{}]`, `{"plugins": [}`,
+			`{"options": ["a"], "delay": 1}{"options": []}`, `nul`, `"`, `{} {}`}
+		// Well-formed by the letter of RFC 8259, but not one meaning: the API
+		// refuses them as well.
+		ambiguous := []string{`{"a": 1, "a": 2}`, "{\"readable_name\": \"\xff\"}"}
+		for _, route := range jsonRoutes {
+			for _, body := range append(malformed, ambiguous...) {
+				r := s.Do(route.method, route.path, body, header...)
+				if route.path == "/api/action/randomness.random-int" {
+					// random-int is not public: the route answers 404 first.
+					requireError(t, r, http.StatusNotFound, "unknown_action")
+					continue
+				}
+				requireError(t, r, http.StatusBadRequest, "invalid_json")
+			}
+		}
+		// The doubled key names itself.
+		r := s.Do("POST", "/api/internal/process/randomness.delayed-stochastic-vote", `{"options": ["a"], "delay": 1, "delay": 2}`, header...)
+		require.Equal(t, "/delay", requireError(t, r, http.StatusBadRequest, "invalid_json", "appears twice")["field"])
+		r = s.Do("PUT", "/api/internal/community/"+community, `{"plugins": []}{"plugins": []}`)
+		requireError(t, r, http.StatusBadRequest, "invalid_json", "more than one JSON value", "line 1, column 16")
+		r = s.Do("POST", "/api/internal/plugin/randomness", "{\n  \"default_low\": 1,\n", header...)
+		requireError(t, r, http.StatusBadRequest, "invalid_json", "ends before")
+
+		// Routes that take a body but do not decode it.
+		for _, route := range []struct{ method, path string }{
+			{"POST", "/api/hooks/" + community + "/testkit/s3cr3tslug"},
+			{"POST", "/api/hooks/testkit"},
+			{"POST", "/api/hooks/" + community + "/randomness"},
+			{"POST", "/api/internal/deliveries/1/redeliver"},
+		} {
+			for _, body := range malformed {
+				r := s.Do(route.method, route.path, body, "X-Test-Token", "secret-token", "X-Account", "main")
+				require.True(t, r.Status >= 400 && r.Status < 500, "%s %s %q: %d %s", route.method, route.path, body, r.Status, r.Body)
+			}
+		}
+
+		// Nothing was changed by any of it.
+		r = s.Do("GET", "/api/internal/community/"+community, nil)
+		require.Len(t, r.JSON(t)["plugins"], 3)
+		require.Contains(t, string(r.Body), `"default_high":10`)
+		r = s.Do("GET", "/api/internal/process/randomness.delayed-stochastic-vote/1", nil)
+		requireError(t, r, http.StatusNotFound, "process_not_found")
+	})
+}
