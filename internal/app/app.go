@@ -158,12 +158,15 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	return &App{cfg: cfg, store: st, gateway: g, jobs: client, dispatcher: dispatcher, handler: h}, nil
 }
 
-// Migrate applies the gateway's and the job queue's migrations.
+// Migrate applies the gateway's and the job queue's migrations, under the
+// database's migration lock so that gateways starting together take turns.
 func Migrate(ctx context.Context, st *store.Store) error {
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
-	return jobs.Migrate(ctx, st)
+	return st.WithMigrationLock(ctx, func() error {
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+		return jobs.Migrate(ctx, st)
+	})
 }
 
 // Handler is the HTTP API.

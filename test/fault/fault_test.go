@@ -83,6 +83,14 @@ type gateway struct {
 
 func start(t *testing.T, db apptest.Database, addr, receiver string) *gateway {
 	t.Helper()
+	g := launch(t, db, addr, receiver)
+	waitHealthy(t, g)
+	return g
+}
+
+// launch starts the binary without waiting for it to serve.
+func launch(t *testing.T, db apptest.Database, addr, receiver string) *gateway {
+	t.Helper()
 	g := &gateway{addr: addr, logs: &bytes.Buffer{}}
 	g.cmd = exec.Command(binary, "serve", "--addr", addr, "--database", db.DSN, "--log-level", "warn",
 		"--job-rescue-after", "3s", "--delivery-timeout", "2s")
@@ -92,16 +100,21 @@ func start(t *testing.T, db apptest.Database, addr, receiver string) *gateway {
 	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
 	require.NoError(t, g.cmd.Start())
 	t.Cleanup(func() { _ = g.cmd.Process.Kill(); _ = g.cmd.Wait() })
+	return g
+}
+
+// waitHealthy waits until the gateway answers /healthz.
+func waitHealthy(t *testing.T, g *gateway) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		if resp, err := http.Get("http://" + g.addr + "/healthz"); err == nil {
 			resp.Body.Close()
-			return g
+			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("gateway did not start: %s", g.logs)
-	return nil
 }
 
 func (g *gateway) kill() {
