@@ -57,7 +57,7 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 	if !u.isNew && u.auditAction == "" && len(changes.State) == 0 && len(changes.Events) == 0 && !pc.Changed && !pc.StateChanged && len(pc.Wakes) == 0 {
 		return written, nil
 	}
-	err := g.store.InTx(ctx, func(tx *store.Tx) error {
+	err := g.writeTx(ctx, func(tx *store.Tx) error {
 		for key, value := range changes.State {
 			if err := tx.PluginStatePut(ctx, u.inst.row.ID, key, value); err != nil {
 				return err
@@ -88,7 +88,6 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 	if err != nil {
 		return u.stored, err
 	}
-	g.wakeDispatcher()
 	return written, nil
 }
 

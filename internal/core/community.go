@@ -108,7 +108,7 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 		}
 	}
 	var createdID int64
-	err = g.store.InTx(ctx, func(tx *store.Tx) error {
+	err = g.writeTx(ctx, func(tx *store.Tx) error {
 		c := current
 		var err error
 		switch {
@@ -173,7 +173,6 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 		g.auth.drop()
 		ctx = WithPrincipal(ctx, principal.with(createdID))
 	}
-	g.wakeDispatcher()
 	view, err := g.GetCommunity(ctx, in.Slug)
 	return view, !exists, err
 }

@@ -172,7 +172,26 @@ func (g *Gateway) Ready(ctx context.Context) error {
 	return nil
 }
 
-// DeliveryWake is signalled after commits that may have queued deliveries.
+// writeTx runs fn in a write transaction and, if the transaction queued
+// deliveries, wakes the dispatcher once it has committed. Commits that queue
+// nothing do not wake it: each wake-up costs the dispatcher a write
+// transaction to find nothing due.
+func (g *Gateway) writeTx(ctx context.Context, fn func(tx *store.Tx) error) error {
+	queued := 0
+	err := g.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		queued = tx.DeliveriesQueued()
+		return nil
+	})
+	if err == nil && queued > 0 {
+		g.wakeDispatcher()
+	}
+	return err
+}
+
+// DeliveryWake is signalled after commits that queued deliveries.
 func (g *Gateway) DeliveryWake() <-chan struct{} { return g.deliveryWake }
 
 func (g *Gateway) wakeDispatcher() {

@@ -234,7 +234,7 @@ func (g *Gateway) EnablePlugin(ctx context.Context, slug, name string, config js
 		return view, false, err
 	}
 	var row store.PluginInstance
-	err = g.store.InTx(ctx, func(tx *store.Tx) error {
+	err = g.writeTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if row, err = g.apply(ctx, tx, entry.community, p); err != nil {
 			return err
@@ -255,7 +255,6 @@ func (g *Gateway) EnablePlugin(ctx context.Context, slug, name string, config js
 	if err != nil {
 		return view, false, err
 	}
-	g.wakeDispatcher()
 	in := &instance{row: row, typ: p.typ, slug: slug}
 	return g.pluginView(in), p.existing == nil, nil
 }

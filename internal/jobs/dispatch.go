@@ -128,12 +128,12 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 	ticker := time.NewTicker(d.cfg.Sweep)
 	defer ticker.Stop()
 	for {
-		claimed, err := d.claim(ctx)
+		more, err := d.claim(ctx)
 		if err != nil && ctx.Err() == nil {
 			d.cfg.Logger.ErrorContext(ctx, "claiming deliveries", slog.Any("error", err))
 		}
-		if claimed > 0 && err == nil {
-			continue // there may be more due
+		if more && err == nil {
+			continue // a full batch: there may be more due
 		}
 		select {
 		case <-ctx.Done():
@@ -144,29 +144,31 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 	}
 }
 
-// claim leases as many due deliveries as there are free slots and starts
-// sending them.
-func (d *Dispatcher) claim(ctx context.Context) (int, error) {
-	free := cap(d.slots) - len(d.slots)
-	if free == 0 {
-		// Wait for a slot rather than spin.
+// claim leases as many due deliveries as there are free slots, waiting for
+// one to free when all are busy, and starts sending them. It reports whether
+// it filled every free slot, so that more may be due.
+func (d *Dispatcher) claim(ctx context.Context) (more bool, err error) {
+	if len(d.slots) == cap(d.slots) {
+		// Wait for a slot rather than spin, then claim at once: reading
+		// this as "nothing due" would hold a backlog back until the next
+		// sweep.
 		select {
 		case d.slots <- struct{}{}:
 			<-d.slots
 		case <-ctx.Done():
-			return 0, nil
+			return false, nil
 		}
-		return 0, nil
 	}
+	free := cap(d.slots) - len(d.slots)
 	var batch []store.Delivery
-	err := d.store.InTx(ctx, func(tx *store.Tx) error {
+	err = d.store.InTx(ctx, func(tx *store.Tx) error {
 		now := time.Now()
 		var err error
 		batch, err = tx.DeliveryClaim(ctx, now, now.Add(d.cfg.Lease), free)
 		return err
 	})
 	if err != nil {
-		return 0, err
+		return false, err
 	}
 	for _, del := range batch {
 		d.slots <- struct{}{}
@@ -176,7 +178,7 @@ func (d *Dispatcher) claim(ctx context.Context) (int, error) {
 			d.results <- d.attempt(ctx, del)
 		}()
 	}
-	return len(batch), nil
+	return len(batch) == free, nil
 }
 
 // record writes outcomes as they come, many per transaction.

@@ -47,6 +47,12 @@ type Delivery struct {
 const deliveryColumns = `id, community_id, kind, COALESCE(process_id, 0), COALESCE(event_id, 0), message_id, request_id,
 	url, payload, status, attempts, last_error, created_at, updated_at`
 
+// deliveryQualified is deliveryColumns qualified with the table's name, for
+// statements that join it.
+const deliveryQualified = `deliveries.id, deliveries.community_id, deliveries.kind, COALESCE(deliveries.process_id, 0),
+	COALESCE(deliveries.event_id, 0), deliveries.message_id, deliveries.request_id, deliveries.url, deliveries.payload,
+	deliveries.status, deliveries.attempts, deliveries.last_error, deliveries.created_at, deliveries.updated_at`
+
 func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 	var d Delivery
 	var payload string
@@ -184,14 +190,27 @@ func (q *Queries) DeliveryAttemptList(ctx context.Context, fromID, toID int64) (
 // DeliveryClaim leases up to limit due, pending deliveries until leaseUntil
 // and returns them. A claimed delivery is skipped by other claimers until
 // its lease ends, so a dispatcher that dies mid-delivery hands it back by
-// simply not finishing. Run it in a transaction.
-func (q *Queries) DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Delivery, error) {
-	rows, err := q.db.QueryContext(ctx,
-		`UPDATE deliveries SET lease_until_ms = $1
+// simply not finishing. It runs in the transaction because it must: the
+// lease is what keeps gateway processes apart. On PostgreSQL the rows are
+// locked with SKIP LOCKED, so that two gateways claiming at once take
+// disjoint rows instead of one waiting for the other's commit and then
+// finding its rows leased; SQLite has a single writer and needs no lock.
+func (t *Tx) DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Delivery, error) {
+	query := `UPDATE deliveries SET lease_until_ms = $1
 		 WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_ms <= $2 AND lease_until_ms <= $2
 		              ORDER BY next_attempt_ms, id LIMIT $3)
 		   AND status = 'pending' AND lease_until_ms <= $2
-		 RETURNING `+deliveryColumns, leaseUntil.UnixMilli(), now.UnixMilli(), limit)
+		 RETURNING ` + deliveryColumns
+	if t.dialect == Postgres {
+		// A CTE, because PostgreSQL may run a locking subquery under IN
+		// more than once and so lease more than limit rows.
+		query = `WITH due AS (
+		   SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_ms <= $2 AND lease_until_ms <= $2
+		   ORDER BY next_attempt_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+		 UPDATE deliveries SET lease_until_ms = $1 FROM due WHERE deliveries.id = due.id
+		 RETURNING ` + deliveryQualified
+	}
+	rows, err := t.db.QueryContext(ctx, query, leaseUntil.UnixMilli(), now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claiming deliveries: %w", err)
 	}

@@ -135,8 +135,24 @@ func (s *Store) Close() error {
 // Tx is a write transaction. Its embedded Queries read and write inside it.
 type Tx struct {
 	Queries
-	tx *sql.Tx
+	tx      *sql.Tx
+	dialect Dialect
+	// queued counts the deliveries inserted (see DeliveriesQueued).
+	queued int
 }
+
+// DeliveryInsert queues a delivery, as Queries.DeliveryInsert, and counts it.
+func (t *Tx) DeliveryInsert(ctx context.Context, p *DeliveryInsertParams) (int64, error) {
+	id, err := t.Queries.DeliveryInsert(ctx, p)
+	if err == nil {
+		t.queued++
+	}
+	return id, err
+}
+
+// DeliveriesQueued is how many deliveries the transaction has queued so
+// far, so that the caller wakes the dispatcher only when there is work.
+func (t *Tx) DeliveriesQueued() int { return t.queued }
 
 // SQL is the underlying transaction, for the job queue's transactional insert.
 func (t *Tx) SQL() *sql.Tx { return t.tx }
@@ -149,7 +165,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
-	if err := fn(&Tx{Queries: Queries{db: inTx{tx: sqlTx, c: s.writerStmts}}, tx: sqlTx}); err != nil {
+	if err := fn(&Tx{Queries: Queries{db: inTx{tx: sqlTx, c: s.writerStmts}}, tx: sqlTx, dialect: s.dialect}); err != nil {
 		_ = sqlTx.Rollback()
 		return err
 	}
