@@ -56,11 +56,16 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // withLogAndRecover logs each request at debug level and turns a panic in a
-// handler into a logged 500 with a JSON body.
-func (h *handler) withLogAndRecover(next http.Handler) http.Handler {
+// handler into a logged 500 with a JSON body. It labels the request's metrics
+// with the pattern of mux's route, looked up here rather than read from
+// r.Pattern afterwards: the mux sets that on the request it is handed, which
+// is a copy whenever a middleware in between adds to the context (as
+// authentication does), and this also labels refused requests by route.
+func (h *handler) withLogAndRecover(mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
 		start := time.Now()
+		_, route := mux.Handler(r)
 		defer func() {
 			if p := recover(); p != nil {
 				h.log.ErrorContext(r.Context(), "handler panicked", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
@@ -68,7 +73,7 @@ func (h *handler) withLogAndRecover(next http.Handler) http.Handler {
 					h.writeError(sw, r, newAPIError(http.StatusInternalServerError, "internal_error", "internal server error"))
 				}
 			}
-			h.cfg.Metrics.HTTPRequest(r.Pattern, r.Method, sw.status, time.Since(start))
+			h.cfg.Metrics.HTTPRequest(route, r.Method, sw.status, time.Since(start))
 			if h.log.Enabled(r.Context(), slog.LevelDebug) {
 				h.log.DebugContext(r.Context(), "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
 					slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)),

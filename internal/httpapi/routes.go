@@ -103,7 +103,7 @@ func New(g *core.Gateway, cfg Config) (http.Handler, error) {
 	mux.Handle("POST /api/hooks/{community}/{plugin}", h.wrap(h.instanceWebhook))
 	mux.Handle("POST /api/hooks/{community}/{plugin}/{hookslug}", h.wrap(h.instanceWebhook))
 
-	return withRequestID(h.withLogAndRecover(h.withAuth(h.withJSONNotFound(mux)))), nil
+	return withRequestID(h.withLogAndRecover(mux, h.withAuth(h.withJSONNotFound(mux)))), nil
 }
 
 // wrap adapts a handler that returns an error, so every failure is answered

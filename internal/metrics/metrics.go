@@ -82,13 +82,22 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
-// HTTPRequest records one served request; route is the matched pattern.
+// HTTPRequest records one served request; route is the matched pattern,
+// empty for a request no route matched. Labels come only from bounded sets,
+// so that no client can add series: the route patterns, the standard
+// methods (any other is "OTHER") and the status codes the API writes.
 func (m *Metrics) HTTPRequest(route, method string, status int, d time.Duration) {
 	if m == nil {
 		return
 	}
 	if route == "" {
 		route = "unmatched"
+	}
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+	default:
+		method = "OTHER"
 	}
 	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
