@@ -13,9 +13,10 @@ import (
 // a process. It buffers what the plugin changes; the gateway commits it in
 // one transaction when the invocation succeeds and drops it when it fails.
 type Call struct {
-	state  *State
-	events []EmittedEvent
-	now    func() time.Time
+	state    *State
+	events   []EmittedEvent
+	warnings []string
+	now      func() time.Time
 }
 
 // StateLoaderFunc reads one durable state value; found is false when the key
@@ -62,6 +63,15 @@ func (c *Call) Emit(e Event) error {
 	return nil
 }
 
+// Warn records a notice for people: something the invocation did only in
+// part, which the caller should hear about without it failing, such as a
+// webhook the platform would not accept at the gateway's public URL. The
+// gateway logs every notice; those of an Initialize are also returned in the
+// answer to the enable or config change, under "warnings".
+func (c *Call) Warn(format string, args ...any) {
+	c.warnings = append(c.warnings, fmt.Sprintf(format, args...))
+}
+
 // CallChanges is what an invocation changed, for the gateway to commit.
 type CallChanges struct {
 	// State holds the keys that were set; a nil value means the key was
@@ -69,6 +79,8 @@ type CallChanges struct {
 	State map[string]json.RawMessage
 	// Events are the emitted events, in order.
 	Events []EmittedEvent
+	// Warnings are the notices recorded with Warn, in order.
+	Warnings []string
 }
 
 // EmittedEvent is an Event with its data encoded.
@@ -80,7 +92,7 @@ type EmittedEvent struct {
 
 // Changes returns what the invocation changed. It is for the gateway.
 func (c *Call) Changes() CallChanges {
-	return CallChanges{State: maps.Clone(c.state.changes), Events: c.events}
+	return CallChanges{State: maps.Clone(c.state.changes), Events: c.events, Warnings: c.warnings}
 }
 
 // State is a durable key-value store of JSON values. Reads see the

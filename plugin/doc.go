@@ -24,7 +24,8 @@
 //   - [Provisioner]: receives its validated config and its dependencies
 //     (logger, HTTP client with timeouts, clock) in an [Env].
 //   - [Initializer]: runs when the instance is enabled or its config changes;
-//     an error refuses the change and nothing is stored.
+//     an error refuses the change and nothing is stored; [Call.Warn] accepts
+//     it with a notice the caller reads in the answer's "warnings".
 //   - [WebhookVerifier]: checks a platform webhook's signature before anything
 //     parses it; an error answers 401 and nothing runs.
 //   - [WebhookReceiver]: turns a verified webhook into events and state.

@@ -179,7 +179,8 @@ type Provisioner interface {
 
 // Initializer is implemented by instances that must do something once when
 // they are enabled or their config changes, such as fetching platform data
-// into state or registering a webhook. An error refuses the enable or update.
+// into state or registering a webhook. An error refuses the enable or update;
+// Call.Warn lets it succeed with a caveat the caller reads in the answer.
 type Initializer interface {
 	Initialize(ctx context.Context, c *Call) error
 }

@@ -131,6 +131,12 @@ func (b *builder) addSharedComponents() {
 				"type":        "object",
 				"description": "The stored config, defaults filled in. Secret (writeOnly) properties are never returned.",
 			},
+			"warnings": obj{
+				"type":        "array",
+				"items":       obj{"type": "string"},
+				"readOnly":    true,
+				"description": "Only in the answer to an enable or config change, when the plugin accepted it with caveats the driver should show, such as a webhook it could not register.",
+			},
 		},
 	}
 	s[schemaCommunity] = obj{

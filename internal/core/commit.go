@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/metagov/metagov-go/internal/requestid"
 	"github.com/metagov/metagov-go/internal/store"
@@ -49,6 +50,9 @@ func (g *Gateway) newCall(in *instance) *plugin.Call {
 // it causes, in one transaction. It returns the process row as written.
 func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 	changes := u.call.Changes()
+	for _, w := range changes.Warnings {
+		g.log.WarnContext(ctx, "plugin warning", slog.String("plugin", u.inst.row.Name), slog.String("community", u.inst.slug), slog.String("warning", w))
+	}
 	var pc plugin.ProcessChanges
 	if u.proc != nil {
 		pc = u.proc.Changes()

@@ -174,7 +174,26 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 		ctx = WithPrincipal(ctx, principal.with(createdID))
 	}
 	view, err := g.GetCommunity(ctx, in.Slug)
+	if err == nil {
+		withWarnings(&view, prepared)
+	}
 	return view, !exists, err
+}
+
+// withWarnings puts the notices of the plugins initialised by this request
+// on their views.
+func withWarnings(view *CommunityView, prepared []*preparedInstance) {
+	for _, p := range prepared {
+		if len(p.changes.Warnings) == 0 {
+			continue
+		}
+		for i := range view.Plugins {
+			v := &view.Plugins[i]
+			if v.Name == p.typ.info.Name && (v.CommunityPlatformID == nil && p.platformID == "" || v.CommunityPlatformID != nil && *v.CommunityPlatformID == p.platformID) {
+				v.Warnings = p.changes.Warnings
+			}
+		}
+	}
 }
 
 // GetCommunity returns a community with its plugins.

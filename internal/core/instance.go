@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,6 +103,9 @@ func (g *Gateway) prepareInstance(ctx context.Context, slug string, existing []s
 			return nil, fromPlugin(pc.Name, fmt.Errorf("initializing: %w", err))
 		}
 		p.changes = call.Changes()
+		for _, w := range p.changes.Warnings {
+			g.log.WarnContext(ctx, "plugin warning", slog.String("plugin", pc.Name), slog.String("community", slug), slog.String("warning", w))
+		}
 	}
 	return p, nil
 }
@@ -256,7 +260,9 @@ func (g *Gateway) EnablePlugin(ctx context.Context, slug, name string, config js
 		return view, false, err
 	}
 	in := &instance{row: row, typ: p.typ, slug: slug}
-	return g.pluginView(in), p.existing == nil, nil
+	view = g.pluginView(in)
+	view.Warnings = p.changes.Warnings
+	return view, p.existing == nil, nil
 }
 
 // DisablePlugin removes a plugin instance by id. When slug is not empty the

@@ -24,6 +24,9 @@ type PluginView struct {
 	CommunityPlatformID *string         `json:"community_platform_id"`
 	AuthType            string          `json:"auth_type"`
 	Config              json.RawMessage `json:"config"`
+	// Warnings are the plugin's notices about the enable or config change
+	// this view answers (Call.Warn in Initialize); absent otherwise.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // ProcessView is the process record: the body of GET on a process and of

@@ -145,7 +145,8 @@ func TestProcessExpense(t *testing.T) {
 }
 
 // TestPlatformErrors checks that each kind of platform failure reaches the
-// driver as a 502 or 504 with the platform's own message.
+// driver as a 502 or 504 with the platform's own message, and a refusal of
+// the input as a 422.
 func TestPlatformErrors(t *testing.T) {
 	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
 		t.Parallel()
@@ -157,8 +158,13 @@ func TestPlatformErrors(t *testing.T) {
 			code      string
 			fragments []string
 		}{
-			{name: "graphql error", break_: func(f *ocfake.Fake) { f.FailField("createConversation", "Rate limit exceeded for conversations") },
+			{name: "graphql error", break_: func(f *ocfake.Fake) { f.FailField("createConversation", "RateLimitExceeded", "Rate limit exceeded for conversations") },
 				status: http.StatusBadGateway, code: "platform_error", fragments: []string{"Rate limit exceeded for conversations"}},
+			{name: "validation error", break_: func(f *ocfake.Fake) { f.FailField("createConversation", "ValidationFailed", "Title must be shorter than 255 characters") },
+				status: http.StatusUnprocessableEntity, code: "platform_rejected", fragments: []string{"opencollective refused the input", "Title must be shorter than 255 characters"}},
+			{name: "model validation error", break_: func(f *ocfake.Fake) {
+				f.FailField("createConversation", "INTERNAL_SERVER_ERROR", "Validation error: tags must be at most 32 characters")
+			}, status: http.StatusUnprocessableEntity, code: "platform_rejected", fragments: []string{"tags must be at most 32 characters"}},
 			{name: "http error", break_: func(f *ocfake.Fake) { f.FailWith(http.StatusServiceUnavailable, "down for maintenance") },
 				status: http.StatusBadGateway, code: "platform_error", fragments: []string{"503", "down for maintenance"}},
 			{name: "not json", break_: func(f *ocfake.Fake) { f.FailWith(http.StatusOK, "<html>hello</html>") },
@@ -170,7 +176,7 @@ func TestPlatformErrors(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				tt.break_(b.fake)
 				defer func() {
-					b.fake.FailField("createConversation", "")
+					b.fake.FailField("createConversation", "", "")
 					b.fake.FailWith(0, "")
 					b.fake.Stall(0)
 				}()

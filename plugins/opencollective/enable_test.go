@@ -34,7 +34,7 @@ func TestEnable(t *testing.T) {
 			t.Parallel()
 			apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
 				t.Parallel()
-				b := &testBundle{fake: ocfake.New(t), db: db, cfg: app.Config{PublicURL: publicURL}}
+				b := &testBundle{fake: newFake(t), db: db, cfg: app.Config{PublicURL: publicURL}}
 				b.s = apptest.Start(t, db, b.cfg)
 				r := b.s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{
 					{"name": "opencollective", "config": pluginConfig(b.fake, tt.config)},
@@ -133,7 +133,7 @@ func TestEnableRefused(t *testing.T) {
 		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				f := ocfake.New(t)
+				f := newFake(t)
 				r := s.Do("POST", "/api/internal/plugin/opencollective", pluginConfig(f, tt.config), header...)
 				requireError(t, r, tt.status, tt.code, tt.fragments...)
 				require.Empty(t, s.Do("GET", "/api/internal/community/"+community, nil).JSON(t)["plugins"])
@@ -166,4 +166,15 @@ func TestDocs(t *testing.T) {
 	for _, secret := range []string{"api_key", "access_token"} {
 		require.True(t, config.Value.Properties[secret].Value.WriteOnly, secret)
 	}
+
+	// expense_incomplete is not offered: Open Collective's webhook for it
+	// carries no expense.
+	r = s.Do("GET", "/api/internal/plugin/opencollective/metadata", nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	var types []string
+	for _, e := range r.JSON(t)["schemas"].(map[string]any)["events"].([]any) {
+		types = append(types, e.(map[string]any)["event_type"].(string))
+	}
+	require.Contains(t, types, "expense_approved")
+	require.NotContains(t, types, "expense_incomplete")
 }

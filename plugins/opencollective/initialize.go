@@ -2,8 +2,10 @@ package opencollective
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -84,6 +86,15 @@ func (oc *OpenCollective) Initialize(ctx context.Context, c *plugin.Call) error 
 // older URL (the webhook_slug or public URL changed) is deleted afterwards;
 // failing to delete it only costs deliveries to a path that answers 404, so
 // it is logged, not fatal.
+//
+// Open Collective refuses webhook URLs on IP addresses, localhost, private
+// names and addresses, which is what the gateway's default public URL (its
+// listen address) is. Such a URL is not a reason to refuse the plugin: the
+// actions and votes work without webhooks. So a URL that fails Open
+// Collective's rules (webhookURLProblem), or that Open Collective refuses,
+// is not registered, and a warning says what to do; the next config change
+// tries again. A token that lacks 2FA pre-authorization is refused, though:
+// process-expense would fail with it too.
 func (oc *OpenCollective) registerWebhook(ctx context.Context, c *plugin.Call) error {
 	var old registeredWebhook
 	found, err := c.State().Get(ctx, webhookKey, &old)
@@ -91,6 +102,10 @@ func (oc *OpenCollective) registerWebhook(ctx context.Context, c *plugin.Call) e
 		return fmt.Errorf("registering webhook: %w", err)
 	}
 	if found && old.URL == oc.webhookURL {
+		return nil
+	}
+	if problem := webhookURLProblem(oc.webhookURL); problem != "" {
+		oc.warnUnregistered(c, problem)
 		return nil
 	}
 	var data struct {
@@ -105,6 +120,18 @@ func (oc *OpenCollective) registerWebhook(ctx context.Context, c *plugin.Call) e
 		"webhookUrl":   oc.webhookURL,
 	}}
 	if err := oc.client.do(ctx, "registering webhook", createWebhookMutation, vars, &data); err != nil {
+		var pe *plugin.PlatformError
+		switch {
+		case errors.Is(err, errTwoFactor):
+			field := "/api_key"
+			if oc.cfg.APIKey == "" {
+				field = "/access_token"
+			}
+			return &plugin.InputError{Field: field, Message: err.Error()}
+		case errors.As(err, &pe) && pe.Rejected && refusesURL(pe.Message):
+			oc.warnUnregistered(c, pe.Message)
+			return nil
+		}
 		return err
 	}
 	if err := c.State().Set(webhookKey, registeredWebhook{ID: data.CreateWebhook.ID, URL: oc.webhookURL}); err != nil {
@@ -117,6 +144,26 @@ func (oc *OpenCollective) registerWebhook(ctx context.Context, c *plugin.Call) e
 		}
 	}
 	return nil
+}
+
+// refusesURL reports whether a refusal of createWebhook is about the URL,
+// as the messages of Open Collective's Notification model and
+// lib/webhooks.ts put it ("Webhook URL must be a valid URL", "IP addresses
+// cannot be used as webhooks", "Webhook URL hostname could not be
+// resolved", "Webhook URL resolves to a disallowed address", ...).
+func refusesURL(msg string) bool {
+	msg = strings.ToLower(msg)
+	return strings.Contains(msg, "webhook url") || strings.Contains(msg, "used as webhooks")
+}
+
+// warnUnregistered says, in the enable answer and the log, that the webhook
+// was not registered and what to do about it.
+func (oc *OpenCollective) warnUnregistered(c *plugin.Call, reason string) {
+	c.Warn("the webhook was not registered, so expense events need METAGOV_PUBLIC_URL or a hand-registered webhook: "+
+		"Open Collective does not accept %s as a webhook URL (%s). Set METAGOV_PUBLIC_URL to the gateway's public address "+
+		"(a domain name Open Collective can reach) and change this plugin's config to register it, or add a webhook for "+
+		"all activities on the collective's settings page at a public URL that forwards to %s. Actions and votes work without it.",
+		oc.webhookURL, reason, oc.hookPath)
 }
 
 // collectiveIDs reads the legacy ids that webhooks may name: the

@@ -20,7 +20,10 @@ const (
 	hookSlug  = "f5c3ff8f9a1b2c3d4e5f"
 	// publicURL is the gateway's public URL in these tests; the fake
 	// delivers webhooks registered there to the test server instead.
-	publicURL = "https://metagov.example"
+	publicURL = "https://" + publicHost
+	// publicHost is a host name Open Collective accepts for webhooks: it
+	// resolves (in the fake's table) to a public address.
+	publicHost = "metagov.example"
 	webURL    = "https://oc.example"
 )
 
@@ -38,6 +41,13 @@ type testBundle struct {
 	db         apptest.Database
 	cfg        app.Config
 	instanceID int64
+}
+
+// newFake starts a fake Open Collective in which publicHost resolves.
+func newFake(t *testing.T) *ocfake.Fake {
+	f := ocfake.New(t)
+	f.SetHost(publicHost, "93.184.215.14")
+	return f
 }
 
 // pluginConfig is a valid config for the fake, with overrides; a nil
@@ -60,7 +70,7 @@ func pluginConfig(f *ocfake.Fake, overrides map[string]any) map[string]any {
 func setup(t *testing.T, db apptest.Database, cfg app.Config) *testBundle {
 	t.Helper()
 	cfg.PublicURL = publicURL
-	b := &testBundle{fake: ocfake.New(t), db: db, cfg: cfg}
+	b := &testBundle{fake: newFake(t), db: db, cfg: cfg}
 	b.s = apptest.Start(t, db, cfg)
 	r := b.s.Do("POST", "/api/internal/community", map[string]any{"slug": community, "readable_name": "OC"})
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))

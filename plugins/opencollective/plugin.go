@@ -103,7 +103,8 @@ type OpenCollective struct {
 	cfg        Config
 	client     *client
 	webURL     string
-	webhookURL string
+	webhookURL string // where Open Collective should POST: public URL and hook path
+	hookPath   string
 	log        *slog.Logger
 }
 
@@ -132,6 +133,7 @@ func (oc *OpenCollective) Provision(_ context.Context, env plugin.Env) error {
 	oc.webURL = strings.TrimRight(cmp.Or(oc.cfg.WebURL, "https://opencollective.com"), "/")
 	oc.client = newClient(serverURL+"/graphql/v2", auth, env.HTTPClient)
 	oc.webhookURL = env.PublicURL + env.HookPath
+	oc.hookPath = env.HookPath
 	oc.log = env.Logger
 	if oc.log == nil {
 		oc.log = slog.New(slog.DiscardHandler)

@@ -145,3 +145,43 @@ func TestExpenseRef(t *testing.T) {
 		})
 	}
 }
+
+// TestWebhookURLProblem checks the URL rules the plugin applies before
+// asking Open Collective, the syntax ones of Open Collective's own check.
+func TestWebhookURLProblem(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url  string
+		want string // a fragment of the problem; empty: acceptable
+	}{
+		{url: "https://metagov.example/api/hooks/c/opencollective/s"},
+		{url: "http://gateway.example.org:8080/x"},
+		{url: "https://gw.xn--p1ai/x"},
+		{url: "https://Metagov.Example/x"},
+		{url: "https://münchen.de/x"},
+		{url: "http://127.0.0.1:8000/x", want: "IP addresses"},
+		{url: "http://[::1]/x", want: "IP addresses"},
+		{url: "http://0.0.0.0:8000/x", want: "IP addresses"},
+		{url: "http://localhost:8000/x", want: "not allowed"},
+		{url: "http://api.localhost/x", want: "not allowed"},
+		{url: "https://box.local/x", want: "not allowed"},
+		{url: "https://svc.cluster.internal/x", want: "not allowed"},
+		{url: "http://metagov:8000/x", want: "not a public domain name"},
+		{url: "https://metagov.example./x", want: "not a public domain name"},
+		{url: "https://metagov.x/x", want: "not a public domain name"},
+		{url: "https://metagov.123/x", want: "not a public domain name"},
+		{url: "https://-meta.example/x", want: "not a public domain name"},
+		{url: "https://meta_gov.example/x", want: "not a public domain name"},
+		{url: "https://hooks.opencollective.com/x", want: "Open Collective URLs"},
+		{url: "ftp://metagov.example/x", want: "http or https"},
+		{url: "/api/hooks/x", want: "not a valid URL"},
+	}
+	for _, tt := range tests {
+		got := webhookURLProblem(tt.url)
+		if tt.want == "" {
+			require.Empty(t, got, tt.url)
+		} else {
+			require.Contains(t, got, tt.want, tt.url)
+		}
+	}
+}

@@ -83,9 +83,9 @@ func TestVoteErrors(t *testing.T) {
 		}
 		requireError(t, start(map[string]any{"details": "no title"}), http.StatusBadRequest, "invalid_input")
 
-		b.fake.FailField("createConversation", "You are not allowed to start conversations")
+		b.fake.FailField("createConversation", "Forbidden", "You are not allowed to start conversations")
 		requireError(t, start(map[string]any{"title": "T"}), http.StatusBadGateway, "platform_error", "not allowed to start conversations")
-		b.fake.FailField("createConversation", "")
+		b.fake.FailField("createConversation", "", "")
 		require.Empty(t, b.fake.Conversations())
 
 		r := start(map[string]any{"title": "Lunch?", "details": "<p>Pizza or salad</p>"})
@@ -94,10 +94,10 @@ func TestVoteErrors(t *testing.T) {
 		require.Equal(t, "<p>Pizza or salad</p>", b.fake.Conversations()[0].HTML)
 
 		// A close that fails on the platform leaves the vote pending.
-		b.fake.FailField("editConversation", "Conversation is locked")
+		b.fake.FailField("editConversation", "Forbidden", "Conversation is locked")
 		requireError(t, b.s.Do("DELETE", loc, nil), http.StatusBadGateway, "platform_error", "Conversation is locked")
 		require.Equal(t, "pending", b.s.Do("GET", loc, nil).JSON(t)["status"])
-		b.fake.FailField("editConversation", "")
+		b.fake.FailField("editConversation", "", "")
 		r = b.s.Do("DELETE", loc, nil)
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		require.Equal(t, "completed", r.JSON(t)["status"])

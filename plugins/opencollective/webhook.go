@@ -15,11 +15,14 @@ import (
 // collective.expense.approved.
 const expenseTypePrefix = "collective.expense."
 
-// eventTypes documents the events of the common expense activities. Any
-// other collective.expense.<x> activity becomes an expense_<x> event too.
+// eventTypes documents the events of the expense activities whose webhook
+// carries the expense (expenseActivities in Open Collective's
+// lib/webhooks.ts). collective.expense.incomplete is not one: Open
+// Collective sends it with empty data, so it is ignored like any activity
+// that names no expense.
 var eventTypes = func() []plugin.EventType {
 	var out []plugin.EventType
-	for _, kind := range []string{"created", "updated", "deleted", "approved", "unapproved", "rejected", "paid", "unpaid", "processing", "error", "spam", "incomplete", "scheduledForPayment", "reApprovalRequested"} {
+	for _, kind := range []string{"created", "updated", "deleted", "approved", "unapproved", "rejected", "paid", "unpaid", "processing", "error", "spam", "scheduledForPayment", "reApprovalRequested"} {
 		out = append(out, plugin.EventType{
 			Type:        "expense_" + kind,
 			Description: "An expense of the collective or one of its projects was " + kind + " (activity collective.expense." + kind + "); data is the expense as fetched from the API, with its url.",

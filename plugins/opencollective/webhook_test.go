@@ -58,6 +58,11 @@ func TestExpenseWebhooks(t *testing.T) {
 		r = post(hookPath, map[string]any{"type": "collective.expense.paid", "CollectiveId": created.CollectiveID,
 			"data": map[string]any{"expense": map[string]any{"id": 999999}}})
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		// Open Collective sends collective.expense.incomplete with empty
+		// data (it is not among the expense activities its webhooks
+		// describe), so there is no expense_incomplete event.
+		r = post(hookPath, map[string]any{"type": "collective.expense.incomplete", "CollectiveId": created.CollectiveID, "data": map[string]any{}})
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 
 		// Refused: a body that is not JSON, a wrong slug, no slug.
 		requireError(t, post(hookPath, "{not json"), http.StatusBadRequest, "invalid_input")

@@ -2,6 +2,8 @@ package opencollectivefake
 
 import (
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -34,15 +36,36 @@ func (f *Fake) FailWith(status int, body string) {
 }
 
 // FailField makes the root field (such as processExpense) answer a GraphQL
-// error with message, in a 200 answer, until called with an empty message.
-func (f *Fake) FailField(field, message string) {
+// error with message and extensions.code (such as ValidationFailed,
+// Forbidden or RateLimitExceeded), in a 200 answer, until called with an
+// empty message.
+func (f *Fake) FailField(field, code, message string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if message == "" {
 		delete(f.failFields, field)
 		return
 	}
-	f.failFields[field] = message
+	f.failFields[field] = gqlError{Message: message, Code: code}
+}
+
+// SetHost makes name resolve to addr for the webhook URL check; Open
+// Collective refuses a webhook whose host does not resolve, or resolves to
+// a private or reserved address. The fake never asks DNS.
+func (f *Fake) SetHost(name, addr string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hosts[strings.ToLower(name)] = netip.MustParseAddr(addr)
+}
+
+// RequireTwoFactor turns two-factor authentication on for the bot's account
+// (as a collective's "require 2FA for admins" policy makes its admins do):
+// createWebhook and processExpense then refuse a token that was not created
+// pre-authorized for 2FA, as Open Collective does.
+func (f *Fake) RequireTwoFactor(tokensPreAuthorized bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.twoFactor, f.preAuthorized = true, tokensPreAuthorized
 }
 
 // Requests returns the requests received so far.

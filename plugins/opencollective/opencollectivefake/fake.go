@@ -25,6 +25,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -69,7 +70,10 @@ type Fake struct {
 	stall         time.Duration
 	failStatus    int
 	failBody      string
-	failFields    map[string]string
+	failFields    map[string]gqlError
+	hosts         map[string]netip.Addr
+	twoFactor     bool
+	preAuthorized bool
 }
 
 // New starts a fake that lives until the test ends.
@@ -79,7 +83,7 @@ func New(t testing.TB) *Fake {
 	if err != nil {
 		t.Fatalf("opencollectivefake: %v", err)
 	}
-	f := &Fake{schema: s, failFields: map[string]string{}}
+	f := &Fake{schema: s, failFields: map[string]gqlError{}, hosts: map[string]netip.Addr{}}
 	f.seed()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /graphql/v2", f.serveGraphQL)
@@ -112,7 +116,7 @@ func (f *Fake) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, body)
 		return
 	}
-	viewer, refusal := f.authenticate(r.Header)
+	viewer, tokenKind, refusal := f.authenticate(r.Header)
 	if refusal != "" {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]any{"code": 401, "type": "unauthorized", "message": refusal}})
 		return
@@ -156,42 +160,41 @@ func (f *Fake) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.log(rec)
-	writeJSON(w, http.StatusOK, f.execute(r.Context(), op, vars, viewer))
+	writeJSON(w, http.StatusOK, f.execute(r.Context(), op, vars, &session{f: f, viewer: viewer, tokenKind: tokenKind}))
 }
 
 // authenticate finds the account behind the request's credential; nil is
 // an anonymous request. A refusal is the API's message for a personal
 // token it does not know.
-func (f *Fake) authenticate(h http.Header) (viewer *account, refusal string) {
+func (f *Fake) authenticate(h http.Header) (viewer *account, tokenKind, refusal string) {
 	token := h.Get("Personal-Token")
 	if token == "" {
 		token = h.Get("Api-Key")
 	}
 	if token != "" {
 		if token != PersonalToken {
-			return nil, "Invalid Personal Token (Api Key): " + token
+			return nil, "", "Invalid Personal Token (Api Key): " + token
 		}
-		return f.bot, ""
+		return f.bot, "personal", ""
 	}
 	if bearer, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer "); ok && bearer == AccessToken {
-		return f.bot, ""
+		return f.bot, "OAuth", ""
 	}
-	return nil, ""
+	return nil, "", ""
 }
 
 // execute runs a valid operation under the lock, so each one sees and
 // leaves a consistent collective.
-func (f *Fake) execute(_ context.Context, op *ast.OperationDefinition, vars map[string]any, viewer *account) map[string]any {
+func (f *Fake) execute(_ context.Context, op *ast.OperationDefinition, vars map[string]any, s *session) map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	x := &executor{schema: f.schema, vars: vars}
-	s := &session{f: f, viewer: viewer}
 	root := s.queryRoot()
 	if op.Operation == ast.Mutation {
 		root = s.mutationRoot()
 	}
-	for field, msg := range f.failFields {
-		root[field] = resolver(func(map[string]any) (any, error) { return nil, &gqlError{Message: msg, Code: "BadRequest"} })
+	for field, e := range f.failFields {
+		root[field] = resolver(func(map[string]any) (any, error) { return nil, &e })
 	}
 	out := map[string]any{"data": x.run(root, op)}
 	if len(x.errs) > 0 {

@@ -71,3 +71,69 @@ func req(query string, vars map[string]any) string {
 	b, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	return string(b)
 }
+
+// TestCreateWebhookRefusals checks that createWebhook refuses what Open
+// Collective refuses: URLs that are not URLs with a top-level domain, IP
+// addresses, private names, hosts that do not resolve or resolve to private
+// addresses, and, on a bot with 2FA, a token not pre-authorized for it.
+func TestCreateWebhookRefusals(t *testing.T) {
+	t.Parallel()
+	const mutation = `mutation($w: WebhookCreateInput!) { createWebhook(webhook: $w) { id webhookUrl } }`
+	create := func(t *testing.T, f *Fake, url string) string {
+		t.Helper()
+		r, err := http.NewRequest(http.MethodPost, f.URL+"/graphql/v2", strings.NewReader(req(mutation, map[string]any{
+			"w": map[string]any{"account": map[string]any{"slug": CollectiveSlug}, "activityType": "ACTIVITY_ALL", "webhookUrl": url}})))
+		require.NoError(t, err)
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Personal-Token", PersonalToken)
+		resp, err := http.DefaultClient.Do(r)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+		return string(body)
+	}
+	tests := []struct {
+		url  string
+		want string // a fragment of the answer
+	}{
+		{url: "https://hooks.example.org/x", want: `"webhookUrl":"https://hooks.example.org/x"`},
+		{url: "http://127.0.0.1:8000/x", want: "Validation error: IP addresses cannot be used as webhooks"},
+		{url: "http://[::1]:8000/x", want: "IP addresses cannot be used as webhooks"},
+		{url: "http://localhost:8000/x", want: "Validation error: Webhook URL must be a valid URL"},
+		{url: "http://metagov:8000/x", want: "Webhook URL must be a valid URL"},
+		{url: "https://hooks.example.org./x", want: "Webhook URL must be a valid URL"},
+		{url: "https://a.b.local/x", want: "Webhook URL hostname is not allowed"},
+		{url: "https://gw.internal/x", want: "Webhook URL hostname is not allowed"},
+		{url: "https://api.opencollective.com/x", want: "Open Collective URLs cannot be used as webhooks"},
+		{url: "https://nowhere.example/x", want: "Webhook URL hostname could not be resolved"},
+		{url: "https://lan.example/x", want: "Webhook URL resolves to a disallowed address"},
+		{url: "https://cgnat.example/x", want: "Webhook URL resolves to a disallowed address"},
+	}
+	f := New(t)
+	f.SetHost("hooks.example.org", "93.184.215.14")
+	f.SetHost("lan.example", "10.1.2.3")
+	f.SetHost("cgnat.example", "100.64.1.1")
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			body := create(t, f, tt.url)
+			require.Contains(t, body, tt.want)
+			if !strings.Contains(tt.want, "webhookUrl") {
+				require.Contains(t, body, `"code":"INTERNAL_SERVER_ERROR"`)
+			}
+		})
+	}
+	require.Len(t, f.Webhooks(), 1)
+
+	t.Run("2fa", func(t *testing.T) {
+		t.Parallel()
+		f := New(t)
+		f.SetHost("hooks.example.org", "93.184.215.14")
+		f.RequireTwoFactor(false)
+		require.Contains(t, create(t, f, "https://hooks.example.org/x"), "This personal token is not pre-authorized for 2FA")
+		require.Empty(t, f.Webhooks())
+		f.RequireTwoFactor(true)
+		require.Contains(t, create(t, f, "https://hooks.example.org/x"), `"webhookUrl"`)
+	})
+}

@@ -11,6 +11,8 @@ import (
 type session struct {
 	f      *Fake
 	viewer *account
+	// tokenKind is "personal" or "OAuth": how the viewer authenticated.
+	tokenKind string
 }
 
 // typenames maps AccountType to the GraphQL object type.

@@ -112,6 +112,11 @@ func (s *session) mutationRoot() obj {
 			if e == nil {
 				return nil, &gqlError{Message: "Expense not found", Code: "NotFound"}
 			}
+			if e.account.isAdmin(s.viewer) { // 2FA is enforced for the expense's admins only
+				if err := s.enforceTwoFactor(); err != nil {
+					return nil, err
+				}
+			}
 			action, _ := args["action"].(string)
 			if _, err := f.transition(e, action, s.viewer); err != nil {
 				return nil, err
@@ -129,12 +134,19 @@ func (s *session) mutationRoot() obj {
 				return nil, &gqlError{Message: "Account not found", Code: "NotFound"}
 			}
 			if !a.isAdmin(s.viewer) {
-				return nil, &gqlError{Message: "You are authenticated but forbidden to perform this action", Code: "Forbidden"}
+				return nil, &gqlError{Message: "You don't have sufficient permissions to create a webhook on this account.", Code: "Forbidden"}
+			}
+			if err := s.enforceTwoFactor(); err != nil {
+				return nil, err
+			}
+			u, _ := in["webhookUrl"].(string)
+			if err := f.checkWebhookURL(strings.TrimSpace(u)); err != nil {
+				return nil, err
 			}
 			f.seq++
 			w := &webhook{legacyID: f.seq, id: fmt.Sprintf("not_%08d", f.seq), account: a}
 			w.activityType, _ = in["activityType"].(string)
-			w.url, _ = in["webhookUrl"].(string)
+			w.url = strings.TrimSpace(u)
 			f.webhooks = append(f.webhooks, w)
 			return s.webhook(w), nil
 		}),
