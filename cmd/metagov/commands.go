@@ -19,6 +19,7 @@ import (
 	"github.com/metagov/metagov-go/internal/apidoc"
 	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/core"
+	"github.com/metagov/metagov-go/internal/secrets"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
 	"github.com/metagov/metagov-go/plugins/vote/tally"
@@ -126,7 +127,14 @@ func newRootCommand() *cobra.Command {
 					return err
 				}
 				defer st.Close()
-				secret, err := app.WebhookSecret(cmd.Context(), st, s.webhookSecret, nil)
+				// The stored secret is encrypted; a configured one needs no key.
+				var box *secrets.Box
+				if s.webhookSecret == "" {
+					if box, err = app.SecretBox(s.secretKey, app.KeyFile(s.database), nil); err != nil {
+						return err
+					}
+				}
+				secret, err := app.WebhookSecret(cmd.Context(), st, box, s.webhookSecret, nil)
 				if err != nil {
 					return err
 				}
@@ -222,10 +230,10 @@ func (s *settings) logger() (*slog.Logger, error) {
 // secretsCommand groups the commands that manage the key encrypting plugin
 // secrets.
 func (s *settings) secretsCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "secrets", Short: "Manage the key that encrypts plugin secrets"}
+	cmd := &cobra.Command{Use: "secrets", Short: "Manage the key that encrypts plugin secrets and the stored webhook secret"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "rotate",
-		Short: "Re-encrypt every plugin secret with a new key",
+		Short: "Re-encrypt every plugin secret, and the stored webhook secret, with a new key",
 		Long: "With a key file (the default), generates a new key, re-encrypts every secret and keeps only the new key.\n" +
 			"With METAGOV_SECRET_KEY, put the new key first and the old one after it, run this, then drop the old one.",
 		Args: cobra.NoArgs,
@@ -239,7 +247,7 @@ func (s *settings) secretsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "plugin secrets are encrypted with key %s\n", id)
+			fmt.Fprintf(cmd.OutOrStdout(), "plugin secrets and the stored webhook secret are encrypted with key %s\n", id)
 			return nil
 		},
 	})

@@ -113,15 +113,15 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			return fail(fmt.Errorf("event receiver URL: %w", err))
 		}
 	}
-	secrets, err := WebhookSecret(ctx, st, cfg.WebhookSecret, cfg.Logger)
+	box, err := SecretBox(cfg.SecretKey, KeyFile(cfg.Database), cfg.Logger)
+	if err != nil {
+		return fail(err)
+	}
+	secrets, err := WebhookSecret(ctx, st, box, cfg.WebhookSecret, cfg.Logger)
 	if err != nil {
 		return fail(err)
 	}
 	signer, err := jobs.NewSigner(secrets)
-	if err != nil {
-		return fail(err)
-	}
-	box, err := SecretBox(cfg.SecretKey, KeyFile(cfg.Database), cfg.Logger)
 	if err != nil {
 		return fail(err)
 	}

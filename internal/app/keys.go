@@ -22,7 +22,8 @@ func KeyFile(database string) string {
 	return database + ".key"
 }
 
-// SecretBox returns the box that encrypts plugin secrets: from the
+// SecretBox returns the box that encrypts plugin secrets and the stored
+// webhook secret: from the
 // configured keys (space-separated, the sealing key first), else from the
 // key file, created with a new key on first start.
 func SecretBox(configured, keyFile string, log *slog.Logger) (*secrets.Box, error) {
@@ -45,7 +46,8 @@ func SecretBox(configured, keyFile string, log *slog.Logger) (*secrets.Box, erro
 	return secrets.NewBox(keys...)
 }
 
-// RotateSecrets re-encrypts every plugin secret with a new key. With a key
+// RotateSecrets re-encrypts every plugin secret, and the webhook secret kept
+// in the database, with a new key. With a key
 // file, it generates the key and keeps the file able to open everything at
 // every step: first the file holds the new key and the old ones, then the
 // secrets are re-encrypted in one transaction, then the old keys go. With
@@ -86,6 +88,9 @@ func RotateSecrets(ctx context.Context, st *store.Store, configured, keyFile str
 					return err
 				}
 			}
+		}
+		if err := resealWebhookSecret(ctx, tx, box); err != nil {
+			return err
 		}
 		return tx.ConfigGenerationBump(ctx)
 	})

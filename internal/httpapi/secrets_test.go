@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
@@ -15,7 +16,9 @@ import (
 	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/apptest"
 	"github.com/metagov/metagov-go/internal/core"
+	"github.com/metagov/metagov-go/internal/jobs"
 	"github.com/metagov/metagov-go/internal/secrets"
+	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
 	_ "github.com/metagov/metagov-go/plugins/loomio"
 	"github.com/metagov/metagov-go/plugins/loomio/loomiofake"
@@ -193,4 +196,53 @@ func TestDestinationsInDocs(t *testing.T) {
 	require.Equal(t, true, config.Properties["server_url"].Value.Extensions[plugin.DestinationKeyword])
 	require.Nil(t, config.Properties["webhook_slug"].Value.Extensions[plugin.DestinationKeyword])
 	require.Contains(t, doc.Paths.Find("/api/internal/plugin/loomio").Post.Description, "secret_required")
+}
+
+// TestWebhookSecretAtRest checks that the whsec_ secret the gateway keeps in
+// its database to sign deliveries is encrypted like plugin secrets: one
+// kept in the clear by an older version is encrypted at the next start and
+// still signs, and a key rotation re-encrypts it.
+func TestWebhookSecretAtRest(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		ctx := context.Background()
+		// An older gateway kept its generated secret in the clear.
+		legacy := jobs.NewSecret()
+		st, err := store.Open(ctx, db.DSN)
+		require.NoError(t, err)
+		require.NoError(t, app.Migrate(ctx, st))
+		require.NoError(t, st.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.SettingGetOrInsert(ctx, "webhook_secret", legacy)
+			return err
+		}))
+		require.NoError(t, st.Close())
+		raw := func(s *apptest.Server) string {
+			v, err := s.App.Store().SettingGet(ctx, "webhook_secret")
+			require.NoError(t, err)
+			require.NotContains(t, v, "whsec_", "no plaintext webhook secret in the database")
+			require.NotContains(t, v, strings.TrimPrefix(legacy, "whsec_"))
+			return v
+		}
+
+		rcv := apptest.NewReceiver(t)
+		s := startTestkit(t, db, app.Config{})
+		require.True(t, strings.HasPrefix(raw(s), "enc:v1:"+secrets.KeyID(mustKey(t, db.SecretKey))+":"))
+		startTally(t, s, rcv.URL)
+		vote(t, s)
+		got := rcv.WaitFor(t, 1, 10*time.Second)
+		require.Equal(t, 1, verifyStandardWebhook(t, legacy, got[0].Header, got[0].Body), "the same secret still signs")
+		s.Stop()
+
+		newKey := secrets.EncodeKey(secrets.NewKey())
+		st, err = store.Open(ctx, db.DSN)
+		require.NoError(t, err)
+		_, err = app.RotateSecrets(ctx, st, newKey+" "+db.SecretKey, "")
+		require.NoError(t, err)
+		require.NoError(t, st.Close())
+		after := apptest.Start(t, db, app.Config{SecretKey: newKey})
+		require.True(t, strings.HasPrefix(raw(after), "enc:v1:"+secrets.KeyID(mustKey(t, newKey))+":"), "rotated to the new key")
+		vote(t, after)
+		got = rcv.WaitFor(t, 2, 10*time.Second)
+		require.Equal(t, 1, verifyStandardWebhook(t, legacy, got[1].Header, got[1].Body), "the new key alone opens it")
+	})
 }

@@ -27,3 +27,17 @@ func (q *Queries) SettingGet(ctx context.Context, key string) (string, error) {
 	}
 	return stored, nil
 }
+
+// SettingReplace sets key to value if it still holds old (compare and set),
+// and reports whether it did.
+func (q *Queries) SettingReplace(ctx context.Context, key, old, value string) (bool, error) {
+	res, err := q.db.ExecContext(ctx, `UPDATE settings SET value = $3 WHERE key = $1 AND value = $2`, key, old, value)
+	if err != nil {
+		return false, fmt.Errorf("replacing setting %q: %w", key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("replacing setting %q: %w", key, err)
+	}
+	return n == 1, nil
+}

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -91,6 +92,9 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("opening sqlite: invalid database path %q", path)
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("opening sqlite: %w", err)
+	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
 	writer, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
@@ -112,6 +116,27 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	reader.SetMaxOpenConns(8)
 	reader.SetMaxIdleConns(8)
 	return newStore(writer, reader, SQLite), nil
+}
+
+// createPrivate creates a new database file readable by its owner only
+// (0600, whatever the umask), since it holds the gateway's secrets, API key
+// hashes and everything its communities did. SQLite gives the -wal, -shm and
+// -journal files it creates beside it the database file's mode. An existing
+// file keeps its mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// The umask may have taken bits from 0600 too; set them exactly.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Dialect reports which database the store uses.
