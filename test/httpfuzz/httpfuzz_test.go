@@ -1,0 +1,331 @@
+package httpfuzz_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/metagov/metagov-go/internal/app"
+	"github.com/metagov/metagov-go/internal/apptest"
+	_ "github.com/metagov/metagov-go/plugins/discourse"
+	_ "github.com/metagov/metagov-go/plugins/loomio"
+	_ "github.com/metagov/metagov-go/plugins/opencollective"
+	_ "github.com/metagov/metagov-go/plugins/randomness"
+	_ "github.com/metagov/metagov-go/plugins/sourcecred"
+	"github.com/metagov/metagov-go/plugins/sourcecred/sourcecredfake"
+	_ "github.com/metagov/metagov-go/plugins/vote"
+	_ "github.com/metagov/metagov-go/plugins/webhook"
+	"github.com/metagov/metagov-go/test/httpfuzz"
+)
+
+// The run is short by default so that go test ./... stays fast; the long
+// run is, for example:
+//
+//	go test ./test/httpfuzz -run TestHTTPFuzz -httpfuzz.n=20000 -httpfuzz.report=/tmp/fuzz.json -v
+var (
+	requests = flag.Int("httpfuzz.n", 300, "requests per database")
+	seed     = flag.Uint64("httpfuzz.seed", 1, "seed of the mutations")
+	workers  = flag.Int("httpfuzz.workers", 4, "concurrent clients")
+	report   = flag.String("httpfuzz.report", "", "write the JSON report(s) to this file")
+)
+
+const (
+	community   = "fuzz-community"
+	hookSlug    = "fuzzhook01"
+	hookSecret  = "fuzz-shared-secret"
+	signatureHd = "X-Hub-Signature-256"
+)
+
+// panicCounter counts the gateway's error logs: a handler that panicked is
+// recovered into a 500 and logged, and so is every other 500.
+type panicCounter struct {
+	mu       sync.Mutex
+	panics   int
+	failures map[string]int // error text → count
+}
+
+func (p *panicCounter) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
+func (p *panicCounter) WithAttrs([]slog.Attr) slog.Handler          { return p }
+func (p *panicCounter) WithGroup(string) slog.Handler               { return p }
+func (p *panicCounter) Handle(_ context.Context, r slog.Record) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r.Message == "handler panicked" {
+		p.panics++
+	}
+	var text strings.Builder
+	text.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key != "stack" {
+			fmt.Fprintf(&text, " %s=%v", a.Key, a.Value)
+		}
+		return true
+	})
+	s := text.String()
+	if len(s) > 400 {
+		s = s[:400]
+	}
+	p.failures[s]++
+	return nil
+}
+
+// TestHTTPFuzz sends mutated requests to every route of the real gateway
+// and requires that none is answered with 5xx and that no handler panics.
+func TestHTTPFuzz(t *testing.T) {
+	var reports = map[string]*httpfuzz.Report{}
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		logs := &panicCounter{failures: map[string]int{}}
+		sc := sourcecredfake.New(t)
+		sc.SetAccounts(sourcecredfake.Account{Name: "alice", TotalCred: 12.5})
+		callbacks := apptest.NewReceiver(t)
+		events := apptest.NewReceiver(t)
+		s := apptest.Start(t, db, app.Config{Logger: slog.New(logs), EventReceiverURL: events.URL})
+		ids := setUp(t, s, sc.URL, callbacks.URL)
+
+		routes := gatewayRoutes(ids, sc.URL, callbacks.URL)
+		requireEveryDocumentedRoute(t, s, routes)
+
+		rep := httpfuzz.Run(context.Background(), httpfuzz.Options{
+			BaseURL: s.URL, Routes: routes, N: *requests, Seed: *seed, Workers: *workers,
+			Refresh: func() { restore(s, sc.URL) }, RefreshEvery: 250,
+		})
+		reports[db.Name] = rep
+		t.Logf("%s: %d requests in %s (%d mutations the client would not send)\n%s",
+			db.Name, rep.Total.Requests, rep.Duration.Round(1e6), rep.Unsendable, rep.Table())
+		for _, f := range rep.Failures {
+			t.Errorf("%s %s → %d %s\n  header: %v\n  body: %q\n  error: %s", f.Method, f.URL, f.Status, f.Response, f.Header, f.Body, f.Error)
+		}
+		logs.mu.Lock()
+		defer logs.mu.Unlock()
+		if logs.panics > 0 || rep.Total.Status5xx > 0 {
+			for text, n := range logs.failures {
+				t.Errorf("gateway logged %d× %s", n, text)
+			}
+		}
+		require.Zero(t, logs.panics, "handlers panicked")
+		require.Zero(t, rep.Total.Status5xx, "5xx answers")
+		require.Zero(t, rep.Total.NoAnswer, "requests without an answer")
+
+		// The gateway still works afterwards.
+		r := s.Do("GET", "/readyz", nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	})
+	if *report != "" {
+		raw, err := json.MarshalIndent(reports, "", "  ")
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(*report, raw, 0o644))
+	}
+}
+
+// fixture is what the fuzzer's routes refer to.
+type fixture struct {
+	processes  []string // "<plugin>.<process>/<id>"
+	pollID     string
+	deliveries []string
+}
+
+func configs(sourcecredURL string) []map[string]any {
+	return []map[string]any{
+		{"name": "randomness", "config": map[string]any{"default_low": 1, "default_high": 10}},
+		{"name": "vote", "config": map[string]any{}},
+		{"name": "webhook", "config": map[string]any{"secret": hookSecret, "webhook_slug": hookSlug}},
+		{"name": "sourcecred", "config": map[string]any{"server_url": sourcecredURL}},
+	}
+}
+
+// restore puts the community back as setUp made it, after the fuzzer
+// deleted or changed it; failures are the fuzzer's doing and ignored.
+func restore(s *apptest.Server, sourcecredURL string) {
+	s.Do("PUT", "/api/internal/community/"+community, map[string]any{"readable_name": "Fuzz", "plugins": configs(sourcecredURL)})
+}
+
+func setUp(t *testing.T, s *apptest.Server, sourcecredURL, callbackURL string) fixture {
+	t.Helper()
+	r := s.Do("PUT", "/api/internal/community/"+community, map[string]any{"readable_name": "Fuzz", "plugins": configs(sourcecredURL)})
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	r = s.Do("PUT", "/api/internal/community/other", map[string]any{"readable_name": "Other"})
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	h := []string{"X-Metagov-Community", community}
+	var f fixture
+	for range 3 {
+		r = s.Do("POST", "/api/internal/process/randomness.delayed-stochastic-vote",
+			map[string]any{"options": []string{"a", "b"}, "delay": 60, "callback_url": callbackURL}, h...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		f.processes = append(f.processes, strings.TrimPrefix(r.Header.Get("Location"), "/api/internal/process/"))
+		r = s.Do("POST", "/api/internal/process/vote.poll", map[string]any{"method": "single-choice", "options": []string{"a", "b"},
+			"duration_minutes": 60, "callback_url": callbackURL}, h...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		loc := strings.TrimPrefix(r.Header.Get("Location"), "/api/internal/process/")
+		f.processes = append(f.processes, loc)
+		f.pollID = loc[strings.LastIndexByte(loc, '/')+1:]
+	}
+	r = s.Do("GET", "/api/internal/deliveries", nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	var list struct {
+		Deliveries []struct {
+			ID json.Number `json:"id"`
+		} `json:"deliveries"`
+	}
+	require.NoError(t, json.Unmarshal(r.Body, &list))
+	for _, d := range list.Deliveries {
+		f.deliveries = append(f.deliveries, d.ID.String())
+	}
+	return f
+}
+
+func sign(h http.Header, body []byte) {
+	mac := hmac.New(sha256.New, []byte(hookSecret))
+	mac.Write(body)
+	h.Set(signatureHd, "sha256="+hex.EncodeToString(mac.Sum(nil)))
+}
+
+// gatewayRoutes is every route of internal/httpapi/routes.go with what a
+// well-formed request to it looks like.
+func gatewayRoutes(f fixture, sourcecredURL, callbackURL string) []httpfuzz.Route {
+	h := http.Header{"X-Metagov-Community": {community}}
+	slugs := []string{community, "other", "fuzz-scratch", "fuzz-scratch-2"}
+	plugins := []string{"randomness", "vote", "webhook", "sourcecred", "loomio", "discourse", "opencollective"}
+	actions := []string{"randomness.random-int", "randomness.set-lucky-number", "vote.cast", "vote.export",
+		"sourcecred.user-cred", "sourcecred.total-cred", "loomio.list-members", "loomio.create-discussion",
+		"discourse.create-post", "opencollective.list-members"}
+	processTypes := []string{"randomness.delayed-stochastic-vote", "vote.poll", "loomio.poll", "discourse.poll", "opencollective.vote"}
+	var pids []string
+	for _, p := range f.processes {
+		pids = append(pids, p[strings.LastIndexByte(p, '/')+1:])
+	}
+	cb := fmt.Sprintf("%q", callbackURL)
+	configBodies := []string{
+		`{"default_low": 1, "default_high": 10}`, `{}`, `{"secret": "` + hookSecret + `", "webhook_slug": "` + hookSlug + `"}`,
+		`{"server_url": "` + sourcecredURL + `"}`, `{"server_url": "http://169.254.169.254/latest/meta-data/", "api_key": "x"}`,
+		`{"default_low": 5, "default_high": 1}`,
+	}
+	communityBodies := []string{
+		`{"readable_name": "Fuzz", "plugins": [{"name": "randomness", "config": {"default_low": 1, "default_high": 10}}, {"name": "vote", "config": {}}, {"name": "webhook", "config": {"secret": "` + hookSecret + `", "webhook_slug": "` + hookSlug + `"}}, {"name": "sourcecred", "config": {"server_url": "` + sourcecredURL + `"}}]}`,
+		`{"readable_name": "Renamed"}`, `{"plugins": []}`, `{"slug": "fuzz-scratch", "readable_name": "x"}`,
+		`{"name": "fuzz-scratch", "plugins": [{"name": "vote"}]}`,
+	}
+	actionBodies := []string{
+		`{"parameters": {"low": 1, "high": 5}}`, `{"parameters": {"lucky_number": 7}}`,
+		`{"parameters": {"process_id": ` + f.pollID + `, "voter": "alice", "ballot": "a"}}`,
+		`{"parameters": {"process_id": ` + f.pollID + `}}`, `{"parameters": {"username": "alice"}}`, `{"parameters": {"id": "123"}}`,
+		`{"parameters": {}}`, `{}`, `{"parameters": {"raw": "hello", "topic_id": 1}}`,
+	}
+	processBodies := []string{
+		`{"options": ["a", "b"], "delay": 60, "callback_url": ` + cb + `}`,
+		`{"method": "single-choice", "options": ["a", "b"], "duration_minutes": 60, "callback_url": ` + cb + `}`,
+		`{"method": "score", "options": ["a", "b"], "score_min": 0, "score_max": 5, "duration_minutes": 60}`,
+		`{"method": "consent", "eligible": ["a", "b"], "close_early": true, "closing_at": "2030-01-01T00:00:00Z", "quorum": {"count": 1, "share": 0.5}, "threshold": {"share": 0.5, "strict": true}}`,
+		`{"method": "quadratic", "options": ["a", "b"], "credits": 9, "duration_minutes": 5, "closing_soon_minutes": 1, "weights": {"a": 2}}`,
+		`{"method": "weighted", "options": ["a", "b", "c"], "points": 10, "duration_minutes": 5, "tie_seed": "x", "anonymous": true}`,
+		`{"method": "ranked-choice", "options": ["a", "b", "c"], "duration_minutes": 5, "min_open_minutes": 1}`,
+		`{"title": "t", "options": ["a"], "closing_at": "2030-01-01T00:00:00Z"}`,
+	}
+	hookBodies := []string{`{"type": "push", "data": {"x": 1}}`, `{"action": "created", "post": {"id": 1}}`, `[]`, `"x"`}
+	pages := []string{"after=0&limit=10", "limit=1", "after=1", "community=" + community, ""}
+	return []httpfuzz.Route{
+		{Method: "GET", Pattern: "/"},
+		{Method: "GET", Pattern: "/openapi.json"},
+		{Method: "GET", Pattern: "/swagger.json"},
+		{Method: "GET", Pattern: "/swagger"},
+		{Method: "GET", Pattern: "/swagger/{file}", Params: map[string][]string{"file": {"", "index.html", "swagger-ui.css"}}},
+		{Method: "GET", Pattern: "/redoc"},
+		{Method: "GET", Pattern: "/redoc/{file}", Params: map[string][]string{"file": {""}}},
+		{Method: "POST", Pattern: "/api/internal/community", Bodies: communityBodies},
+		{Method: "GET", Pattern: "/api/internal/community/{slug}", Params: map[string][]string{"slug": slugs}},
+		{Method: "PUT", Pattern: "/api/internal/community/{slug}", Params: map[string][]string{"slug": slugs}, Bodies: communityBodies},
+		{Method: "DELETE", Pattern: "/api/internal/community/{slug}", Params: map[string][]string{"slug": {"fuzz-scratch", "fuzz-scratch-2", "other"}}},
+		{Method: "GET", Pattern: "/api/internal/community/{slug}/hooks", Params: map[string][]string{"slug": slugs}},
+		{Method: "GET", Pattern: "/api/internal/plugin-schemas"},
+		{Method: "GET", Pattern: "/api/internal/plugin/{name}/metadata", Params: map[string][]string{"name": plugins}},
+		{Method: "POST", Pattern: "/api/internal/plugin/{name}", Params: map[string][]string{"name": plugins}, Header: h, Bodies: configBodies},
+		{Method: "DELETE", Pattern: "/api/internal/plugin/{name}/{id}", Params: map[string][]string{"name": plugins, "id": {"1", "2", "3", "4", "5", "6"}}, Header: h},
+		{Method: "POST", Pattern: "/api/internal/action/{id}", Params: map[string][]string{"id": actions}, Header: h, Bodies: actionBodies},
+		{Method: "POST", Pattern: "/api/action/{id}", Params: map[string][]string{"id": actions}, Header: h, Bodies: actionBodies},
+		{Method: "POST", Pattern: "/api/internal/process/{id}", Params: map[string][]string{"id": processTypes}, Header: h, Bodies: processBodies},
+		{Method: "GET", Pattern: "/api/internal/process/{id}/{pid}", Params: map[string][]string{"id": processTypes, "pid": pids},
+			Queries: []string{"include=ballots", ""}},
+		{Method: "DELETE", Pattern: "/api/internal/process/{id}/{pid}", Params: map[string][]string{"id": processTypes, "pid": pids}},
+		{Method: "GET", Pattern: "/api/internal/deliveries", Queries: append(pages, "status=failed", "process_id=1")},
+		{Method: "GET", Pattern: "/api/internal/deliveries/{id}", Params: map[string][]string{"id": f.deliveries}},
+		{Method: "POST", Pattern: "/api/internal/deliveries/{id}/redeliver", Params: map[string][]string{"id": f.deliveries}},
+		{Method: "GET", Pattern: "/api/internal/events", Queries: pages},
+		{Method: "GET", Pattern: "/api/internal/audit", Queries: pages},
+		{Method: "GET", Pattern: "/healthz"},
+		{Method: "GET", Pattern: "/readyz"},
+		{Method: "GET", Pattern: "/metrics"},
+		{Method: "POST", Pattern: "/api/hooks/{plugin}", Params: map[string][]string{"plugin": plugins}, Bodies: hookBodies},
+		{Method: "POST", Pattern: "/api/hooks/{community}/{plugin}", Params: map[string][]string{"community": slugs, "plugin": plugins}, Bodies: hookBodies},
+		{Method: "POST", Pattern: "/api/hooks/{community}/{plugin}/{webhook_slug}",
+			Params: map[string][]string{"community": {community}, "plugin": {"webhook", "discourse", "loomio", "opencollective"}, "webhook_slug": {hookSlug}},
+			Bodies: hookBodies, Sign: sign, Header: http.Header{"X-Github-Event": {"push"}}},
+	}
+}
+
+// requireEveryDocumentedRoute checks the route table against the OpenAPI
+// document, so a route added later is fuzzed too (or this fails).
+func requireEveryDocumentedRoute(t *testing.T, s *apptest.Server, routes []httpfuzz.Route) {
+	t.Helper()
+	r := s.Do("GET", "/openapi.json", nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(r.Body, &doc))
+	have := map[string]bool{}
+	for _, rt := range routes {
+		have[rt.Method+" "+rt.Pattern] = true
+	}
+	var missing []string
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			m := strings.ToUpper(method)
+			if m == "PARAMETERS" {
+				continue
+			}
+			// The document names process and action ids one path per
+			// plugin; the fuzzer has them as {id}.
+			if !have[m+" "+genericPath(path)] {
+				missing = append(missing, m+" "+path)
+			}
+		}
+	}
+	sort.Strings(missing)
+	require.Empty(t, missing, "routes in the OpenAPI document that the fuzzer does not send")
+}
+
+// genericPath maps a documented path onto the fuzzer's patterns.
+func genericPath(p string) string {
+	switch p {
+	case "/swagger/":
+		return "/swagger/{file}"
+	case "/redoc/":
+		return "/redoc/{file}"
+	}
+	if rest, ok := strings.CutPrefix(p, "/api/internal/plugin/"); ok && !strings.Contains(rest, "/") {
+		return "/api/internal/plugin/{name}"
+	}
+	for _, prefix := range []string{"/api/internal/action/", "/api/action/", "/api/internal/process/"} {
+		if rest, ok := strings.CutPrefix(p, prefix); ok {
+			parts := strings.Split(rest, "/")
+			parts[0] = "{id}"
+			if len(parts) > 1 {
+				parts[1] = "{pid}"
+			}
+			return prefix + strings.Join(parts, "/")
+		}
+	}
+	return p
+}
