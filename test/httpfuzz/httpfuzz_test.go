@@ -58,8 +58,8 @@ type panicCounter struct {
 }
 
 func (p *panicCounter) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
-func (p *panicCounter) WithAttrs([]slog.Attr) slog.Handler          { return p }
-func (p *panicCounter) WithGroup(string) slog.Handler               { return p }
+func (p *panicCounter) WithAttrs([]slog.Attr) slog.Handler           { return p }
+func (p *panicCounter) WithGroup(string) slog.Handler                { return p }
 func (p *panicCounter) Handle(_ context.Context, r slog.Record) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
