@@ -211,7 +211,8 @@ func webhookSlug(config json.RawMessage) string {
 	var c struct {
 		WebhookSlug string `json:"webhook_slug"`
 	}
-	_ = json.Unmarshal(config, &c)
+	// Exactly as validated: encoding/json would take "Webhook_Slug" too.
+	_ = plugin.Unmarshal(config, &c)
 	return c.WebhookSlug
 }
 

@@ -37,13 +37,13 @@ func (t *pluginType) fillGenerated(incoming, existingPlain json.RawMessage) (jso
 	}
 	doc := map[string]any{}
 	if len(incoming) > 0 && string(incoming) != "null" {
-		if err := json.Unmarshal(incoming, &doc); err != nil || doc == nil {
+		if err := unmarshalExact(incoming, &doc); err != nil || doc == nil {
 			return incoming, nil
 		}
 	}
 	var existing map[string]any
 	if len(existingPlain) > 0 {
-		_ = json.Unmarshal(existingPlain, &existing)
+		_ = unmarshalExact(existingPlain, &existing)
 	}
 	filled := false
 	for _, name := range t.generated {

@@ -156,7 +156,7 @@ func (t *pluginType) platformID(config json.RawMessage) string {
 		return ""
 	}
 	var m map[string]any
-	_ = json.Unmarshal(config, &m)
+	_ = unmarshalExact(config, &m)
 	switch v := m[t.info.PlatformIDKey].(type) {
 	case nil:
 		return ""

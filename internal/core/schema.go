@@ -50,6 +50,22 @@ func decodeJSON(raw []byte) (any, error) {
 	return jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 }
 
+// unmarshalExact decodes JSON into v (an *any or a map) the way decodeJSON
+// does: numbers stay json.Number, so a config re-encoded after its secrets
+// were sealed or restored keeps every digit (2^53+1 stays odd) and a number
+// no float64 holds (1e400) is not an error but left for validation to judge.
+func unmarshalExact(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("more than one JSON value")
+	}
+	return nil
+}
+
 // fieldError is one schema violation: where and what.
 type fieldError struct {
 	Field   string // a JSON pointer into the document, "" for the root

@@ -165,7 +165,7 @@ func (t *pluginType) transformConfig(config json.RawMessage, fn func(path string
 		return config, nil
 	}
 	var doc any
-	if err := json.Unmarshal(config, &doc); err != nil {
+	if err := unmarshalExact(config, &doc); err != nil {
 		return nil, fmt.Errorf("decoding %s config: %w", t.info.Name, err)
 	}
 	if err := eachSecret(doc, t.secrets, fn); err != nil {
@@ -203,7 +203,7 @@ func (g *Gateway) openConfig(t *pluginType, stored json.RawMessage) (json.RawMes
 			return nil, fmt.Errorf("decrypting %s of %s: %w", path, t.info.Name, err)
 		}
 		var out any
-		return out, json.Unmarshal(raw, &out)
+		return out, unmarshalExact(raw, &out)
 	})
 }
 
@@ -222,7 +222,7 @@ func (t *pluginType) redactConfig(plain json.RawMessage) json.RawMessage {
 func (t *pluginType) restoreRedacted(incoming, existingPlain json.RawMessage) (restored json.RawMessage, kept []string, err error) {
 	var existing any
 	if len(existingPlain) > 0 {
-		_ = json.Unmarshal(existingPlain, &existing)
+		_ = unmarshalExact(existingPlain, &existing)
 	}
 	restored, err = t.transformConfig(incoming, func(path string, v any) (any, error) {
 		if s, ok := v.(string); !ok || s != Redacted {
@@ -281,7 +281,7 @@ func valuesAt(config json.RawMessage, paths [][]string) (map[string]any, error) 
 		return out, nil
 	}
 	var doc any
-	if err := json.Unmarshal(config, &doc); err != nil {
+	if err := unmarshalExact(config, &doc); err != nil {
 		return nil, fmt.Errorf("decoding config: %w", err)
 	}
 	err := eachSecret(doc, paths, func(path string, v any) (any, error) {

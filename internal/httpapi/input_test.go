@@ -241,3 +241,38 @@ func TestMalformedBodiesOnEveryRoute(t *testing.T) {
 		requireError(t, r, http.StatusNotFound, "process_not_found")
 	})
 }
+
+// A plugin config passes through the gateway's secret handling before it is
+// validated: that must neither fail on a number no float64 holds (a 500
+// before) nor round the numbers it keeps (2^53+1 became 2^53).
+func TestConfigNumbersSurviveSecretHandling(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := startInputServer(t, db)
+		r := s.Do("POST", "/api/internal/plugin/webhook", `{"secret": "x", "tolerance_seconds": 1e1000000}`, header...)
+		require.Equal(t, "/tolerance_seconds", requireError(t, r, http.StatusBadRequest, "invalid_config")["field"])
+
+		r = s.Do("POST", "/api/internal/plugin/testkit", `{"webhook_slug": "s3cr3tslug", "big": 9007199254740993, "huge": 1e400}`, header...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Contains(t, string(r.Body), `"big":9007199254740993`)
+		require.Contains(t, string(r.Body), `"huge":1e400`)
+		r = s.Do("GET", "/api/internal/community/"+community, nil)
+		require.Contains(t, string(r.Body), `"big":9007199254740993`)
+	})
+}
+
+// The gateway routes webhooks by the webhook_slug the schema validated, not
+// by a key that folds onto it.
+func TestWebhookSlugIsReadExactly(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := startInputServer(t, db)
+		r := s.Do("POST", "/api/internal/plugin/testkit", `{"webhook_slug": "s3cr3tslug", "webhook_ſlug": "attacker-slug"}`, header...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		r = s.Do("GET", "/api/internal/community/"+community+"/hooks", nil)
+		require.Contains(t, string(r.Body), "/testkit/s3cr3tslug")
+		require.NotContains(t, string(r.Body), "attacker-slug")
+		r = s.Do("POST", "/api/hooks/"+community+"/testkit/attacker-slug", `{}`, "X-Test-Token", "secret-token")
+		requireError(t, r, http.StatusNotFound, "hook_not_found")
+	})
+}
