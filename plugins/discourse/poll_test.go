@@ -3,6 +3,7 @@ package discourse_test
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"testing"
@@ -163,5 +164,41 @@ func TestPollHiddenResults(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		require.Equal(t, map[string]any{"a": 2.0, "b": 0.0}, r.JSON(t)["outcome"].(map[string]any)["votes"],
 			"results hidden until close are read from the closed poll")
+	})
+}
+
+// TestPollOptionsAsSent checks that options Discourse stores as cooked HTML
+// (an ampersand escaped, Markdown rendered) come back in outcome.votes under
+// the texts the driver sent.
+func TestPollOptionsAsSent(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		b := setup(t, db)
+		options := []string{"Tea & biscuits", "**Coffee**", "`<script>` tags", "Café \"au lait\""}
+		loc, _ := startPoll(t, b, map[string]any{"title": "What do we serve at the meeting?", "options": options})
+		post := lastPostID(t, b)
+
+		// Discourse keeps the options rendered.
+		p, ok := b.forum.Post(post)
+		require.True(t, ok)
+		var stored []string
+		for _, o := range p.Poll.Options {
+			stored = append(stored, o.HTML)
+		}
+		require.Equal(t, []string{"Tea &amp; biscuits", "<strong>Coffee</strong>", "<code>&lt;script&gt;</code> tags", "Café “au lait”"}, stored)
+
+		b.forum.Vote(post, "Tea & biscuits", 2)
+		b.forum.Vote(post, "**Coffee**", 5)
+		b.forum.Vote(post, `Café "au lait"`, 1)
+		b.restart(t) // runs the minute's poll now
+		want := map[string]any{"Tea & biscuits": 2.0, "**Coffee**": 5.0, "`<script>` tags": 0.0, `Café "au lait"`: 1.0}
+		require.Eventually(t, func() bool {
+			out := b.gw.Do("GET", loc, nil).JSON(t)["outcome"].(map[string]any)
+			return reflect.DeepEqual(want, out["votes"])
+		}, 15*time.Second, 50*time.Millisecond, "votes keyed by the texts sent")
+
+		r := b.gw.Do("DELETE", loc, nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Equal(t, want, r.JSON(t)["outcome"].(map[string]any)["votes"])
 	})
 }

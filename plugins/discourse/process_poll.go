@@ -2,6 +2,9 @@ package discourse
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -39,7 +42,7 @@ var pollOutcomeSchema = plugin.Schema(`{
 	"properties": {
 		"poll_url": {"type": "string", "description": "URL of the post holding the poll (also the process url)."},
 		"votes": {"type": "object", "additionalProperties": {"type": "integer"},
-			"description": "Votes per option text; options whose results Discourse hides from the API user are left out."}
+			"description": "Votes per option, keyed by the option text the driver sent (not Discourse's rendered HTML of it); options whose results Discourse hides from the API user are left out."}
 	}
 }`)
 
@@ -52,6 +55,9 @@ const (
 	topicIDKey    = "topic_id"
 	topicSlugKey  = "topic_slug"
 	postNumberKey = "post_number"
+	// optionsKey holds the option texts the driver sent, to name Discourse's
+	// options by them again.
+	optionsKey = "options"
 )
 
 // pollInput is the start parameters of a poll.
@@ -102,7 +108,7 @@ func (h poll) Start(ctx context.Context, _ *plugin.Call, p *plugin.Process) erro
 		return fmt.Errorf("posting discourse poll: %w", err)
 	}
 	for key, v := range map[string]any{postIDKey: created.ID, topicIDKey: created.TopicID,
-		topicSlugKey: created.TopicSlug, postNumberKey: created.PostNumber} {
+		topicSlugKey: created.TopicSlug, postNumberKey: created.PostNumber, optionsKey: in.Options} {
 		if err := p.State().Set(key, v); err != nil {
 			return err
 		}
@@ -172,7 +178,7 @@ func (h poll) Poll(ctx context.Context, _ *plugin.Call, p *plugin.Process) error
 	if !ok {
 		return p.SetErrors(map[string]string{"poll": fmt.Sprintf("post %d has no poll any more", postID)})
 	}
-	return h.update(p, dp)
+	return h.update(ctx, p, dp)
 }
 
 // Close closes the poll on Discourse (the poll plugin's toggle_status) and
@@ -186,24 +192,29 @@ func (h poll) Close(ctx context.Context, _ *plugin.Call, p *plugin.Process) erro
 	if err != nil {
 		return fmt.Errorf("closing discourse poll on post %d: %w", postID, err)
 	}
-	if err := h.update(p, dp); err != nil {
+	if err := h.update(ctx, p, dp); err != nil {
 		return err
 	}
 	p.Complete()
 	return nil
 }
 
-// update puts the poll's votes in the outcome and completes the process if
-// the poll is closed.
-func (h poll) update(p *plugin.Process, dp discoursePoll) error {
+// update puts the poll's votes in the outcome, keyed by the driver's option
+// texts, and completes the process if the poll is closed.
+func (h poll) update(ctx context.Context, p *plugin.Process, dp discoursePoll) error {
 	var out pollOutcome
 	if err := p.DecodeOutcome(&out); err != nil {
 		return err
 	}
+	var sent []string
+	if _, err := p.State().Get(ctx, optionsKey, &sent); err != nil {
+		return err
+	}
+	names := optionNames(sent, dp.Options)
 	out.Votes = map[string]int64{}
-	for _, o := range dp.Options {
+	for i, o := range dp.Options {
 		if o.Votes != nil {
-			out.Votes[o.HTML] = *o.Votes
+			out.Votes[names[i]] = *o.Votes
 		}
 	}
 	if err := p.SetOutcome(out); err != nil {
@@ -213,6 +224,56 @@ func (h poll) update(p *plugin.Process, dp discoursePoll) error {
 		p.Complete()
 	}
 	return nil
+}
+
+// optionNames names each of Discourse's options by the option text the
+// driver sent. Discourse keeps an option as cooked HTML ("A & B" comes back
+// as "A &amp; B", "**x**" as "<strong>x</strong>"), but its id is the MD5 of
+// the option's markdown source as JavaScript's JSON.stringify([source])
+// writes it (the poll plugin's discourse-markdown/poll.js), so the driver's
+// texts are found by that digest; failing that (a Discourse that digests
+// differently), by position when the counts agree, since Discourse keeps
+// the order; else the HTML is the name, as for number polls, whose options
+// Discourse makes.
+func optionNames(sent []string, opts []pollOption) []string {
+	byDigest := map[string]string{}
+	for _, s := range sent {
+		byDigest[optionDigest(s)] = s
+	}
+	names := make([]string, len(opts))
+	matched := 0
+	for i, o := range opts {
+		if s, ok := byDigest[o.ID]; ok {
+			names[i] = s
+			matched++
+		}
+	}
+	for i, o := range opts {
+		switch {
+		case names[i] != "":
+		case matched == 0 && len(sent) == len(opts):
+			names[i] = sent[i]
+		default:
+			names[i] = o.HTML
+		}
+	}
+	return names
+}
+
+// optionDigest is the id Discourse gives an option whose markdown is text:
+// the hex MD5 of JSON.stringify([text]), text trimmed as markdown trims a
+// list item. encoding/json writes the same JSON as JSON.stringify once told
+// not to escape <, > and &, except for U+2028 and U+2029, which it always
+// escapes and JSON.stringify does not.
+func optionDigest(text string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode([]string{strings.TrimSpace(text)})
+	js := strings.TrimSuffix(b.String(), "\n")
+	js = strings.NewReplacer(`\u2028`, "\u2028", `\u2029`, "\u2029").Replace(js)
+	sum := md5.Sum([]byte(js))
+	return hex.EncodeToString(sum[:])
 }
 
 // postID reads the id of the poll's post from the process state.

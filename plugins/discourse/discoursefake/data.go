@@ -1,12 +1,18 @@
 package discoursefake
 
 import (
+	"bytes"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
+	"html"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
 )
 
 // User is a forum account.
@@ -63,16 +69,53 @@ type Poll struct {
 	Options   []*PollOption
 }
 
-// PollOption is one option with its vote count.
+// PollOption is one option with its vote count. Discourse keeps an option
+// as the poll plugin's markdown rule and PrettyText.cook left it: its id is
+// the MD5 of the option's markdown source as JSON.stringify([source])
+// writes it (discourse-markdown/poll.js), its html the inner HTML of its
+// cooked <li> (DiscoursePoll::Poll.extract), so "A & B" is "A &amp; B" and
+// "**x**" is "<strong>x</strong>".
 type PollOption struct {
-	HTML  string
-	Votes int64
+	Source string
+	HTML   string
+	Votes  int64
 }
 
-// Digest is the option id Discourse gives an option: the MD5 of its text.
+// Digest is the option id Discourse gives an option.
 func (o *PollOption) Digest() string {
-	sum := md5.Sum([]byte(o.HTML))
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // JSON.stringify leaves <, > and & alone...
+	_ = enc.Encode([]string{o.Source})
+	// ...and U+2028 and U+2029, which encoding/json always escapes.
+	s := strings.NewReplacer(`\u2028`, "\u2028", `\u2029`, "\u2029").Replace(strings.TrimSuffix(b.String(), "\n"))
+	sum := md5.Sum([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// cooker renders option markdown close to what Discourse's markdown-it
+// does with its default settings: CommonMark with linkify and the
+// typographer (enable_markdown_linkify and enable_markdown_typographer are
+// on by default), which writes curly quotes, dashes and ellipses as
+// characters, not entities, and leaves << and >> alone.
+var cooker = goldmark.New(goldmark.WithExtensions(extension.Linkify, extension.NewTypographer(
+	extension.WithTypographicSubstitutions(map[extension.TypographicPunctuation]string{
+		extension.LeftSingleQuote: "‘", extension.RightSingleQuote: "’", extension.Apostrophe: "’",
+		extension.LeftDoubleQuote: "“", extension.RightDoubleQuote: "”",
+		extension.EnDash: "–", extension.EmDash: "—", extension.Ellipsis: "…",
+		extension.LeftAngleQuote: "&lt;&lt;", extension.RightAngleQuote: "&gt;&gt;",
+	}))))
+
+// cookInline renders one line of markdown and keeps what is inside its
+// paragraph, as the inner HTML of a cooked list item.
+func cookInline(src string) string {
+	var b bytes.Buffer
+	if err := cooker.Convert([]byte(src), &b); err != nil {
+		return html.EscapeString(src)
+	}
+	out := strings.TrimSpace(b.String())
+	out = strings.TrimPrefix(out, "<p>")
+	return strings.TrimSuffix(out, "</p>")
 }
 
 var (
@@ -133,13 +176,14 @@ func parsePoll(id int64, raw string) *Poll {
 			step = *p.Step
 		}
 		for n := lo; n <= hi && len(p.Options) < 1000; n += step {
-			p.Options = append(p.Options, &PollOption{HTML: strconv.FormatInt(n, 10)})
+			n := strconv.FormatInt(n, 10)
+			p.Options = append(p.Options, &PollOption{Source: n, HTML: n})
 		}
 		return p
 	}
 	for line := range strings.SplitSeq(raw[loc[1]:loc[1]+end], "\n") {
 		if m := pollOption.FindStringSubmatch(line); m != nil {
-			p.Options = append(p.Options, &PollOption{HTML: m[1]})
+			p.Options = append(p.Options, &PollOption{Source: m[1], HTML: cookInline(m[1])})
 		}
 	}
 	return p

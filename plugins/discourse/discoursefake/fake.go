@@ -185,12 +185,13 @@ func (s *Server) CreatePost(username string, topicID int64, raw string) Post {
 	return *s.newPost(s.userByName(username), s.topics[topicID], raw, false)
 }
 
-// Vote adds votes to an option of a post's poll, as voters would.
+// Vote adds votes to an option of a post's poll, as voters would; option is
+// its markdown source or its html.
 func (s *Server) Vote(postID int64, option string, votes int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, o := range s.posts[postID].Poll.Options {
-		if o.HTML == option {
+		if o.Source == option || o.HTML == option {
 			o.Votes += votes
 			return
 		}

@@ -62,3 +62,20 @@ func TestFakeRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestPollOptionsCooked checks that the fake keeps poll options as
+// Discourse does: ids as in Discourse's own specs, html cooked.
+func TestPollOptionsCooked(t *testing.T) {
+	t.Parallel()
+	p := parsePoll(1, "[poll]\n- A\n- B\n* Tea & biscuits\n* **x** and _y_\n* see https://meta.discourse.org\n[/poll]\n")
+	require.NotNil(t, p)
+	var ids, html []string
+	for _, o := range p.Options {
+		ids = append(ids, o.Digest())
+		html = append(html, o.HTML)
+	}
+	require.Equal(t, "5c24fc1df56d764b550ceae1b9319125", ids[0])
+	require.Equal(t, "e89dec30bbd9bf50fabf6a05b4324edf", ids[1])
+	require.Equal(t, []string{"A", "B", "Tea &amp; biscuits", "<strong>x</strong> and <em>y</em>",
+		`see <a href="https://meta.discourse.org">https://meta.discourse.org</a>`}, html)
+}
