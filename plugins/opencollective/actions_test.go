@@ -158,9 +158,13 @@ func TestPlatformErrors(t *testing.T) {
 			code      string
 			fragments []string
 		}{
-			{name: "graphql error", break_: func(f *ocfake.Fake) { f.FailField("createConversation", "RateLimitExceeded", "Rate limit exceeded for conversations") },
+			{name: "graphql error", break_: func(f *ocfake.Fake) {
+				f.FailField("createConversation", "RateLimitExceeded", "Rate limit exceeded for conversations")
+			},
 				status: http.StatusBadGateway, code: "platform_error", fragments: []string{"Rate limit exceeded for conversations"}},
-			{name: "validation error", break_: func(f *ocfake.Fake) { f.FailField("createConversation", "ValidationFailed", "Title must be shorter than 255 characters") },
+			{name: "validation error", break_: func(f *ocfake.Fake) {
+				f.FailField("createConversation", "ValidationFailed", "Title must be shorter than 255 characters")
+			},
 				status: http.StatusUnprocessableEntity, code: "platform_rejected", fragments: []string{"opencollective refused the input", "Title must be shorter than 255 characters"}},
 			{name: "model validation error", break_: func(f *ocfake.Fake) {
 				f.FailField("createConversation", "INTERNAL_SERVER_ERROR", "Validation error: tags must be at most 32 characters")

@@ -24,7 +24,7 @@ const (
 	// publicHost is a host name Open Collective accepts for webhooks: it
 	// resolves (in the fake's table) to a public address.
 	publicHost = "metagov.example"
-	webURL    = "https://oc.example"
+	webURL     = "https://oc.example"
 )
 
 // hookPath is where the instance receives Open Collective's webhooks.
