@@ -21,7 +21,8 @@ type Env struct {
 	Config json.RawMessage
 	// Logger already carries the plugin, community and instance.
 	Logger *slog.Logger
-	// HTTPClient has timeouts set; use it for every platform call.
+	// HTTPClient has timeouts set and enforces the gateway's egress policy
+	// (refusals match ErrEgressRefused); use it for every platform call.
 	HTTPClient *http.Client
 	// Now is the gateway's clock; tests move it.
 	Now func() time.Time

@@ -19,6 +19,15 @@ var ErrNotFound = errors.New("not found")
 // runs nothing.
 var ErrUnauthorized = errors.New("unauthorized")
 
+// ErrEgressRefused is matched (errors.Is) by the error of a platform call
+// the gateway's egress policy refused: the destination, or an address its
+// name resolves to or a redirect leads to, is one the gateway may not reach
+// (link-local or cloud metadata, or a private range on a hosted gateway).
+// Nothing was sent. Wrap it as is (CheckResponse keeps it in
+// PlatformError.Err): the gateway answers 502 egress_refused naming the rule,
+// whatever else the plugin wrapped it in.
+var ErrEgressRefused = errors.New("refused by the egress policy")
+
 // InputError reports invalid input that the schema could not catch, such as
 // low >= high. The gateway answers 400 with the message and field.
 type InputError struct {

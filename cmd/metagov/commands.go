@@ -39,6 +39,11 @@ type settings struct {
 	jobRescueAfter   time.Duration
 	secretKey        string
 	deliveryTimeout  time.Duration
+
+	// The egress policy; deliveryAllow is egressAllow's former name.
+	egressAllow       string
+	egressDenyPrivate bool
+	egressProxy       string
 }
 
 // envNames maps each flag to the environment variable that sets it when the
@@ -51,11 +56,16 @@ var envNames = map[string][]string{
 	"log-format":         {"METAGOV_LOG_FORMAT"},
 	"log-level":          {"METAGOV_LOG_LEVEL"},
 	"webhook-secret":     {"METAGOV_WEBHOOK_SECRET"},
-	"delivery-allow":     {"METAGOV_DELIVERY_ALLOW"},
 	"event-retention":    {"METAGOV_EVENT_RETENTION"},
 	"job-rescue-after":   {"METAGOV_JOB_RESCUE_AFTER"},
 	"secret-key":         {"METAGOV_SECRET_KEY"},
 	"delivery-timeout":   {"METAGOV_DELIVERY_TIMEOUT"},
+
+	// --delivery-allow, the former name of --egress-allow, is read from
+	// METAGOV_EGRESS_ALLOW's alias.
+	"egress-allow":        {"METAGOV_EGRESS_ALLOW", "METAGOV_DELIVERY_ALLOW"},
+	"egress-deny-private": {"METAGOV_EGRESS_DENY_PRIVATE"},
+	"egress-proxy":        {"METAGOV_EGRESS_PROXY"},
 }
 
 func newRootCommand() *cobra.Command {
@@ -77,7 +87,14 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json (METAGOV_LOG_FORMAT)")
 	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error (METAGOV_LOG_LEVEL)")
 	f.StringVar(&s.webhookSecret, "webhook-secret", "", "whsec_ secret(s) signing deliveries; prefer the environment (METAGOV_WEBHOOK_SECRET)")
-	f.StringVar(&s.deliveryAllow, "delivery-allow", "", "CIDRs deliveries may reach although link-local (METAGOV_DELIVERY_ALLOW)")
+	f.StringVar(&s.egressAllow, "egress-allow", "",
+		"CIDRs or addresses the gateway may reach although the egress policy refuses them (METAGOV_EGRESS_ALLOW, formerly METAGOV_DELIVERY_ALLOW)")
+	f.StringVar(&s.deliveryAllow, "delivery-allow", "", "former name of --egress-allow")
+	_ = f.MarkDeprecated("delivery-allow", "use --egress-allow")
+	f.BoolVar(&s.egressDenyPrivate, "egress-deny-private", false,
+		"refuse loopback and private destinations too; recommended for a hosted gateway (METAGOV_EGRESS_DENY_PRIVATE)")
+	f.StringVar(&s.egressProxy, "egress-proxy", "",
+		"proxy URL for every outbound request; HTTP(S)_PROXY are never used (METAGOV_EGRESS_PROXY)")
 	f.DurationVar(&s.eventRetention, "event-retention", 30*24*time.Hour, "how long events are kept for pulling (METAGOV_EVENT_RETENTION)")
 	f.StringVar(&s.secretKey, "secret-key", "",
 		"base64 key(s) encrypting plugin secrets, the current first; prefer the environment (METAGOV_SECRET_KEY); default: a key file beside the database")
@@ -209,6 +226,10 @@ func (s *settings) appConfig(logger *slog.Logger) app.Config {
 		RescueAfter:      s.jobRescueAfter,
 		SecretKey:        s.secretKey,
 		DeliveryTimeout:  s.deliveryTimeout,
+
+		EgressAllow:       s.egressAllow,
+		EgressDenyPrivate: s.egressDenyPrivate,
+		EgressProxy:       s.egressProxy,
 	}
 }
 

@@ -52,9 +52,22 @@ type Config struct {
 	// comma separated) during a rotation. Default: a secret generated on
 	// first start and kept in the database.
 	WebhookSecret string
-	// DeliveryAllow opens destinations the default egress policy refuses
-	// (link-local and metadata addresses): CIDRs or addresses.
+	// EgressAllow opens destinations the egress policy refuses (link-local
+	// and metadata addresses; private ranges with EgressDenyPrivate): CIDRs
+	// or addresses, for deliveries and platform calls alike.
+	EgressAllow string
+	// DeliveryAllow is the former name of EgressAllow; both are honoured.
 	DeliveryAllow string
+	// EgressDenyPrivate refuses loopback, private, unique-local and
+	// carrier-grade NAT destinations too: the setting for a hosted,
+	// multi-tenant gateway.
+	EgressDenyPrivate bool
+	// EgressProxy, when set, is the proxy URL every outbound request goes
+	// through. HTTP_PROXY and HTTPS_PROXY are never used.
+	EgressProxy string
+	// EgressResolver resolves names for outbound connections. Default: the
+	// system's resolver; tests give one that answers without DNS.
+	EgressResolver egress.Resolver
 	// EventRetention is how long events are kept for pulling. Default:
 	// 30 days.
 	EventRetention time.Duration
@@ -71,6 +84,20 @@ type Config struct {
 	// RescueAfter is how long a job may run before it is taken to have
 	// died with its process and is run again. Default: 5 min.
 	RescueAfter time.Duration
+	// ReadHeaderTimeout bounds how long a client may take to send a
+	// request's headers (slowloris). Default: 10 s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds how long a client may take to send a whole
+	// request. Default: 1 min.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of a request's headers to
+	// the end of its response, so a client that never reads cannot hold a
+	// connection and its handler. Default: 1 min, and at least
+	// PlatformTimeout + 30 s, since actions wait for their platform.
+	WriteTimeout time.Duration
+	// IdleTimeout closes kept-alive connections idle that long. Default:
+	// 2 min.
+	IdleTimeout time.Duration
 }
 
 // App is an assembled gateway.
@@ -92,6 +119,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, 30*time.Second)
 	cfg.PublicURL = cmp.Or(cfg.PublicURL, "http://"+cfg.Addr)
+	cfg.PlatformTimeout = cmp.Or(cfg.PlatformTimeout, 30*time.Second)
+	cfg.ReadHeaderTimeout = cmp.Or(cfg.ReadHeaderTimeout, 10*time.Second)
+	cfg.ReadTimeout = cmp.Or(cfg.ReadTimeout, time.Minute)
+	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, max(time.Minute, cfg.PlatformTimeout+30*time.Second))
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, 2*time.Minute)
 	st, err := store.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
@@ -104,7 +136,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	policy, err := egress.NewPolicy(cfg.DeliveryAllow)
+	policy, err := egress.New(egress.Config{
+		Allow:       cfg.EgressAllow + " " + cfg.DeliveryAllow,
+		DenyPrivate: cfg.EgressDenyPrivate,
+		Proxy:       cfg.EgressProxy,
+		Resolver:    cfg.EgressResolver,
+	})
 	if err != nil {
 		return fail(err)
 	}
@@ -132,7 +169,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Logger:           cfg.Logger,
 		Plugins:          cfg.Plugins,
 		Now:              cfg.Now,
-		HTTPClient:       &http.Client{Timeout: cmp.Or(cfg.PlatformTimeout, 30*time.Second)},
+		HTTPClient:       policy.PlatformClient(cfg.PlatformTimeout),
 		Egress:           policy,
 		Secrets:          box,
 		Metrics:          m,
@@ -148,7 +185,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return fail(err)
 	}
 	dispatcher := jobs.NewDispatcher(st, jobs.DispatcherConfig{
-		Client: policy.Client(cmp.Or(cfg.DeliveryTimeout, 15*time.Second)), Signer: signer, Metrics: m, Logger: cfg.Logger,
+		Client: policy.DeliveryClient(cmp.Or(cfg.DeliveryTimeout, 15*time.Second)), Signer: signer, Metrics: m, Logger: cfg.Logger,
 		Wake: g.DeliveryWake(), Schedule: cfg.RetrySchedule,
 	})
 	h, err := httpapi.New(g, httpapi.Config{Logger: cfg.Logger, Version: cfg.Version, PublicURL: cfg.PublicURL, Metrics: m})
@@ -219,11 +256,15 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 		return err
 	}
+	// The timeouts keep slow or stuck clients from pinning connections and
+	// handlers; the header and body size limits are the API's (httpapi).
+	// No route streams or long-polls, so WriteTimeout bounds them all.
 	srv := &http.Server{
 		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
+		ReadTimeout:       a.cfg.ReadTimeout,
+		WriteTimeout:      a.cfg.WriteTimeout,
+		IdleTimeout:       a.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(a.cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)

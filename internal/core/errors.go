@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/metagov/metagov-go/internal/egress"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -23,7 +24,8 @@ const (
 	KindConflict
 	// KindUnauthorized is a webhook that failed verification (401).
 	KindUnauthorized
-	// KindPlatform is a platform that failed or refused a call (502).
+	// KindPlatform is a platform that failed or refused a call, or that the
+	// egress policy refused to call (502).
 	KindPlatform
 	// KindPlatformTimeout is a platform that did not answer in time (504).
 	KindPlatformTimeout
@@ -72,7 +74,14 @@ func fromPlugin(pluginName string, err error) error {
 	}
 	var inputErr *plugin.InputError
 	var platformErr *plugin.PlatformError
+	var refused *egress.RefusedError
 	switch {
+	case errors.As(err, &refused):
+		// Whatever the plugin wrapped it in, a refusal says which rule, and
+		// never quotes what a redirect answered.
+		return &Error{Kind: KindPlatform, Code: "egress_refused", Detail: pluginName + ": " + refused.Error(), Err: err}
+	case errors.Is(err, plugin.ErrEgressRefused):
+		return &Error{Kind: KindPlatform, Code: "egress_refused", Detail: pluginName + ": " + plugin.ErrEgressRefused.Error(), Err: err}
 	case errors.As(err, &inputErr):
 		return &Error{Kind: KindInvalid, Code: "invalid_input", Detail: inputErr.Message, Field: inputErr.Field, Err: err}
 	case errors.As(err, &platformErr):

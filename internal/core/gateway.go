@@ -38,8 +38,8 @@ type Config struct {
 	// PublicURL is the gateway's externally reachable base URL, given to
 	// plugins that register webhooks.
 	PublicURL string
-	// HTTPClient is what plugins use to call platforms. Default: a client
-	// with a 30 s timeout.
+	// HTTPClient is what plugins use to call platforms. Default: Egress's
+	// PlatformClient with a 30 s timeout.
 	HTTPClient *http.Client
 	// Logger receives the gateway's logs. Default: slog.Default().
 	Logger *slog.Logger
@@ -47,8 +47,9 @@ type Config struct {
 	Now func() time.Time
 	// Plugins are the plugins to serve. Default: every registered plugin.
 	Plugins []plugin.Info
-	// Egress decides which callback URLs are acceptable. Default: the
-	// default policy (no link-local or metadata addresses).
+	// Egress decides which callback URLs are acceptable (and, through
+	// HTTPClient, where plugins may connect). Default: the default policy
+	// (no link-local or metadata addresses).
 	Egress egress.Policy
 	// Secrets encrypts the config properties plugins mark writeOnly; nil
 	// stores them in the clear (tests only).
@@ -92,7 +93,7 @@ func New(st *store.Store, cfg Config) (*Gateway, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		cfg.HTTPClient = cfg.Egress.PlatformClient(30 * time.Second)
 	}
 	if cfg.Plugins == nil {
 		cfg.Plugins = plugin.List()

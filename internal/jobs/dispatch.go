@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/metagov/metagov-go/internal/egress"
 	"github.com/metagov/metagov-go/internal/metrics"
 	"github.com/metagov/metagov-go/internal/store"
 )
@@ -233,6 +234,10 @@ func (d *Dispatcher) attempt(ctx context.Context, del store.Delivery) store.Deli
 		switch {
 		case status == http.StatusGone:
 			// The receiver says it is gone for good: stop trying.
+			o.Status, outcome = store.DeliveryFailed, "failed"
+		case errors.Is(err, egress.ErrForbidden):
+			// The policy will refuse it as long as it is configured so:
+			// retrying for days would only hide the reason.
 			o.Status, outcome = store.DeliveryFailed, "failed"
 		case attemptNo >= len(d.cfg.Schedule) || o.NextAttempt.Sub(del.CreatedAt) > deliveryDeadline:
 			o.Status, outcome = store.DeliveryFailed, "failed"
