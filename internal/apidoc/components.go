@@ -40,7 +40,7 @@ var errorResponses = map[int]struct{ name, description string }{
 	http.StatusRequestEntityTooLarge: {"PayloadTooLarge", "The request body is larger than the gateway accepts."},
 	http.StatusUnprocessableEntity:   {"PlatformRejected", "The platform refused the input as invalid (code `platform_rejected`): `detail` carries its message, `field` the input at fault when known. Change the input; the platform is not down."},
 	http.StatusInternalServerError:   {"InternalError", "The gateway failed; `request_id` identifies the failure in its logs."},
-	http.StatusBadGateway:            {"BadGateway", "The platform failed the request; `detail` carries its message."},
+	http.StatusBadGateway:            {"BadGateway", "The platform failed the request (code `platform_error`; `detail` carries its message), or the gateway's egress policy refused its address (code `egress_refused`; `detail` names the rule)."},
 	http.StatusGatewayTimeout:        {"GatewayTimeout", "The platform did not answer in time."},
 }
 
