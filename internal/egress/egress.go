@@ -453,43 +453,30 @@ func (p Policy) control(_, address string, _ syscall.RawConn) error {
 	return p.CheckAddr(addr)
 }
 
-// checkedTransport refuses a request before anything is dialled when its
-// URL's scheme is not http(s), when its host is a refused address, or,
-// through a proxy, when its host resolves to one.
-type checkedTransport struct {
-	policy Policy
-	next   http.RoundTripper
-}
-
-func (t checkedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	refuse := func(err error) (*http.Response, error) {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, err
-	}
-	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-		return refuse(&RefusedError{Reason: fmt.Sprintf("the scheme %q is not http or https", req.URL.Scheme)})
-	}
+// checkRequest runs for every request (every redirect hop) before
+// anything is dialled, as the transport's Proxy function: it refuses a host
+// that is a refused address or, through a proxy, one that resolves to one,
+// and returns the proxy to use, if any.
+func (p Policy) checkRequest(req *http.Request) (*url.URL, error) {
 	host := req.URL.Hostname()
 	if addr, err := netip.ParseAddr(host); err == nil {
-		if err := t.policy.CheckAddr(addr); err != nil {
-			return refuse(err)
+		if err := p.CheckAddr(addr); err != nil {
+			return nil, err
 		}
-	} else if t.policy.proxy != nil {
-		if _, err := t.policy.checkHost(req.Context(), "tcp", host); err != nil {
-			return refuse(err)
+	} else if p.proxy != nil {
+		if _, err := p.checkHost(req.Context(), "tcp", host); err != nil {
+			return nil, err
 		}
 	}
-	return t.next.RoundTrip(req)
+	return p.proxy, nil
 }
 
 // Transport returns a round tripper that connects only where the policy
 // allows, through the configured proxy if any (never one from the
-// environment). responseHeaderTimeout may be zero.
-func (p Policy) Transport(responseHeaderTimeout time.Duration) http.RoundTripper {
-	t := &http.Transport{
-		Proxy:                 nil,
+// environment). The clients below bound each request with their Timeout.
+func (p Policy) Transport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 p.checkRequest,
 		DialContext:           p.dialer(),
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
@@ -497,12 +484,7 @@ func (p Policy) Transport(responseHeaderTimeout time.Duration) http.RoundTripper
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: responseHeaderTimeout,
 	}
-	if p.proxy != nil {
-		t.Proxy = http.ProxyURL(p.proxy)
-	}
-	return checkedTransport{policy: p, next: t}
 }
 
 // DeliveryClient returns the client deliveries are sent with: it times a
@@ -511,7 +493,7 @@ func (p Policy) Transport(responseHeaderTimeout time.Duration) http.RoundTripper
 func (p Policy) DeliveryClient(timeout time.Duration) *http.Client {
 	return &http.Client{
 		Timeout:       timeout,
-		Transport:     p.Transport(timeout),
+		Transport:     p.Transport(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
@@ -523,7 +505,7 @@ func (p Policy) DeliveryClient(timeout time.Duration) *http.Client {
 // sent in custom headers do not follow it, and one that would resend a
 // request body to another host is refused.
 func (p Policy) PlatformClient(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: p.Transport(0), CheckRedirect: checkRedirect}
+	return &http.Client{Timeout: timeout, Transport: p.Transport(), CheckRedirect: checkRedirect}
 }
 
 // keptAcrossHosts are the headers a cross-host redirect keeps.
