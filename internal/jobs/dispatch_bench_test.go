@@ -94,7 +94,7 @@ func openStore(tb testing.TB, dsn string) *store.Store {
 // process) and returns a function that stops them.
 func startDispatchers(tb testing.TB, stores []*store.Store) func() {
 	tb.Helper()
-	policy, err := egress.NewPolicy("")
+	policy, err := egress.New(egress.Config{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func startDispatchers(tb testing.TB, stores []*store.Store) func() {
 	var ds []*jobs.Dispatcher
 	for _, st := range stores {
 		d := jobs.NewDispatcher(st, jobs.DispatcherConfig{
-			Client: policy.Client(15 * time.Second), Signer: signer,
+			Client: policy.DeliveryClient(15 * time.Second), Signer: signer,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
 		d.Start(context.Background())
