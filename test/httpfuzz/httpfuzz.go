@@ -37,6 +37,10 @@ type Route struct {
 	// Params gives valid values for each {name} in Pattern; a parameter
 	// without values gets mutated strings only.
 	Params map[string][]string
+	// Combos, when set, are values of several parameters that belong
+	// together (a process type and one of its ids); they take precedence
+	// over Params for the names they set.
+	Combos []map[string]string
 	// Bodies are well-formed bodies to mutate; none means the route is
 	// sent mostly empty or random bodies.
 	Bodies []string
@@ -271,14 +275,50 @@ func clip(s string, n int) string {
 	return s
 }
 
-// build makes one mutated request from a route.
+// Parts of a request a mutation can focus on.
+const (
+	focusBody = iota
+	focusPath
+	focusMethod
+	focusHeader
+	focusQuery
+	focusAll
+)
+
+// build makes one mutated request from a route. Most requests change one
+// part and keep the rest well-formed, so that they get past routing and
+// authentication to the code behind; some change everything.
 func build(ctx context.Context, rng *rand.Rand, base string, route Route) (*http.Request, []byte) {
-	method := mutateMethod(rng, route.Method)
-	path := fillPath(rng, route)
-	if q := mutateQuery(rng, route.Queries); q != "" {
+	var focus int
+	switch n := rng.IntN(100); {
+	case n < 55:
+		focus = focusBody
+	case n < 70:
+		focus = focusPath
+	case n < 77:
+		focus = focusMethod
+	case n < 87:
+		focus = focusHeader
+	case n < 95:
+		focus = focusQuery
+	default:
+		focus = focusAll
+	}
+	on := func(f int) bool { return focus == f || focus == focusAll }
+	method := route.Method
+	if on(focusMethod) {
+		method = pick(rng, methods)
+	}
+	path := fillPath(rng, route, on(focusPath))
+	if q := mutateQuery(rng, route.Queries, on(focusQuery)); q != "" {
 		path += "?" + q
 	}
-	body := mutateBody(rng, route.Bodies)
+	var body []byte
+	if on(focusBody) {
+		body = mutateBody(rng, route.Bodies)
+	} else if len(route.Bodies) > 0 {
+		body = []byte(pick(rng, route.Bodies))
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -288,36 +328,31 @@ func build(ctx context.Context, rng *rand.Rand, base string, route Route) (*http
 		return nil, nil
 	}
 	for k, vs := range route.Header {
-		if rng.IntN(10) == 0 {
+		if on(focusHeader) && rng.IntN(4) == 0 {
 			continue // dropped
 		}
 		for _, v := range vs {
-			if rng.IntN(8) == 0 {
+			if on(focusHeader) && rng.IntN(3) == 0 {
 				v = pick(rng, headerValues)
 			}
 			req.Header.Add(k, v)
 		}
 	}
-	for range rng.IntN(3) {
-		req.Header.Set(pick(rng, headerNames), pick(rng, headerValues))
+	if on(focusHeader) {
+		for range 1 + rng.IntN(3) {
+			req.Header.Set(pick(rng, headerNames), pick(rng, headerValues))
+		}
 	}
-	if body != nil && rng.IntN(4) != 0 {
+	if body != nil && (!on(focusHeader) || rng.IntN(2) == 0) {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if route.Sign != nil && rng.IntN(5) != 0 {
+	if route.Sign != nil && rng.IntN(8) != 0 {
 		route.Sign(req.Header, body)
 	}
 	return req, body
 }
 
 var methods = []string{"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT", "PROPFIND", "get", "X-FUZZ", "POST "}
-
-func mutateMethod(rng *rand.Rand, method string) string {
-	if rng.IntN(10) < 8 {
-		return method
-	}
-	return pick(rng, methods)
-}
 
 // segments are awkward path parameter values.
 var segments = []string{
@@ -327,7 +362,11 @@ var segments = []string{
 	"randomness.delayed-stochastic-vote", "vote.poll", "vote.cast", "webhook", "testkit", "loomio", "discourse",
 }
 
-func fillPath(rng *rand.Rand, route Route) string {
+func fillPath(rng *rand.Rand, route Route, mutate bool) string {
+	var combo map[string]string
+	if len(route.Combos) > 0 {
+		combo = pick(rng, route.Combos)
+	}
 	var b strings.Builder
 	rest := route.Pattern
 	for {
@@ -341,8 +380,11 @@ func fillPath(rng *rand.Rand, route Route) string {
 		name := strings.TrimSuffix(rest[i+1:j], "...")
 		rest = rest[j+1:]
 		valid := route.Params[name]
+		if v, ok := combo[name]; ok {
+			valid = []string{v}
+		}
 		switch n := rng.IntN(10); {
-		case len(valid) > 0 && n < 7:
+		case len(valid) > 0 && (!mutate || n < 4):
 			b.WriteString(url.PathEscape(pick(rng, valid)))
 		case n < 9:
 			b.WriteString(pick(rng, segments))
@@ -351,7 +393,10 @@ func fillPath(rng *rand.Rand, route Route) string {
 		}
 	}
 	p := b.String()
-	switch rng.IntN(40) {
+	if !mutate {
+		return p
+	}
+	switch rng.IntN(12) {
 	case 0:
 		p += "/"
 	case 1:
@@ -368,12 +413,15 @@ func fillPath(rng *rand.Rand, route Route) string {
 
 var queryValues = []string{"", "0", "-1", "1", "1000000", "9223372036854775808", "abc", "ballots", "x", "1.5", "%00", "ſ", "my-community"}
 
-func mutateQuery(rng *rand.Rand, seeds []string) string {
+func mutateQuery(rng *rand.Rand, seeds []string, mutate bool) string {
 	q := ""
-	if len(seeds) > 0 && rng.IntN(3) != 0 {
+	if len(seeds) > 0 && (!mutate || rng.IntN(3) != 0) {
 		q = pick(rng, seeds)
 	}
-	if rng.IntN(3) == 0 {
+	if !mutate {
+		return q
+	}
+	if rng.IntN(3) != 0 {
 		vals, err := url.ParseQuery(q)
 		if err != nil {
 			vals = url.Values{}
@@ -384,7 +432,7 @@ func mutateQuery(rng *rand.Rand, seeds []string) string {
 		}
 		q = vals.Encode()
 	}
-	if rng.IntN(50) == 0 {
+	if rng.IntN(10) == 0 {
 		q += "&%zz=%"
 	}
 	return q

@@ -132,9 +132,10 @@ func TestHTTPFuzz(t *testing.T) {
 
 // fixture is what the fuzzer's routes refer to.
 type fixture struct {
-	processes  []string // "<plugin>.<process>/<id>"
+	processes  []map[string]string // {"id": "<plugin>.<process>", "pid": "<id>"}
 	pollID     string
 	deliveries []string
+	instances  []map[string]string // {"name": "<plugin>", "id": "<instance id>"}
 }
 
 func configs(sourcecredURL string) []map[string]any {
@@ -164,13 +165,36 @@ func setUp(t *testing.T, s *apptest.Server, sourcecredURL, callbackURL string) f
 		r = s.Do("POST", "/api/internal/process/randomness.delayed-stochastic-vote",
 			map[string]any{"options": []string{"a", "b"}, "delay": 60, "callback_url": callbackURL}, h...)
 		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
-		f.processes = append(f.processes, strings.TrimPrefix(r.Header.Get("Location"), "/api/internal/process/"))
+		f.processes = append(f.processes, processRef(r.Header.Get("Location")))
 		r = s.Do("POST", "/api/internal/process/vote.poll", map[string]any{"method": "single-choice", "options": []string{"a", "b"},
 			"duration_minutes": 60, "callback_url": callbackURL}, h...)
 		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
-		loc := strings.TrimPrefix(r.Header.Get("Location"), "/api/internal/process/")
-		f.processes = append(f.processes, loc)
-		f.pollID = loc[strings.LastIndexByte(loc, '/')+1:]
+		ref := processRef(r.Header.Get("Location"))
+		f.processes = append(f.processes, ref)
+		f.pollID = ref["pid"]
+	}
+	// Deliveries of both kinds: a closed process's callback and the events
+	// of verified webhooks.
+	r = s.Do("DELETE", "/api/internal/process/"+f.processes[0]["id"]+"/"+f.processes[0]["pid"], nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	for i := range 3 {
+		body := []byte(fmt.Sprintf(`{"type": "push", "n": %d}`, i))
+		hdr := http.Header{}
+		sign(hdr, body)
+		r = s.Do("POST", "/api/hooks/"+community+"/webhook/"+hookSlug, string(body), signatureHd, hdr.Get(signatureHd))
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	}
+	r = s.Do("GET", "/api/internal/community/"+community, nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	var c struct {
+		Plugins []struct {
+			ID   json.Number `json:"id"`
+			Name string      `json:"name"`
+		} `json:"plugins"`
+	}
+	require.NoError(t, json.Unmarshal(r.Body, &c))
+	for _, p := range c.Plugins {
+		f.instances = append(f.instances, map[string]string{"name": p.Name, "id": p.ID.String()})
 	}
 	r = s.Do("GET", "/api/internal/deliveries", nil)
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
@@ -186,6 +210,13 @@ func setUp(t *testing.T, s *apptest.Server, sourcecredURL, callbackURL string) f
 	return f
 }
 
+// processRef splits a process Location into the route's parameters.
+func processRef(location string) map[string]string {
+	ref := strings.TrimPrefix(location, "/api/internal/process/")
+	i := strings.LastIndexByte(ref, '/')
+	return map[string]string{"id": ref[:i], "pid": ref[i+1:]}
+}
+
 func sign(h http.Header, body []byte) {
 	mac := hmac.New(sha256.New, []byte(hookSecret))
 	mac.Write(body)
@@ -198,14 +229,6 @@ func gatewayRoutes(f fixture, sourcecredURL, callbackURL string) []httpfuzz.Rout
 	h := http.Header{"X-Metagov-Community": {community}}
 	slugs := []string{community, "other", "fuzz-scratch", "fuzz-scratch-2"}
 	plugins := []string{"randomness", "vote", "webhook", "sourcecred", "loomio", "discourse", "opencollective"}
-	actions := []string{"randomness.random-int", "randomness.set-lucky-number", "vote.cast", "vote.export",
-		"sourcecred.user-cred", "sourcecred.total-cred", "loomio.list-members", "loomio.create-discussion",
-		"discourse.create-post", "opencollective.list-members"}
-	processTypes := []string{"randomness.delayed-stochastic-vote", "vote.poll", "loomio.poll", "discourse.poll", "opencollective.vote"}
-	var pids []string
-	for _, p := range f.processes {
-		pids = append(pids, p[strings.LastIndexByte(p, '/')+1:])
-	}
 	cb := fmt.Sprintf("%q", callbackURL)
 	configBodies := []string{
 		`{"default_low": 1, "default_high": 10}`, `{}`, `{"secret": "` + hookSecret + `", "webhook_slug": "` + hookSlug + `"}`,
@@ -217,25 +240,41 @@ func gatewayRoutes(f fixture, sourcecredURL, callbackURL string) []httpfuzz.Rout
 		`{"readable_name": "Renamed"}`, `{"plugins": []}`, `{"slug": "fuzz-scratch", "readable_name": "x"}`,
 		`{"name": "fuzz-scratch", "plugins": [{"name": "vote"}]}`,
 	}
-	actionBodies := []string{
-		`{"parameters": {"low": 1, "high": 5}}`, `{"parameters": {"lucky_number": 7}}`,
-		`{"parameters": {"process_id": ` + f.pollID + `, "voter": "alice", "ballot": "a"}}`,
-		`{"parameters": {"process_id": ` + f.pollID + `}}`, `{"parameters": {"username": "alice"}}`, `{"parameters": {"id": "123"}}`,
-		`{"parameters": {}}`, `{}`, `{"parameters": {"raw": "hello", "topic_id": 1}}`,
+	poll := f.pollID
+	actionRoutes := []struct {
+		id     string
+		bodies []string
+	}{
+		{"randomness.random-int", []string{`{"parameters": {"low": 1, "high": 5}}`, `{"parameters": {}}`, `{}`}},
+		{"randomness.set-lucky-number", []string{`{"parameters": {"lucky_number": 7}}`}},
+		{"vote.cast", []string{`{"parameters": {"process_id": ` + poll + `, "voter": "alice", "ballot": "a"}}`,
+			`{"parameters": {"process_id": ` + poll + `, "voter": "bob", "ballot": "b"}}`}},
+		{"vote.export", []string{`{"parameters": {"process_id": ` + poll + `}}`}},
+		{"sourcecred.user-cred", []string{`{"parameters": {"username": "alice"}}`, `{"parameters": {"id": "123"}}`}},
+		{"sourcecred.total-cred", []string{`{"parameters": {}}`}},
+		{"loomio.list-members", []string{`{"parameters": {}}`}},
+		{"discourse.create-post", []string{`{"parameters": {"raw": "hello", "topic_id": 1}}`}},
 	}
-	processBodies := []string{
-		`{"options": ["a", "b"], "delay": 60, "callback_url": ` + cb + `}`,
-		`{"method": "single-choice", "options": ["a", "b"], "duration_minutes": 60, "callback_url": ` + cb + `}`,
-		`{"method": "score", "options": ["a", "b"], "score_min": 0, "score_max": 5, "duration_minutes": 60}`,
-		`{"method": "consent", "eligible": ["a", "b"], "close_early": true, "closing_at": "2030-01-01T00:00:00Z", "quorum": {"count": 1, "share": 0.5}, "threshold": {"share": 0.5, "strict": true}}`,
-		`{"method": "quadratic", "options": ["a", "b"], "credits": 9, "duration_minutes": 5, "closing_soon_minutes": 1, "weights": {"a": 2}}`,
-		`{"method": "weighted", "options": ["a", "b", "c"], "points": 10, "duration_minutes": 5, "tie_seed": "x", "anonymous": true}`,
-		`{"method": "ranked-choice", "options": ["a", "b", "c"], "duration_minutes": 5, "min_open_minutes": 1}`,
-		`{"title": "t", "options": ["a"], "closing_at": "2030-01-01T00:00:00Z"}`,
+	processStarts := []struct {
+		id     string
+		bodies []string
+	}{
+		{"randomness.delayed-stochastic-vote", []string{`{"options": ["a", "b"], "delay": 60, "callback_url": ` + cb + `}`, `{"options": ["a"], "delay": 0}`}},
+		{"vote.poll", []string{
+			`{"method": "single-choice", "options": ["a", "b"], "duration_minutes": 60, "callback_url": ` + cb + `}`,
+			`{"method": "score", "options": ["a", "b"], "score_min": 0, "score_max": 5, "duration_minutes": 60}`,
+			`{"method": "consent", "eligible": ["a", "b"], "close_early": true, "closing_at": "2030-01-01T00:00:00Z", "quorum": {"count": 1, "share": 0.5}, "threshold": {"share": 0.5, "strict": true}}`,
+			`{"method": "quadratic", "options": ["a", "b"], "credits": 9, "duration_minutes": 5, "closing_soon_minutes": 1, "weights": {"a": 2}}`,
+			`{"method": "weighted", "options": ["a", "b", "c"], "points": 10, "duration_minutes": 5, "tie_seed": "x", "anonymous": true}`,
+			`{"method": "ranked-choice", "options": ["a", "b", "c"], "duration_minutes": 5, "min_open_minutes": 1}`,
+			`{"method": "approval", "options": ["a", "b", "c"], "duration_minutes": 5, "eligible": ["a"], "allow_change": false}`,
+			`{"method": "condorcet-schulze", "options": ["a", "b", "c"], "duration_minutes": 5}`,
+		}},
+		{"loomio.poll", []string{`{"title": "t", "options": ["a"], "closing_at": "2030-01-01T00:00:00Z"}`}},
 	}
 	hookBodies := []string{`{"type": "push", "data": {"x": 1}}`, `{"action": "created", "post": {"id": 1}}`, `[]`, `"x"`}
 	pages := []string{"after=0&limit=10", "limit=1", "after=1", "community=" + community, ""}
-	return []httpfuzz.Route{
+	routes := []httpfuzz.Route{
 		{Method: "GET", Pattern: "/"},
 		{Method: "GET", Pattern: "/openapi.json"},
 		{Method: "GET", Pattern: "/swagger.json"},
@@ -251,14 +290,10 @@ func gatewayRoutes(f fixture, sourcecredURL, callbackURL string) []httpfuzz.Rout
 		{Method: "GET", Pattern: "/api/internal/plugin-schemas"},
 		{Method: "GET", Pattern: "/api/internal/plugin/{name}/metadata", Params: map[string][]string{"name": plugins}},
 		{Method: "POST", Pattern: "/api/internal/plugin/{name}", Params: map[string][]string{"name": plugins}, Header: h, Bodies: configBodies},
-		{Method: "DELETE", Pattern: "/api/internal/plugin/{name}/{id}", Params: map[string][]string{"name": plugins, "id": {"1", "2", "3", "4", "5", "6"}}, Header: h},
-		{Method: "POST", Pattern: "/api/internal/action/{id}", Params: map[string][]string{"id": actions}, Header: h, Bodies: actionBodies},
-		{Method: "POST", Pattern: "/api/action/{id}", Params: map[string][]string{"id": actions}, Header: h, Bodies: actionBodies},
-		{Method: "POST", Pattern: "/api/internal/process/{id}", Params: map[string][]string{"id": processTypes}, Header: h, Bodies: processBodies},
-		{Method: "GET", Pattern: "/api/internal/process/{id}/{pid}", Params: map[string][]string{"id": processTypes, "pid": pids},
-			Queries: []string{"include=ballots", ""}},
-		{Method: "DELETE", Pattern: "/api/internal/process/{id}/{pid}", Params: map[string][]string{"id": processTypes, "pid": pids}},
-		{Method: "GET", Pattern: "/api/internal/deliveries", Queries: append(pages, "status=failed", "process_id=1")},
+		{Method: "DELETE", Pattern: "/api/internal/plugin/{name}/{id}", Combos: f.instances, Header: h},
+		{Method: "GET", Pattern: "/api/internal/process/{id}/{pid}", Combos: f.processes, Queries: []string{"include=ballots", ""}},
+		{Method: "DELETE", Pattern: "/api/internal/process/{id}/{pid}", Combos: f.processes},
+		{Method: "GET", Pattern: "/api/internal/deliveries", Queries: append(pages, "status=failed", "process=1", "kind=event")},
 		{Method: "GET", Pattern: "/api/internal/deliveries/{id}", Params: map[string][]string{"id": f.deliveries}},
 		{Method: "POST", Pattern: "/api/internal/deliveries/{id}/redeliver", Params: map[string][]string{"id": f.deliveries}},
 		{Method: "GET", Pattern: "/api/internal/events", Queries: pages},
@@ -269,9 +304,23 @@ func gatewayRoutes(f fixture, sourcecredURL, callbackURL string) []httpfuzz.Rout
 		{Method: "POST", Pattern: "/api/hooks/{plugin}", Params: map[string][]string{"plugin": plugins}, Bodies: hookBodies},
 		{Method: "POST", Pattern: "/api/hooks/{community}/{plugin}", Params: map[string][]string{"community": slugs, "plugin": plugins}, Bodies: hookBodies},
 		{Method: "POST", Pattern: "/api/hooks/{community}/{plugin}/{webhook_slug}",
-			Params: map[string][]string{"community": {community}, "plugin": {"webhook", "discourse", "loomio", "opencollective"}, "webhook_slug": {hookSlug}},
+			Params: map[string][]string{"community": {community}, "plugin": {"webhook"}, "webhook_slug": {hookSlug}},
 			Bodies: hookBodies, Sign: sign, Header: http.Header{"X-Github-Event": {"push"}}},
 	}
+	for _, a := range actionRoutes {
+		routes = append(routes, httpfuzz.Route{Method: "POST", Pattern: "/api/internal/action/{id}", Params: map[string][]string{"id": {a.id}}, Header: h, Bodies: a.bodies})
+		// The public route serves sourcecred's actions; one private action
+		// checks that it stays private.
+		if strings.HasPrefix(a.id, "sourcecred.") || a.id == "randomness.random-int" {
+			routes = append(routes, httpfuzz.Route{Method: "POST", Pattern: "/api/action/{id}", Params: map[string][]string{"id": {a.id}}, Header: h, Bodies: a.bodies})
+		}
+	}
+	for _, p := range processStarts {
+		for range 2 { // processes are the deepest code: send them twice as often
+			routes = append(routes, httpfuzz.Route{Method: "POST", Pattern: "/api/internal/process/{id}", Params: map[string][]string{"id": {p.id}}, Header: h, Bodies: p.bodies})
+		}
+	}
+	return routes
 }
 
 // requireEveryDocumentedRoute checks the route table against the OpenAPI
