@@ -415,3 +415,47 @@ func TestServeSIGTERM(t *testing.T) {
 		t.Fatal("metagov did not exit within 10 s of SIGTERM")
 	}
 }
+
+// TestEgressSettings: the egress policy's settings reach the gateway, from
+// flags and the environment, the allow-list under its old name too. The event
+// receiver URL is checked at start, so each shows without a request.
+func TestEgressSettings(t *testing.T) {
+	t.Parallel()
+	metadataReceiver := "--event-receiver-url=http://169.254.10.1/events"
+	addr := func() string { return fmt.Sprintf("--addr=127.0.0.1:%d", freePort(t)) }
+	refused := []struct {
+		name     string
+		env      []string
+		args     []string
+		fragment string
+	}{
+		{"link-local by default", nil, []string{metadataReceiver}, "169.254.10.1 is in 169.254.0.0/16 (link-local / cloud metadata)"},
+		{"deny private from the environment", []string{"METAGOV_EGRESS_DENY_PRIVATE=true"},
+			[]string{"--event-receiver-url=http://127.0.0.1:9/events"}, "127.0.0.1 is in 127.0.0.0/8 (loopback)"},
+		{"deny private flag", nil, []string{"--egress-deny-private", "--event-receiver-url=http://10.0.0.1/events"}, "10.0.0.1 is in 10.0.0.0/8"},
+		{"bad proxy", []string{"METAGOV_EGRESS_PROXY=ftp://proxy.internal:21"}, nil, "egress proxy"},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, err := run(t, t.TempDir(), cleanEnv(tc.env...), append([]string{"serve", addr()}, tc.args...)...)
+			require.Error(t, err, "serve must refuse to start")
+			require.Contains(t, stderr, tc.fragment)
+		})
+	}
+	for name, allow := range map[string]struct {
+		env  []string
+		args []string
+	}{
+		"METAGOV_EGRESS_ALLOW":   {env: []string{"METAGOV_EGRESS_ALLOW=169.254.10.0/24"}},
+		"METAGOV_DELIVERY_ALLOW": {env: []string{"METAGOV_DELIVERY_ALLOW=169.254.10.0/24"}},
+		"--egress-allow":         {args: []string{"--egress-allow=169.254.10.1"}},
+		"--delivery-allow":       {args: []string{"--delivery-allow=169.254.10.1"}},
+	} {
+		t.Run("allowed by "+name, func(t *testing.T) {
+			port := freePort(t)
+			s := serve(t, t.TempDir(), cleanEnv(allow.env...),
+				append([]string{fmt.Sprintf("--addr=127.0.0.1:%d", port), metadataReceiver}, allow.args...)...)
+			s.waitReady(t, port)
+		})
+	}
+}
