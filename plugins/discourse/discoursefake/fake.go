@@ -9,7 +9,9 @@
 // fit; every answer of such an endpoint is checked against the documented
 // response. Problems are reported as test errors when the test ends. The
 // poll plugin's PUT /polls/toggle_status, and the recover endpoints, are not
-// in the description; they follow Discourse's source.
+// in the description; they follow Discourse's source. Where the description
+// is absent (a clone without ../shared, see internal/platformdocs), the fake
+// serves the same answers without validation and says so in the test log.
 package discoursefake
 
 import (
@@ -22,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/metagov/metagov-go/internal/platformdocs"
 )
 
 // Options configure a fake forum. Zero values get test defaults.
@@ -94,8 +98,10 @@ func New(t testing.TB, opts Options) *Server {
 	if opts.WebhookSecret == "" {
 		opts.WebhookSecret = "test-webhook-secret"
 	}
-	if _, err := loadSpec(); err != nil {
+	if doc, err := loadSpec(); err != nil {
 		t.Fatal(err)
+	} else if doc == nil {
+		t.Log(platformdocs.Missing("discoursefake", specRel))
 	}
 	s := &Server{opts: opts, t: t, users: map[int64]*User{}, topics: map[int64]*Topic{}, posts: map[int64]*Post{}, nextID: 100}
 	s.users[-1] = &User{ID: -1, Username: "system", Name: "system", Admin: true}
@@ -112,6 +118,13 @@ func New(t testing.TB, opts Options) *Server {
 		}
 	})
 	return s
+}
+
+// Validating reports whether the fake checks requests and its answers
+// against Discourse's published description (see internal/platformdocs).
+func (s *Server) Validating() bool {
+	doc, _ := loadSpec()
+	return doc != nil
 }
 
 // Options returns the fake's settings, for building the plugin config.

@@ -42,6 +42,9 @@ func TestFakeRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.problem && !s.Validating() {
+				t.Skip("Discourse's description is absent: nothing to check requests against")
+			}
 			req, err := http.NewRequest(tt.method, s.URL+tt.path, strings.NewReader(tt.body))
 			require.NoError(t, err)
 			if tt.contentType != "" {

@@ -7,19 +7,19 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/metagov/metagov-go/internal/platformdocs"
 )
 
-// SpecEnv names a variable that may hold the path of Discourse's OpenAPI
-// description; by default it is <repo root>/../shared/platforms/discourse/openapi.json.
-const SpecEnv = "METAGOV_DISCOURSE_OPENAPI"
+// specRel is where Discourse's OpenAPI description lives in the shared
+// directory (see internal/platformdocs).
+var specRel = filepath.Join("platforms", "discourse", "openapi.json")
 
 var (
 	specOnce sync.Once
@@ -27,27 +27,23 @@ var (
 	specErr  error
 )
 
-// specPath locates the OpenAPI description beside the repository clone.
-func specPath() string {
-	if p := os.Getenv(SpecEnv); p != "" {
-		return p
-	}
-	_, file, _, _ := runtime.Caller(0)
-	// file is <repo>/plugins/discourse/discoursefake/spec.go.
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "shared", "platforms", "discourse", "openapi.json")
-}
-
-// loadSpec reads the description once per test binary. Discourse's
-// PostsController accepts is_warning from staff on POST /posts.json, which
-// the description leaves out of that request schema (additionalProperties
-// false); the fake adds it so that create-message with is_warning is checked
-// like every other field.
+// loadSpec reads the description once per test binary; it is nil, without
+// an error, when the description is absent and not required (the fake then
+// runs without validation). Discourse's PostsController accepts is_warning
+// from staff on POST /posts.json, which the description leaves out of that
+// request schema (additionalProperties false); the fake adds it so that
+// create-message with is_warning is checked like every other field.
 func loadSpec() (*openapi3.T, error) {
 	specOnce.Do(func() {
+		path, found, err := platformdocs.Find(specRel)
+		if err != nil || !found {
+			specErr = err
+			return
+		}
 		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromFile(specPath())
+		doc, err := loader.LoadFromFile(path)
 		if err != nil {
-			specErr = fmt.Errorf("loading discourse openapi description (set %s to its path): %w", SpecEnv, err)
+			specErr = fmt.Errorf("loading discourse openapi description %s: %w", path, err)
 			return
 		}
 		op := doc.Paths.Value("/posts.json").Post

@@ -60,7 +60,7 @@ func (x *executor) field(o obj, f *ast.Field, path []any) (any, bool) {
 	v := o[f.Name]
 	if r, isResolver := v.(resolver); isResolver {
 		var err error
-		v, err = r(f.ArgumentMap(x.vars))
+		v, err = r(x.arguments(f.Definition, f.Arguments))
 		if err != nil {
 			x.fail(err, f, path)
 			return nil, false
@@ -122,6 +122,9 @@ func (x *executor) applies(o obj, cond string) bool {
 	if cond == "" || cond == typename {
 		return true
 	}
+	if x.schema == nil {
+		return false // without the schema, interfaces and unions are unknown
+	}
 	def := x.schema.Types[cond]
 	if def == nil {
 		return false
@@ -135,13 +138,35 @@ func (x *executor) applies(o obj, cond string) bool {
 }
 
 func (x *executor) included(ds ast.DirectiveList) bool {
-	if d := ds.ForName("skip"); d != nil && d.ArgumentMap(x.vars)["if"] == true {
+	if d := ds.ForName("skip"); d != nil && x.directiveArguments(d)["if"] == true {
 		return false
 	}
-	if d := ds.ForName("include"); d != nil && d.ArgumentMap(x.vars)["if"] == false {
+	if d := ds.ForName("include"); d != nil && x.directiveArguments(d)["if"] == false {
 		return false
 	}
 	return true
+}
+
+func (x *executor) directiveArguments(d *ast.Directive) map[string]any {
+	if d.Definition != nil {
+		return d.ArgumentMap(x.vars)
+	}
+	return x.arguments(nil, d.Arguments)
+}
+
+// arguments gives a field's arguments with the schema's defaults filled in,
+// or, when the fake runs without the schema (def is nil), as written.
+func (x *executor) arguments(def *ast.FieldDefinition, args ast.ArgumentList) map[string]any {
+	if def != nil {
+		return (&ast.Field{Definition: def, Arguments: args}).ArgumentMap(x.vars)
+	}
+	out := map[string]any{}
+	for _, a := range args {
+		if v, err := a.Value.Value(x.vars); err == nil {
+			out[a.Name] = v
+		}
+	}
+	return out
 }
 
 // fail records a field error in the shape Open Collective answers.

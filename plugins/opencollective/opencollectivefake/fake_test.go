@@ -23,15 +23,16 @@ func TestServe(t *testing.T) {
 		body        string
 		status      int
 		want        string // a fragment of the answer
+		validation  bool   // needs the published schema
 	}{
 		{name: "valid query", body: req(collective, map[string]any{"slug": CollectiveSlug}),
 			status: http.StatusOK, want: `"name":"Metagov"`},
 		{name: "aliases and fragments", body: req(`query { c: collective(slug: "metagov") { ... on Account { s: slug } __typename } }`, nil),
-			status: http.StatusOK, want: `{"c":{"__typename":"Collective","s":"metagov"}}`},
+			status: http.StatusOK, want: `{"c":{"__typename":"Collective","s":"metagov"}}`, validation: true},
 		{name: "unknown field", body: req(`query { collective(slug: "metagov") { nope } }`, nil),
-			status: http.StatusBadRequest, want: `{"errors":[{"extensions":{"code":"GRAPHQL_VALIDATION_FAILED"},"locations":[{"line":1,"column":39}],"message":"Cannot query field \"nope\" on type \"Collective\".`},
+			status: http.StatusBadRequest, want: `{"errors":[{"extensions":{"code":"GRAPHQL_VALIDATION_FAILED"},"locations":[{"line":1,"column":39}],"message":"Cannot query field \"nope\" on type \"Collective\".`, validation: true},
 		{name: "syntax error", body: req(`query { collective(`, nil), status: http.StatusBadRequest, want: "GRAPHQL_PARSE_FAILED"},
-		{name: "variable of the wrong type", body: req(collective, map[string]any{"slug": 5}), status: http.StatusBadRequest, want: "BAD_USER_INPUT"},
+		{name: "variable of the wrong type", body: req(collective, map[string]any{"slug": 5}), status: http.StatusBadRequest, want: "BAD_USER_INPUT", validation: true},
 		{name: "missing collective", body: req(`query { collective(slug: "nope") { id } }`, nil), status: http.StatusOK, want: `"code":"NotFound"`},
 		{name: "wrong personal token", header: map[string]string{"Personal-Token": "x"}, body: req(collective, nil),
 			status: http.StatusUnauthorized, want: `"message":"Invalid Personal Token (Api Key): x"`},
@@ -47,6 +48,9 @@ func TestServe(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			if tt.validation && !f.Validating() {
+				t.Skip("Open Collective's schema is absent: nothing to validate against")
+			}
 			r, err := http.NewRequest(http.MethodPost, f.URL+"/graphql/v2", strings.NewReader(tt.body))
 			require.NoError(t, err)
 			r.Header.Set("Content-Type", "application/json")

@@ -4,17 +4,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/metagov/metagov-go/internal/platformdocs"
 )
 
-// SharedDirEnv names a variable that points at the shared reference
-// directory (the one holding platforms/opencollective/schemaV2.graphql),
-// for checkouts where it does not sit beside the repository as ../shared.
-const SharedDirEnv = "METAGOV_SHARED_DIR"
+// schemaRel is where Open Collective's published schema lives in the
+// shared directory (see internal/platformdocs).
+var schemaRel = filepath.Join("platforms", "opencollective", "schemaV2.graphql")
 
 var (
 	schemaOnce sync.Once
@@ -23,13 +23,19 @@ var (
 )
 
 // loadSchema parses Open Collective's published GraphQL v2 schema once per
-// test binary; every request the fake answers is validated against it.
+// test binary; every request the fake answers is validated against it. It is
+// nil, without an error, when the schema is absent and not required: the fake
+// then runs without validation.
 func loadSchema() (*ast.Schema, error) {
 	schemaOnce.Do(func() {
-		path := schemaPath()
+		path, found, err := platformdocs.Find(schemaRel)
+		if err != nil || !found {
+			schemaErr = err
+			return
+		}
 		src, err := os.ReadFile(path)
 		if err != nil {
-			schemaErr = fmt.Errorf("reading the Open Collective schema (set %s to the shared directory): %w", SharedDirEnv, err)
+			schemaErr = fmt.Errorf("reading the Open Collective schema: %w", err)
 			return
 		}
 		s, err := gqlparser.LoadSchema(&ast.Source{Name: filepath.Base(path), Input: string(src)})
@@ -40,17 +46,4 @@ func loadSchema() (*ast.Schema, error) {
 		schema = s
 	})
 	return schema, schemaErr
-}
-
-// schemaPath finds schemaV2.graphql: under $METAGOV_SHARED_DIR, else in
-// ../shared beside the repository root, which is three directories above
-// this file.
-func schemaPath() string {
-	rel := filepath.Join("platforms", "opencollective", "schemaV2.graphql")
-	if dir := os.Getenv(SharedDirEnv); dir != "" {
-		return filepath.Join(dir, rel)
-	}
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
-	return filepath.Join(root, "..", "shared", rel)
 }
