@@ -19,6 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metagov/metagov-go/internal/apidoc"
 	"github.com/metagov/metagov-go/internal/apptest"
 )
 
@@ -171,6 +172,9 @@ func TestVersion(t *testing.T) {
 	require.Equal(t, testVersion+"\n", stdout)
 }
 
+// TestOpenAPICommand lints the document of the built-in plugins with the
+// rules of Redocly's recommended set: every plugin's input and event schemas
+// are referenced from an operation or webhook.
 func TestOpenAPICommand(t *testing.T) {
 	t.Parallel()
 	stdout, stderr, err := run(t, t.TempDir(), cleanEnv(), "openapi")
@@ -179,6 +183,10 @@ func TestOpenAPICommand(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(stdout), &doc))
 	require.Contains(t, doc["openapi"], "3.1")
 	require.Contains(t, doc, "paths")
+	require.Contains(t, doc["webhooks"], "vote.closing_soon")
+	problems, err := apidoc.Lint([]byte(stdout))
+	require.NoError(t, err)
+	require.Empty(t, problems)
 }
 
 func TestUnknownCommand(t *testing.T) {

@@ -18,8 +18,7 @@ type Options struct {
 	Version string
 	// ServerURL, when set, becomes the document's only servers entry so that
 	// Swagger UI's "Try it out" targets the public address behind a proxy.
-	// Empty leaves servers out, which OpenAPI reads as "the host serving
-	// the document".
+	// Empty gives "/": the host serving the document.
 	ServerURL string
 }
 
@@ -35,6 +34,7 @@ const (
 	tagDocs       = "Docs"
 	tagDeliveries = "Deliveries, Events and Audit"
 	tagOps        = "Operations"
+	tagSent       = "Sent to the Driver"
 )
 
 var tagList = []tag{
@@ -46,6 +46,7 @@ var tagList = []tag{
 	{tagWebhooks, "Receivers for platform webhooks. Each platform's own signature scheme is verified before the body is parsed."},
 	{tagDeliveries, "What the gateway sent drivers (signed callbacks and events, retried for days), redelivery, events to pull, and the audit log of changes."},
 	{tagOps, "Health, readiness and metrics for operators."},
+	{tagSent, "What the gateway POSTs to the driver (`webhooks`): process callbacks and events, signed the Standard Webhooks way and retried for days."},
 	{tagDocs, "This document and the pages that render it."},
 }
 
@@ -53,11 +54,14 @@ var tagList = []tag{
 // plugin schemas are arbitrary JSON Schema and must pass through unchanged.
 type (
 	document struct {
-		OpenAPI    string              `json:"openapi"`
-		Info       info                `json:"info"`
-		Servers    []server            `json:"servers,omitempty"`
-		Tags       []tag               `json:"tags"`
-		Paths      map[string]pathItem `json:"paths"`
+		OpenAPI string              `json:"openapi"`
+		Info    info                `json:"info"`
+		Servers []server            `json:"servers,omitempty"`
+		Tags    []tag               `json:"tags"`
+		Paths   map[string]pathItem `json:"paths"`
+		// Webhooks are the requests the gateway sends to drivers: process
+		// callbacks and events (OpenAPI 3.1).
+		Webhooks   map[string]pathItem `json:"webhooks,omitempty"`
 		Components components          `json:"components"`
 	}
 	info struct {
@@ -82,8 +86,9 @@ type (
 		Parameters  []any          `json:"parameters,omitempty"`
 		RequestBody *requestBody   `json:"requestBody,omitempty"`
 		Responses   map[string]any `json:"responses"`
-		// Security lists the ways in; the internal API takes an API key.
-		Security []map[string][]string `json:"security,omitempty"`
+		// Security lists the ways in: the internal API takes an API key;
+		// every other operation is public and says so with [].
+		Security []map[string][]string `json:"security"`
 	}
 	parameter struct {
 		Name        string `json:"name"`
@@ -152,6 +157,10 @@ func Build(plugins []plugin.Info, opts Options) ([]byte, error) {
 		}
 	}
 
+	if err := b.dropUnusedShared(); err != nil {
+		return nil, fmt.Errorf("building openapi document: %w", err)
+	}
+
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -190,6 +199,9 @@ func newBuilder(opts Options) *builder {
 			Parameters: map[string]parameter{},
 		},
 	}
+	// "/" is the host serving the document (also what no servers means,
+	// but linters and some generators want the entry).
+	doc.Servers = []server{{URL: "/"}}
 	if opts.ServerURL != "" {
 		doc.Servers = []server{{URL: opts.ServerURL}}
 	}
@@ -201,9 +213,12 @@ const apiDescription = "Metagov is a governance API gateway: a driver (a governa
 	"Routes under `/api/internal` are for the driver. Action, process-start and plugin-enable routes name the " +
 	"community in the `X-Metagov-Community` header. Every error has a JSON body " +
 	"`{\"detail\": ..., \"code\": ...}` (schema `Error`).\n\n" +
+	"What the gateway POSTs to drivers (process callbacks and events, signed the Standard Webhooks way) " +
+	"is described under `webhooks`.\n\n" +
 	"Plugin schemas are JSON Schema 2020-12 and appear in `components.schemas` as " +
 	"`<plugin>.config`, `<plugin>.<action>.input`, `<plugin>.<action>.output`, " +
-	"`<plugin>.<process>.input` and `<plugin>.<process>.outcome`."
+	"`<plugin>.<process>.input` (the process's parameters plus `callback_url`: the start request's body), " +
+	"`<plugin>.<process>.outcome` and `<plugin>.<event>.event` (an event's `data`)."
 
 // addOp adds one operation, refusing a second operation on the same method
 // and path or a reused operation id: either would silently hide a route.
@@ -221,12 +236,58 @@ func (b *builder) addOp(method, path string, op *operation) error {
 	if _, dup := item[key]; dup {
 		return fmt.Errorf("route %s described twice", where)
 	}
+	op.Security = []map[string][]string{} // public: webhooks, public actions, docs, health
 	if strings.HasPrefix(path, "/api/internal/") {
 		// An API key once any exists; none, from loopback, in protected mode.
 		op.Security = []map[string][]string{{"apiKey": {}}, {}}
 	}
 	item[key] = op
 	b.opIDs[op.OperationID] = where
+	return nil
+}
+
+// addWebhook describes a request the gateway sends to the driver (OpenAPI
+// 3.1 webhooks), under a name unique among them.
+func (b *builder) addWebhook(name string, op *operation) error {
+	where := "webhook " + name
+	if prev, dup := b.opIDs[op.OperationID]; dup {
+		return fmt.Errorf("operation id %q used by both %s and %s", op.OperationID, prev, where)
+	}
+	if b.doc.Webhooks == nil {
+		b.doc.Webhooks = map[string]pathItem{}
+	}
+	if _, dup := b.doc.Webhooks[name]; dup {
+		return fmt.Errorf("%s described twice", where)
+	}
+	// The driver's receiver is not the gateway's to secure; deliveries are
+	// signed (the webhook-signature header) instead.
+	op.Security = []map[string][]string{}
+	b.doc.Webhooks[name] = pathItem{"post": op}
+	b.opIDs[op.OperationID] = where
+	return nil
+}
+
+// dropUnusedShared removes the shared error responses and header parameters
+// that no operation references (with no plugins, nothing takes the community
+// header), since an unused component is noise to generators and linters.
+func (b *builder) dropUnusedShared() error {
+	raw, err := json.Marshal(b.doc)
+	if err != nil {
+		return fmt.Errorf("encoding: %w", err)
+	}
+	used := func(kind, name string) bool {
+		return bytes.Contains(raw, []byte(`"#/components/`+kind+`/`+name+`"`))
+	}
+	for name := range b.doc.Components.Responses {
+		if !used("responses", name) {
+			delete(b.doc.Components.Responses, name)
+		}
+	}
+	for name := range b.doc.Components.Parameters {
+		if !used("parameters", name) {
+			delete(b.doc.Components.Parameters, name)
+		}
+	}
 	return nil
 }
 

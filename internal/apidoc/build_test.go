@@ -223,8 +223,7 @@ func TestBuildServersAndVersion(t *testing.T) {
 	require.NoError(t, err)
 	bare := decode(t, data)
 	assert.Equal(t, "dev", at(t, bare, "/info/version"))
-	_, hasServers := lookup(bare, "/servers")
-	assert.False(t, hasServers, "servers without a ServerURL")
+	assert.Equal(t, []any{map[string]any{"url": "/"}}, at(t, bare, "/servers"), "the serving host without a ServerURL")
 }
 
 func TestBuildIsDeterministic(t *testing.T) {
@@ -242,17 +241,16 @@ func TestPluginSchemasEmbeddedVerbatim(t *testing.T) {
 		"dice.config":                  diceConfig,
 		"dice.roll.input":              diceRollInput,
 		"dice.roll.output":             diceRollOutput,
-		"dice.stochastic-vote.input":   diceVoteInput,
 		"dice.stochastic-vote.outcome": diceVoteOutcome,
 		"chat.post-message.output":     chatPostOutput,
 		"chat.message_posted.event":    chatEvent,
-		"chat.whoami.input":            `{"type": "object"}`,
 		"chat.whoami.output":           `{}`,
-		"bare.config":                  `{"type": "object"}`,
 		"bare.anything.input":          `{}`,
 		"bare.anything.output":         `{}`,
-		"bare.wait.input":              `{"type": "object"}`,
 		"bare.wait.outcome":            `{}`,
+		// Left out, an object of any properties, spelled out for generators.
+		"bare.config":       `{"type": "object", "additionalProperties": true}`,
+		"chat.whoami.input": `{"type": "object", "additionalProperties": true}`,
 	}
 	for name, src := range verbatim {
 		want := decode(t, []byte(src)).(map[string]any)
@@ -265,7 +263,6 @@ func TestPluginSchemasEmbeddedVerbatim(t *testing.T) {
 	rebased := map[string]struct{ src, from, to string }{
 		"chat.config":             {chatConfig, `"#/$defs/`, `"#/components/schemas/chat.config/$defs/`},
 		"chat.post-message.input": {chatPostInput, `"#/$defs/`, `"#/components/schemas/chat.post-message.input/$defs/`},
-		"chat.poll.input":         {chatPollInput, `"#/$defs/`, `"#/components/schemas/chat.poll.input/$defs/`},
 		"chat.poll.outcome":       {chatPollOutcome, `"#/$defs/`, `"#/components/schemas/chat.poll.outcome/$defs/`},
 	}
 	for name, c := range rebased {
@@ -338,13 +335,13 @@ func TestPluginOperations(t *testing.T) {
 		{"post", "/api/internal/action/dice.roll", "dice.roll", tagActions, "", "200", "#/components/schemas/dice.roll.output"},
 		{"post", "/api/action/dice.roll", "dice.roll.public", tagPublic, "", "200", "#/components/schemas/dice.roll.output"},
 		{"post", "/api/internal/action/bare.anything", "bare.anything", tagActions, "", "200", "#/components/schemas/bare.anything.output"},
-		{"post", "/api/internal/process/chat.poll", "start.chat.poll", tagProcesses, "", "202", ""},
+		{"post", "/api/internal/process/chat.poll", "start.chat.poll", tagProcesses, "#/components/schemas/chat.poll.input", "202", ""},
 		{"get", "/api/internal/process/chat.poll/{id}", "get.chat.poll", tagProcesses, "", "200", ""},
 		{"delete", "/api/internal/process/chat.poll/{id}", "close.chat.poll", tagProcesses, "", "200", ""},
-		{"post", "/api/internal/process/dice.stochastic-vote", "start.dice.stochastic-vote", tagProcesses, "", "202", ""},
+		{"post", "/api/internal/process/dice.stochastic-vote", "start.dice.stochastic-vote", tagProcesses, "#/components/schemas/dice.stochastic-vote.input", "202", ""},
 		{"get", "/api/internal/process/dice.stochastic-vote/{id}", "get.dice.stochastic-vote", tagProcesses, "", "200", ""},
 		{"delete", "/api/internal/process/dice.stochastic-vote/{id}", "close.dice.stochastic-vote", tagProcesses, "", "200", ""},
-		{"post", "/api/internal/process/bare.wait", "start.bare.wait", tagProcesses, "", "202", ""},
+		{"post", "/api/internal/process/bare.wait", "start.bare.wait", tagProcesses, "#/components/schemas/bare.wait.input", "202", ""},
 	}
 	for _, w := range want {
 		t.Run(w.id, func(t *testing.T) {
@@ -386,6 +383,11 @@ func TestPluginOperations(t *testing.T) {
 	start := at(t, doc, "/paths/"+esc("/api/internal/process/chat.poll")+"/post")
 	assert.Equal(t, true, at(t, start, "/responses/202/headers/Location/required"))
 
+	// Public routes say they need no key; internal ones name the API key.
+	assert.Equal(t, []any{}, at(t, doc, "/paths/"+esc("/api/action/dice.roll")+"/post/security"))
+	assert.Equal(t, []any{map[string]any{"apiKey": []any{}}, map[string]any{}},
+		at(t, doc, "/paths/"+esc("/api/internal/action/dice.roll")+"/post/security"))
+
 	// No operation for what the plugins do not have.
 	_, ok := lookup(doc, "/paths/"+esc("/api/action/chat.post-message"))
 	assert.False(t, ok, "private action has a public route")
@@ -399,9 +401,12 @@ func atoi(t *testing.T, s string) int {
 	return n
 }
 
+// The start request's body is the component <plugin>.<process>.input: the
+// plugin's input schema, flat, plus callback_url.
 func TestProcessStartBodyIsFlat(t *testing.T) {
 	doc := decode(t, buildTestDoc(t))
-	body := at(t, doc, "/paths/"+esc("/api/internal/process/dice.stochastic-vote")+"/post/requestBody/content/application~1json/schema")
+	schemas := at(t, doc, "/components/schemas")
+	body := at(t, schemas, "/dice.stochastic-vote.input")
 	want := decode(t, []byte(`{
 		"type": "object",
 		"properties": {
@@ -415,26 +420,24 @@ func TestProcessStartBodyIsFlat(t *testing.T) {
 	assert.Equal(t, want, body)
 
 	// A process without an input schema still takes callback_url.
-	bare := at(t, doc, "/paths/"+esc("/api/internal/process/bare.wait")+"/post/requestBody/content/application~1json/schema")
+	bare := at(t, schemas, "/bare.wait.input")
 	assert.Equal(t, "uri", at(t, bare, "/properties/callback_url/format"))
 	_, hasRequired := lookup(bare, "/required")
 	assert.False(t, hasRequired)
 
-	// References into the input's $defs still resolve from the copy.
-	poll := at(t, doc, "/paths/"+esc("/api/internal/process/chat.poll")+"/post/requestBody/content/application~1json/schema")
+	// References into the input's $defs resolve within the component.
+	poll := at(t, schemas, "/chat.poll.input")
 	assert.Equal(t, "#/components/schemas/chat.poll.input/$defs/choice", at(t, poll, "/properties/choices/items/$ref"))
 	assert.Equal(t, []any{"question", "choices"}, at(t, poll, "/required"))
-	_, hasDefs := lookup(poll, "/$defs")
-	assert.False(t, hasDefs, "the copy duplicates $defs")
+	assert.Equal(t, "object", at(t, poll, "/$defs/choice/type"))
 }
 
 func TestStaticOperations(t *testing.T) {
 	doc := decode(t, buildTestDoc(t))
 	want := []struct{ method, path, id, tag string }{
-		{"get", "/", "redirectToReference", tagDocs},
 		{"get", "/openapi.json", "getOpenAPIDocument", tagDocs},
 		{"get", "/swagger.json", "getSwaggerJSON", tagDocs},
-		{"get", "/swagger/", "getSwaggerUI", tagDocs},
+		{"get", "/swagger", "getSwaggerUI", tagDocs},
 		{"get", "/redoc", "getReference", tagDocs},
 		{"post", "/api/internal/community", "createCommunity", tagCommunity},
 		{"get", "/api/internal/community/{slug}", "getCommunity", tagCommunity},
@@ -483,7 +486,7 @@ func TestStaticOperations(t *testing.T) {
 	for _, tg := range at(t, doc, "/tags").([]any) {
 		tags = append(tags, tg.(map[string]any)["name"])
 	}
-	assert.Equal(t, []any{tagCommunity, tagPlugins, tagActions, tagPublic, tagProcesses, tagWebhooks, tagDeliveries, tagOps, tagDocs}, tags)
+	assert.Equal(t, []any{tagCommunity, tagPlugins, tagActions, tagPublic, tagProcesses, tagWebhooks, tagDeliveries, tagOps, tagSent, tagDocs}, tags)
 }
 
 func TestBuildRejectsBadPlugins(t *testing.T) {
@@ -548,4 +551,18 @@ func TestPrepareSchemaKeepsOtherResources(t *testing.T) {
 	got, err = prepareSchema(json.RawMessage(`false`), "p.z", anyObject())
 	require.NoError(t, err)
 	assert.Equal(t, obj{"not": obj{}}, got)
+}
+
+// The document keeps the rules of Redocly's recommended ruleset (see Lint),
+// with plugins of every shape and with none.
+func TestBuildLintsClean(t *testing.T) {
+	for name, plugins := range map[string][]plugin.Info{"test plugins": testPlugins(), "no plugins": nil} {
+		t.Run(name, func(t *testing.T) {
+			data, err := Build(plugins, Options{Version: "1.2.3"})
+			require.NoError(t, err)
+			problems, err := Lint(data)
+			require.NoError(t, err)
+			assert.Empty(t, problems)
+		})
+	}
 }

@@ -19,10 +19,14 @@ const (
 	schemaActionMetadata   = "ActionMetadata"
 	schemaProcessMetadata  = "ProcessMetadata"
 	schemaEventMetadata    = "EventMetadata"
+	schemaEvent            = "Event"
 
 	paramCommunity         = "CommunityHeader"
 	paramCommunityOptional = "CommunityHeaderOptional"
 	paramPlatformID        = "PlatformIdHeader"
+	paramWebhookID         = "WebhookIdHeader"
+	paramWebhookTimestamp  = "WebhookTimestampHeader"
+	paramWebhookSignature  = "WebhookSignatureHeader"
 
 	headerCommunity  = "X-Metagov-Community"
 	headerPlatformID = "X-Metagov-Community-Platform-Id"
@@ -97,6 +101,24 @@ func (b *builder) addSharedComponents() {
 		Schema: obj{"type": "string"},
 	}
 
+	// The Standard Webhooks headers of every delivery to the driver.
+	c.Parameters[paramWebhookID] = parameter{
+		Name: "webhook-id", In: "header", Required: true,
+		Description: "The delivery's id, the same on every retry: drop a delivery whose id you have seen.",
+		Schema:      obj{"type": "string"},
+	}
+	c.Parameters[paramWebhookTimestamp] = parameter{
+		Name: "webhook-timestamp", In: "header", Required: true,
+		Description: "When this attempt was signed, in seconds since the epoch.",
+		Schema:      obj{"type": "string", "pattern": "^[0-9]+$"},
+	}
+	c.Parameters[paramWebhookSignature] = parameter{
+		Name: "webhook-signature", In: "header", Required: true,
+		Description: "`v1,<base64 HMAC-SHA256 of \"<webhook-id>.<webhook-timestamp>.<body>\">`, keyed with the webhook secret " +
+			"(`metagov webhook-secret`); space-separated signatures during a rotation.",
+		Schema: obj{"type": "string"},
+	}
+
 	pluginName := obj{"type": "string", "description": "Plugin name."}
 	if len(b.pluginNames) > 0 {
 		pluginName["enum"] = b.pluginNames
@@ -127,10 +149,7 @@ func (b *builder) addSharedComponents() {
 				"description": "The platform account (workspace, server) this instance is for, when the plugin allows several per community.",
 			},
 			"auth_type": obj{"type": "string", "enum": []string{"none", "api_key", "oauth"}},
-			"config": obj{
-				"type":        "object",
-				"description": "The stored config, defaults filled in. Secret (writeOnly) properties are never returned.",
-			},
+			"config":    openObject("The stored config, defaults filled in. Secret (writeOnly) properties are never returned."),
 			"warnings": obj{
 				"type":        "array",
 				"items":       obj{"type": "string"},
@@ -154,7 +173,7 @@ func (b *builder) addSharedComponents() {
 		"required":    []string{"name"},
 		"properties": obj{
 			"name":   pluginName,
-			"config": obj{"type": "object", "description": "The plugin's config; omitted means `{}`."},
+			"config": openObject("The plugin's config; omitted means `{}`."),
 		},
 	}
 	s[schemaCommunityCreate] = obj{
@@ -190,7 +209,7 @@ func (b *builder) addSharedComponents() {
 	}
 	s[schemaProcess] = obj{
 		"type":     "object",
-		"required": []string{"id", "name", "community", "status", "url", "errors", "outcome"},
+		"required": []string{"id", "name", "community", "status", "url", "errors", "outcome", "sequence"},
 		"properties": obj{
 			"id":        obj{"type": "integer", "format": "int64"},
 			"name":      str("`<plugin>.<process>`."),
@@ -201,12 +220,37 @@ func (b *builder) addSharedComponents() {
 				"description": "`pending` while the process runs; `completed` once its outcome is final.",
 			},
 			"url":     obj{"type": []string{"string", "null"}, "description": "Where people take part in the process on the platform, if it has a page."},
-			"errors":  obj{"type": "object", "description": "Errors reported by the plugin while running the process."},
-			"outcome": obj{"type": "object", "description": "The current or final outcome; its shape is the process's `<plugin>.<process>.outcome` schema."},
+			"errors":  openObject("Errors reported by the plugin while running the process."),
+			"outcome": openObject("The current or final outcome; its shape is the process's `<plugin>.<process>.outcome` schema."),
+			"sequence": obj{"type": "integer", "format": "int64", "minimum": 1,
+				"description": "Increases with every change of the record: of several callbacks, keep the one with the highest."},
+		},
+	}
+	s[schemaEvent] = obj{
+		"type":        "object",
+		"description": "An event for the driver, as POSTed to its event receiver and as pulled from `/api/internal/events`.",
+		"required":    []string{"id", "community", "source", "event_type", "timestamp", "data", "initiator"},
+		"properties": obj{
+			"id":         obj{"type": "integer", "format": "int64", "description": "Unique per event: drop duplicates by it."},
+			"community":  str("Slug of the community."),
+			"source":     str("The plugin that emitted the event."),
+			"event_type": str("Event type, such as `post_created`."),
+			"timestamp":  str("When the event was recorded: seconds since the epoch with a fraction, as a string."),
+			"data":       obj{"description": "The event's data; its shape is the `<plugin>.<event>.event` schema where the plugin declares one."},
+			"initiator": obj{
+				"type":        "object",
+				"description": "Who acted on the platform. Plugins may add keys such as `user_name` and `is_metagov_bot`.",
+				"required":    []string{"user_id", "provider"},
+				"properties": obj{
+					"user_id":  obj{"type": []string{"string", "null"}, "description": "The platform's id of the user; null when the platform does not say."},
+					"provider": str("The identity provider, usually the plugin's name."),
+				},
+				"additionalProperties": true,
+			},
 		},
 	}
 	jsonSchemaValue := func(description string) obj {
-		return obj{"type": []string{"object", "boolean", "null"}, "description": description}
+		return obj{"type": []string{"object", "boolean", "null"}, "additionalProperties": true, "description": description}
 	}
 	s[schemaActionMetadata] = obj{
 		"type":     "object",

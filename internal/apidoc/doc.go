@@ -14,23 +14,26 @@
 //
 //	doc, err := apidoc.Build(plugin.List(), apidoc.Options{Version: version})
 //	if err != nil { ... }
-//	redoc, err := apidoc.RedocHandler(doc)
-//	if err != nil { ... }
 //	mux.Handle("GET "+apidoc.SpecPath, apidoc.SpecHandler(doc))
 //	mux.Handle("GET /swagger.json", apidoc.SpecHandler(doc))
-//	mux.Handle("GET "+apidoc.SwaggerPath, apidoc.SwaggerHandler(apidoc.SpecPath))
-//	mux.Handle("GET "+apidoc.RedocPath, redoc)
-//	mux.Handle("GET /{$}", http.RedirectHandler(apidoc.RedocPath, http.StatusFound))
+//	swagger := apidoc.SwaggerHandler(apidoc.SpecPath)
+//	mux.Handle("GET "+apidoc.SwaggerPath, swagger)
+//	mux.Handle("GET "+apidoc.SwaggerPath+"/", swagger)
+//	mux.Handle("GET "+apidoc.RedocPath, apidoc.RedocHandler(apidoc.SpecPath))
+//	mux.Handle("GET /{$}", http.RedirectHandler(apidoc.SwaggerPath, http.StatusFound))
+//
+// Lint checks the document against the rules of Redocly's "recommended"
+// ruleset that matter to the gateway; the tests run it on every build of the
+// document.
 package apidoc
 
 // The paths the documentation is served at. They are part of the API
-// contract (the original served /swagger.json, /swagger/ and /redoc), and the
-// reference page links to the document and Swagger UI through them.
+// contract (the original served /swagger.json, /swagger/ and /redoc).
 const (
 	// SpecPath serves the OpenAPI document; /swagger.json serves the same.
 	SpecPath = "/openapi.json"
-	// SwaggerPath is the prefix Swagger UI and its assets are served under.
-	SwaggerPath = "/swagger/"
-	// RedocPath serves the server-rendered API reference page.
+	// SwaggerPath serves Swagger UI; its assets are served below it.
+	SwaggerPath = "/swagger"
+	// RedocPath, where the original served ReDoc, serves Swagger UI too.
 	RedocPath = "/redoc"
 )

@@ -17,17 +17,14 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	redoc, err := apidoc.RedocHandler(doc)
-	if err != nil {
-		log.Fatal(err)
-	}
-
 	mux := http.NewServeMux()
 	mux.Handle("GET "+apidoc.SpecPath, apidoc.SpecHandler(doc))
 	mux.Handle("GET /swagger.json", apidoc.SpecHandler(doc))
-	mux.Handle("GET "+apidoc.SwaggerPath, apidoc.SwaggerHandler(apidoc.SpecPath))
-	mux.Handle("GET "+apidoc.RedocPath, redoc)
-	mux.Handle("GET /{$}", http.RedirectHandler(apidoc.RedocPath, http.StatusFound))
+	swagger := apidoc.SwaggerHandler(apidoc.SpecPath)
+	mux.Handle("GET "+apidoc.SwaggerPath, swagger)
+	mux.Handle("GET "+apidoc.SwaggerPath+"/", swagger)
+	mux.Handle("GET "+apidoc.RedocPath, apidoc.RedocHandler(apidoc.SpecPath))
+	mux.Handle("GET /{$}", http.RedirectHandler(apidoc.SwaggerPath, http.StatusFound))
 
 	for _, path := range []string{"/", "/openapi.json", "/swagger.json", "/swagger", "/swagger/", "/redoc"} {
 		rec := httptest.NewRecorder()
@@ -39,10 +36,10 @@ func Example() {
 		}
 	}
 	// Output:
-	// / 302 -> /redoc
+	// / 302 -> /swagger
 	// /openapi.json 200 application/json
 	// /swagger.json 200 application/json
-	// /swagger 307 -> /swagger/
+	// /swagger 200 text/html
 	// /swagger/ 200 text/html
-	// /redoc 200 text/html; charset=utf-8
+	// /redoc 200 text/html
 }

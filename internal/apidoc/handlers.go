@@ -23,15 +23,26 @@ func SpecHandler(doc []byte) http.Handler {
 
 // SwaggerHandler serves Swagger UI, with its assets embedded in the binary by
 // github.com/swaggest/swgui, so the page works with no network access. Mount
-// it on the prefix SwaggerPath ("/swagger/"): the page is served there and
-// its assets below it. specURL is the path of the document, usually
-// SpecPath. The spec validator badge is disabled (it would send the document
-// to validator.swagger.io).
-func SwaggerHandler(specURL string) http.Handler {
+// it on SwaggerPath and below ("GET /swagger" and "GET /swagger/"): the page
+// is served at either, its assets below. specURL is the path of the
+// document, usually SpecPath. The spec validator badge is disabled (it would
+// send the document to validator.swagger.io).
+func SwaggerHandler(specURL string) http.Handler { return swaggerUI(specURL, SwaggerPath) }
+
+// RedocHandler serves the same Swagger UI page at RedocPath, where the
+// original gateway served ReDoc; its assets still come from below
+// SwaggerPath. (No maintained Go module embeds ReDoc for offline use, and
+// the project vendors no JavaScript bundles, so Swagger UI serves both.)
+func RedocHandler(specURL string) http.Handler { return swaggerUI(specURL, RedocPath) }
+
+// swaggerUI serves the Swagger UI page at path, loading its assets from
+// below SwaggerPath.
+func swaggerUI(specURL, path string) http.Handler {
 	return v5emb.NewHandlerWithConfig(swgui.Config{
-		Title:       "Metagov API",
-		SwaggerJSON: specURL,
-		BasePath:    SwaggerPath,
+		Title:            "Metagov API",
+		SwaggerJSON:      specURL,
+		BasePath:         SwaggerPath + "/",
+		InternalBasePath: path + "/",
 		SettingsUI: map[string]string{
 			"validatorUrl": "null",
 			// Show the schemas section: plugin schemas are most of the document.

@@ -46,8 +46,33 @@ func (b *builder) addPlugin(p plugin.Info) error {
 		if err := b.addSchema(name, s); err != nil {
 			return fmt.Errorf("event %q: %w", e.Type, err)
 		}
+		if err := b.addEventWebhook(p.Name, e, name); err != nil {
+			return fmt.Errorf("event %q: %w", e.Type, err)
+		}
 	}
 	return nil
+}
+
+// addEventWebhook describes one event type as the driver receives it: the
+// Event envelope with the plugin's data schema.
+func (b *builder) addEventWebhook(pluginName string, e plugin.EventType, dataName string) error {
+	id := pluginName + "." + componentSafe(e.Type)
+	return b.addWebhook(id, &operation{
+		OperationID: "event." + id,
+		Tags:        []string{tagSent},
+		Summary:     "Event " + e.Type + " from " + pluginName,
+		Description: joinParagraphs(e.Description, "POSTed to the event receiver, as every event."),
+		Parameters:  deliveryHeaders(),
+		RequestBody: &requestBody{Required: true, Content: jsonContent(obj{"allOf": []any{
+			ref(schemaEvent),
+			obj{"properties": obj{
+				"source":     obj{"const": pluginName},
+				"event_type": obj{"const": e.Type},
+				"data":       ref(dataName),
+			}},
+		}})},
+		Responses: deliveryResponses(),
+	})
 }
 
 func (b *builder) addEnable(p plugin.Info, configName string) error {
@@ -136,14 +161,16 @@ func (b *builder) addProcess(pluginName string, q plugin.ProcessType) error {
 	if err != nil {
 		return err
 	}
-	if err := b.addSchema(inName, in); err != nil {
+	// The input component is the start request's body, the one place it is
+	// used: the plugin's parameters plus callback_url.
+	start, err := processStartBody(in)
+	if err != nil {
+		return err
+	}
+	if err := b.addSchema(inName, start); err != nil {
 		return err
 	}
 	if err := b.addSchema(outcomeName, outcome); err != nil {
-		return err
-	}
-	start, err := processStartBody(in, inName)
-	if err != nil {
 		return err
 	}
 
@@ -162,7 +189,7 @@ func (b *builder) addProcess(pluginName string, q plugin.ProcessType) error {
 		Description: joinParagraphs(q.Description, "Starts the process for the community. "+
 			"Every change of its status or outcome is POSTed to `callback_url`, if given."),
 		Parameters:  []any{paramRef(paramCommunity), paramRef(paramPlatformID)},
-		RequestBody: &requestBody{Required: true, Content: jsonContent(start)},
+		RequestBody: &requestBody{Required: true, Content: jsonContent(ref(inName))},
 		Responses: with(errs(400, 404, 409, 422, 500, 502, 504), map[int]any{
 			202: response{
 				Description: "The process started.",
@@ -203,24 +230,21 @@ func (b *builder) addProcess(pluginName string, q plugin.ProcessType) error {
 
 // processStartBody describes a process start request: one flat object with
 // the input's properties plus callback_url (which the gateway removes before
-// validating the rest against the input schema).
-func processStartBody(in any, inName string) (obj, error) {
+// validating the rest against the input schema). It is flat rather than an
+// allOf of the input because inputs often forbid additional properties,
+// which would forbid callback_url too.
+func processStartBody(in any) (obj, error) {
 	callback := obj{
 		"type":        "string",
 		"format":      "uri",
 		"description": "Where the gateway POSTs the process record whenever it changes.",
 	}
 	m, _ := in.(map[string]any)
-	if _, hasID := m["$id"]; hasID {
-		// References inside resolve against its $id: keep it whole.
-		return obj{"type": "object", "allOf": []any{ref(inName)}, "properties": obj{"callback_url": callback}}, nil
-	}
 	body := obj{}
 	for k, v := range m {
 		switch k {
-		case "$defs", "definitions", "$anchor", "$dynamicAnchor", "$comment",
-			// These would count callback_url against the input's limits.
-			"maxProperties", "propertyNames":
+		// These would count callback_url against the input's limits.
+		case "maxProperties", "propertyNames":
 		default:
 			body[k] = v
 		}

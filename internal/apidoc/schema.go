@@ -24,8 +24,19 @@ func str(description string) obj { return obj{"type": "string", "description": d
 func anyValue() obj { return obj{} }
 
 // anyObject stands for a nil schema where the value is a parameters or
-// config object.
-func anyObject() obj { return obj{"type": "object"} }
+// config object. additionalProperties is spelled out because generators
+// read a bare {"type": "object"} as an object with no properties at all
+// (openapi-typescript makes it Record<string, never>).
+func anyObject() obj { return obj{"type": "object", "additionalProperties": true} }
+
+// openObject is an object of any properties, with a description.
+func openObject(description string) obj {
+	o := anyObject()
+	if description != "" {
+		o["description"] = description
+	}
+	return o
+}
 
 // prepareSchema decodes a plugin's schema for embedding under
 // components.schemas/<name>. The result is the plugin's schema with two

@@ -31,21 +31,14 @@ func (b *builder) addStaticRoutes() error {
 	html := func(description string) response {
 		return response{Description: description, Content: map[string]mediaType{"text/html": {Schema: obj{"type": "string"}}}}
 	}
-	document := jsonResponse("The OpenAPI 3.1 document (this document).", obj{"type": "object"})
+	document := jsonResponse("The OpenAPI 3.1 document (this document).", openObject(""))
 
 	ops := []struct {
 		method, path string
 		op           *operation
 	}{
-		// Docs.
-		{http.MethodGet, "/", &operation{
-			OperationID: "redirectToReference", Tags: []string{tagDocs},
-			Summary: "Redirect to the API reference",
-			Responses: map[string]any{"302": response{
-				Description: "Redirect to " + RedocPath + ".",
-				Headers:     map[string]header{"Location": {Schema: obj{"type": "string", "const": RedocPath}}},
-			}},
-		}},
+		// Docs. (GET / redirects to Swagger UI; a redirect is left out, as
+		// every operation here answers 2xx.)
 		{http.MethodGet, SpecPath, &operation{
 			OperationID: "getOpenAPIDocument", Tags: []string{tagDocs},
 			Summary:   "Get the OpenAPI document",
@@ -59,13 +52,15 @@ func (b *builder) addStaticRoutes() error {
 		}},
 		{http.MethodGet, SwaggerPath, &operation{
 			OperationID: "getSwaggerUI", Tags: []string{tagDocs},
-			Summary:   "Swagger UI",
-			Responses: map[string]any{"200": html("Swagger UI for this document; it works offline.")},
+			Summary:     "Swagger UI",
+			Description: "Also served at `" + SwaggerPath + "/`, its assets below it.",
+			Responses:   map[string]any{"200": html("Swagger UI for this document; it works offline.")},
 		}},
 		{http.MethodGet, RedocPath, &operation{
 			OperationID: "getReference", Tags: []string{tagDocs},
-			Summary:   "API reference page",
-			Responses: map[string]any{"200": html("A static HTML reference of every operation and schema.")},
+			Summary:     "Swagger UI, at the original's reference path",
+			Description: "The original gateway served ReDoc here; this one serves the same Swagger UI as `" + SwaggerPath + "`.",
+			Responses:   map[string]any{"200": html("Swagger UI for this document; it works offline.")},
 		}},
 
 		// Deliveries, events and the audit log.
@@ -79,20 +74,20 @@ func (b *builder) addStaticRoutes() error {
 				queryParam("kind", "callback or event."), queryIntParam("process", "Process id."),
 				queryIntParam("after", "Cursor: the last id seen."), queryIntParam("limit", "Page size, at most 1000."),
 			},
-			Responses: with(errs(400, 404, 500), map[int]any{200: jsonResponse("A page of deliveries.", page("deliveries"))}),
+			Responses: with(errs(400, 404, 500), map[int]any{200: jsonResponse("A page of deliveries.", page("deliveries", openObject("")))}),
 		}},
 		{http.MethodGet, "/api/internal/deliveries/{id}", &operation{
 			OperationID: "getDelivery", Tags: []string{tagDeliveries},
 			Summary:    "Get a delivery with its attempts",
 			Parameters: []any{pathParam("id", "Delivery id.", obj{"type": "integer"})},
-			Responses:  with(errs(404, 500), map[int]any{200: jsonResponse("The delivery.", obj{"type": "object"})}),
+			Responses:  with(errs(404, 500), map[int]any{200: jsonResponse("The delivery.", openObject(""))}),
 		}},
 		{http.MethodPost, "/api/internal/deliveries/{id}/redeliver", &operation{
 			OperationID: "redeliver", Tags: []string{tagDeliveries},
 			Summary:     "Send a delivery again",
 			Description: "Queues the delivery again, with the same `webhook-id`, whatever became of it.",
 			Parameters:  []any{pathParam("id", "Delivery id.", obj{"type": "integer"})},
-			Responses:   with(errs(404, 500), map[int]any{202: jsonResponse("The delivery, queued.", obj{"type": "object"})}),
+			Responses:   with(errs(404, 500), map[int]any{202: jsonResponse("The delivery, queued.", openObject(""))}),
 		}},
 		{http.MethodGet, "/api/internal/events", &operation{
 			OperationID: "listEvents", Tags: []string{tagDeliveries},
@@ -100,23 +95,23 @@ func (b *builder) addStaticRoutes() error {
 			Description: "Events in the envelope they are pushed in, oldest first; kept 30 days by default.",
 			Parameters: []any{queryParam("community", "Community slug."), queryIntParam("after", "Cursor: the last event id seen."),
 				queryIntParam("limit", "Page size, at most 1000.")},
-			Responses: with(errs(400, 404, 500), map[int]any{200: jsonResponse("A page of events.", page("events"))}),
+			Responses: with(errs(400, 404, 500), map[int]any{200: jsonResponse("A page of events.", page("events", ref(schemaEvent)))}),
 		}},
 		{http.MethodGet, "/api/internal/audit", &operation{
 			OperationID: "listAudit", Tags: []string{tagDeliveries},
 			Summary:    "List the audit log of the caller's communities",
 			Parameters: []any{queryIntParam("after", "Cursor: the last entry id seen."), queryIntParam("limit", "Page size, at most 1000.")},
-			Responses:  with(errs(400, 500), map[int]any{200: jsonResponse("A page of audit entries.", page("entries"))}),
+			Responses:  with(errs(400, 500), map[int]any{200: jsonResponse("A page of audit entries.", page("entries", openObject("")))}),
 		}},
 
 		// Operations.
 		{http.MethodGet, "/healthz", &operation{
 			OperationID: "healthz", Tags: []string{tagOps}, Summary: "Liveness",
-			Responses: map[string]any{"200": jsonResponse("The process serves.", obj{"type": "object"})},
+			Responses: map[string]any{"200": jsonResponse("The process serves.", openObject(""))},
 		}},
 		{http.MethodGet, "/readyz", &operation{
 			OperationID: "readyz", Tags: []string{tagOps}, Summary: "Readiness: the database answers and is migrated",
-			Responses: map[string]any{"200": jsonResponse("Ready.", obj{"type": "object"}),
+			Responses: map[string]any{"200": jsonResponse("Ready.", openObject("")),
 				"503": jsonResponse("Not ready.", ref(schemaError))},
 		}},
 		{http.MethodGet, "/metrics", &operation{
@@ -237,7 +232,42 @@ func (b *builder) addStaticRoutes() error {
 			return err
 		}
 	}
-	return nil
+
+	// What the gateway sends the driver.
+	if err := b.addWebhook("processCallback", &operation{
+		OperationID: "processCallback", Tags: []string{tagSent},
+		Summary: "Process callback",
+		Description: "POSTed to a process's `callback_url` whenever its status, outcome, errors or url change. " +
+			"Keep the record with the highest `sequence`. Any 2xx acknowledges it; anything else is retried for days.",
+		Parameters:  deliveryHeaders(),
+		RequestBody: &requestBody{Required: true, Content: jsonContent(ref(schemaProcess))},
+		Responses:   deliveryResponses(),
+	}); err != nil {
+		return err
+	}
+	return b.addWebhook("event", &operation{
+		OperationID: "event", Tags: []string{tagSent},
+		Summary: "Event",
+		Description: "POSTed to the event receiver (`DRIVER_EVENT_RECEIVER_URL`) for every event. " +
+			"Events whose plugin declares a data schema are also listed one by one.",
+		Parameters:  deliveryHeaders(),
+		RequestBody: &requestBody{Required: true, Content: jsonContent(ref(schemaEvent))},
+		Responses:   deliveryResponses(),
+	})
+}
+
+// deliveryHeaders are the Standard Webhooks headers of every delivery.
+func deliveryHeaders() []any {
+	return []any{paramRef(paramWebhookID), paramRef(paramWebhookTimestamp), paramRef(paramWebhookSignature)}
+}
+
+// deliveryResponses are what a driver's receiver may answer.
+func deliveryResponses() map[string]any {
+	return map[string]any{
+		"200": response{Description: "Received (any 2xx will do)."},
+		"410": response{Description: "Gone: the gateway stops retrying this delivery."},
+		"429": response{Description: "Too many requests: retried after `Retry-After` (as is 503)."},
+	}
 }
 
 // with adds success responses to an operation's error responses.
@@ -254,8 +284,9 @@ func (b *builder) pluginSchemasSchema() obj {
 	props := obj{}
 	for _, name := range b.pluginNames {
 		props[name] = obj{
-			"type":        []string{"object", "boolean"},
-			"description": "The config schema of " + name + "; the same as the component `" + name + ".config`.",
+			"type":                 []string{"object", "boolean"},
+			"additionalProperties": true,
+			"description":          "The config schema of " + name + "; the same as the component `" + name + ".config`.",
 		}
 	}
 	s := obj{"type": "object", "properties": props, "additionalProperties": false}
@@ -290,9 +321,9 @@ func queryIntParam(name, description string) parameter {
 }
 
 // page is the schema of a listing: its items and the next cursor.
-func page(items string) obj {
+func page(items string, item obj) obj {
 	return obj{"type": "object", "properties": obj{
-		items:  obj{"type": "array", "items": obj{"type": "object"}},
+		items:  obj{"type": "array", "items": item},
 		"next": obj{"type": "integer"},
 	}}
 }

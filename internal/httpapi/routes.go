@@ -47,22 +47,20 @@ func New(g *core.Gateway, cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the OpenAPI document: %w", err)
 	}
-	redoc, err := apidoc.RedocHandler(doc)
-	if err != nil {
-		return nil, fmt.Errorf("building the API reference page: %w", err)
-	}
 	h := &handler{gateway: g, cfg: cfg, log: cfg.Logger}
 
 	mux := http.NewServeMux()
 	// Documentation.
-	mux.Handle("GET /{$}", http.RedirectHandler("/redoc", http.StatusFound))
+	mux.Handle("GET /{$}", http.RedirectHandler(apidoc.SwaggerPath, http.StatusFound))
 	spec := apidoc.SpecHandler(doc)
-	mux.Handle("GET /openapi.json", spec)
+	mux.Handle("GET "+apidoc.SpecPath, spec)
 	mux.Handle("GET /swagger.json", spec)
-	mux.Handle("GET /swagger", http.RedirectHandler("/swagger/", http.StatusMovedPermanently))
-	mux.Handle("GET /swagger/", apidoc.SwaggerHandler("/openapi.json"))
-	mux.Handle("GET /redoc", redoc)
-	mux.Handle("GET /redoc/", redoc)
+	swagger := apidoc.SwaggerHandler(apidoc.SpecPath)
+	mux.Handle("GET "+apidoc.SwaggerPath, swagger)
+	mux.Handle("GET "+apidoc.SwaggerPath+"/", swagger)
+	redoc := apidoc.RedocHandler(apidoc.SpecPath)
+	mux.Handle("GET "+apidoc.RedocPath, redoc)
+	mux.Handle("GET "+apidoc.RedocPath+"/", redoc)
 
 	// Communities.
 	mux.Handle("POST /api/internal/community", h.wrap(h.createCommunity))
