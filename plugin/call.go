@@ -33,7 +33,9 @@ func NewCall(load StateLoaderFunc, now func() time.Time) *Call {
 	if now == nil {
 		now = time.Now
 	}
-	return &Call{state: newState(load), now: now}
+	st := newState(load)
+	st.now = now
+	return &Call{state: st, now: now}
 }
 
 // WithLister lets State.List read stored keys; it is for the gateway and
@@ -77,6 +79,9 @@ type CallChanges struct {
 	// State holds the keys that were set; a nil value means the key was
 	// deleted.
 	State map[string]json.RawMessage
+	// Expires holds, for the keys of State set with SetUntil, when they
+	// expire.
+	Expires map[string]time.Time
 	// Events are the emitted events, in order.
 	Events []EmittedEvent
 	// Warnings are the notices recorded with Warn, in order.
@@ -92,7 +97,8 @@ type EmittedEvent struct {
 
 // Changes returns what the invocation changed. It is for the gateway.
 func (c *Call) Changes() CallChanges {
-	return CallChanges{State: maps.Clone(c.state.changes), Events: c.events, Warnings: c.warnings}
+	return CallChanges{State: maps.Clone(c.state.changes), Expires: maps.Clone(c.state.expires), Events: c.events,
+		Warnings: c.warnings}
 }
 
 // State is a durable key-value store of JSON values. Reads see the
@@ -103,13 +109,17 @@ type State struct {
 	load    StateLoaderFunc
 	list    StateListerFunc
 	changes map[string]json.RawMessage
+	expires map[string]time.Time
+	// now is the clock SetUntil compares with; nil for a process's state,
+	// which cannot expire.
+	now func() time.Time
 }
 
 func newState(load StateLoaderFunc) *State {
 	if load == nil {
 		load = func(context.Context, string) (json.RawMessage, bool, error) { return nil, false, nil }
 	}
-	return &State{load: load, changes: map[string]json.RawMessage{}}
+	return &State{load: load, changes: map[string]json.RawMessage{}, expires: map[string]time.Time{}}
 }
 
 // Get decodes the value stored under key into v and reports whether there was
@@ -136,18 +146,43 @@ func (s *State) Get(ctx context.Context, key string, v any) (bool, error) {
 	return true, nil
 }
 
-// Set stores v, which must marshal to JSON, under key.
+// Set stores v, which must marshal to JSON, under key, for good.
 func (s *State) Set(key string, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encoding state %q: %w", key, err)
 	}
 	s.changes[key] = raw
+	delete(s.expires, key)
+	return nil
+}
+
+// SetUntil stores v under key until the time until, by the gateway's clock:
+// from then on the key reads as absent and the gateway deletes it. It is for
+// many small values that matter only for a while, such as the ids of
+// recently received webhooks, so that they neither pile up nor need a large
+// value rewritten to prune them. Only an instance's state expires: on a
+// process's state, which goes with the process, SetUntil is an error.
+func (s *State) SetUntil(key string, v any, until time.Time) error {
+	if s.now == nil {
+		return fmt.Errorf("setting state %q: a process's state cannot expire", key)
+	}
+	if !until.After(s.now()) {
+		s.Delete(key)
+		return nil
+	}
+	if err := s.Set(key, v); err != nil {
+		return err
+	}
+	s.expires[key] = until
 	return nil
 }
 
 // Delete removes key.
-func (s *State) Delete(key string) { s.changes[key] = nil }
+func (s *State) Delete(key string) {
+	s.changes[key] = nil
+	delete(s.expires, key)
+}
 
 // List returns every value whose key starts with prefix, this invocation's
 // writes included, so a plugin can keep many small values (one per ballot,

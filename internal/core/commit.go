@@ -33,7 +33,7 @@ type unit struct {
 func (g *Gateway) newCall(in *instance) *plugin.Call {
 	id := in.row.ID
 	return plugin.NewCall(func(ctx context.Context, key string) (json.RawMessage, bool, error) {
-		v, err := g.store.PluginStateGet(ctx, id, key)
+		v, err := g.store.PluginStateGetAt(ctx, id, key, g.now())
 		if err != nil {
 			if isNotFound(err) {
 				return nil, false, nil
@@ -42,8 +42,26 @@ func (g *Gateway) newCall(in *instance) *plugin.Call {
 		}
 		return v, true, nil
 	}, g.cfg.Now).WithLister(func(ctx context.Context, prefix string) (map[string]json.RawMessage, error) {
-		return g.store.PluginStateList(ctx, id, prefix)
+		return g.store.PluginStateList(ctx, id, prefix, g.now())
 	})
+}
+
+// putState writes an invocation's state changes to an instance. When it set
+// values that expire, the instance's expired values go in the same
+// transaction, so such state stays as small as the time it is kept for
+// (the hourly prune catches instances that stopped writing).
+func (g *Gateway) putState(ctx context.Context, tx *store.Tx, instanceID int64, changes plugin.CallChanges) error {
+	for key, value := range changes.State {
+		if err := tx.PluginStatePutUntil(ctx, instanceID, key, value, changes.Expires[key]); err != nil {
+			return err
+		}
+	}
+	if len(changes.Expires) > 0 {
+		if _, err := tx.PluginStateDeleteExpired(ctx, instanceID, g.now()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // commit writes what an invocation changed, and the deliveries and timers
@@ -62,10 +80,8 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 		return written, nil
 	}
 	err := g.writeTx(ctx, func(tx *store.Tx) error {
-		for key, value := range changes.State {
-			if err := tx.PluginStatePut(ctx, u.inst.row.ID, key, value); err != nil {
-				return err
-			}
+		if err := g.putState(ctx, tx, u.inst.row.ID, changes); err != nil {
+			return err
 		}
 		if pc.Changed || pc.StateChanged || u.isNew {
 			var err error

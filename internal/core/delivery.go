@@ -183,12 +183,17 @@ func (g *Gateway) ListEvents(ctx context.Context, f EventFilter) ([]json.RawMess
 }
 
 // PruneEvents deletes events older than the retention period, with their
-// deliveries.
+// deliveries, and plugin state that has expired.
 func (g *Gateway) PruneEvents(ctx context.Context, retention time.Duration) (int64, error) {
 	var n int64
 	err := g.store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		n, err = tx.EventDeleteBefore(ctx, g.now().Add(-retention))
+		if n, err = tx.EventDeleteBefore(ctx, g.now().Add(-retention)); err != nil {
+			return err
+		}
+		// Expired plugin state goes as its instance writes more; this
+		// catches the instances that stopped.
+		_, err = tx.PluginStateDeleteExpired(ctx, 0, g.now())
 		return err
 	})
 	return n, err

@@ -143,6 +143,11 @@ func (g *Gateway) WatchConfig(ctx context.Context) {
 
 func (g *Gateway) now() time.Time { return g.cfg.Now() }
 
+// Now is the gateway's clock (Config.Now), which tests move; the HTTP layer
+// stamps received webhooks with it, so that signature timestamps and the
+// expiry of what plugins remember are judged by one clock.
+func (g *Gateway) Now() time.Time { return g.now() }
+
 func (g *Gateway) lockProcess(id int64) func() {
 	m := &g.processLocks[uint64(id)%uint64(len(g.processLocks))]
 	m.Lock()

@@ -190,10 +190,8 @@ func (g *Gateway) apply(ctx context.Context, tx *store.Tx, c store.Community, p 
 	if err != nil {
 		return row, err
 	}
-	for key, value := range p.changes.State {
-		if err := tx.PluginStatePut(ctx, row.ID, key, value); err != nil {
-			return row, err
-		}
+	if err := g.putState(ctx, tx, row.ID, p.changes); err != nil {
+		return row, err
 	}
 	for _, e := range p.changes.Events {
 		if err := g.insertEvent(ctx, tx, c, row.Name, e); err != nil {

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -21,7 +20,7 @@ func (h *handler) webhookRequest(w http.ResponseWriter, r *http.Request) (*plugi
 		Query:      r.URL.Query(),
 		Body:       body,
 		RemoteAddr: r.RemoteAddr,
-		ReceivedAt: time.Now(),
+		ReceivedAt: h.gateway.Now(),
 	}, nil
 }
 

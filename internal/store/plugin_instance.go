@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -124,31 +125,76 @@ func (q *Queries) PluginInstanceDelete(ctx context.Context, id int64) error {
 	return nil
 }
 
-// PluginStateGet returns one state value of an instance.
+// PluginStateGet returns one state value of an instance, whether or not it
+// has expired (see PluginStateGetAt).
 func (q *Queries) PluginStateGet(ctx context.Context, instanceID int64, key string) (json.RawMessage, error) {
+	return q.PluginStateGetAt(ctx, instanceID, key, time.Time{})
+}
+
+// PluginStateGetAt returns one state value of an instance as it stands at
+// now: a value that expired by then is ErrNotFound, pruned or not. A zero
+// now reads expired values too.
+func (q *Queries) PluginStateGetAt(ctx context.Context, instanceID int64, key string, now time.Time) (json.RawMessage, error) {
 	var v []byte
 	err := q.db.QueryRowContext(ctx,
-		`SELECT value FROM plugin_state WHERE instance_id = $1 AND key = $2`, instanceID, key).Scan(&v)
+		`SELECT value FROM plugin_state WHERE instance_id = $1 AND key = $2 AND (expires_ms IS NULL OR expires_ms > $3)`,
+		instanceID, key, unixMilliOrMin(now)).Scan(&v)
 	if err != nil {
 		return nil, fmt.Errorf("reading state %q of plugin instance %d: %w", key, instanceID, interpretError(err))
 	}
 	return v, nil
 }
 
-// PluginStatePut sets one state value of an instance; a nil value deletes it.
+// unixMilliOrMin is t in unix milliseconds, or the smallest value for a zero
+// t, so that nothing counts as expired.
+func unixMilliOrMin(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return t.UnixMilli()
+}
+
+// PluginStatePut sets one state value of an instance for good; a nil value
+// deletes it.
 func (q *Queries) PluginStatePut(ctx context.Context, instanceID int64, key string, value json.RawMessage) error {
+	return q.PluginStatePutUntil(ctx, instanceID, key, value, time.Time{})
+}
+
+// PluginStatePutUntil sets one state value of an instance that expires at
+// until (never if until is zero); a nil value deletes it.
+func (q *Queries) PluginStatePutUntil(ctx context.Context, instanceID int64, key string, value json.RawMessage, until time.Time) error {
 	var err error
 	if value == nil {
 		_, err = q.db.ExecContext(ctx, `DELETE FROM plugin_state WHERE instance_id = $1 AND key = $2`, instanceID, key)
 	} else {
+		var expires *int64
+		if !until.IsZero() {
+			ms := until.UnixMilli()
+			expires = &ms
+		}
 		_, err = q.db.ExecContext(ctx,
-			`INSERT INTO plugin_state (instance_id, key, value) VALUES ($1, $2, $3)
-			 ON CONFLICT (instance_id, key) DO UPDATE SET value = excluded.value`, instanceID, key, []byte(value))
+			`INSERT INTO plugin_state (instance_id, key, value, expires_ms) VALUES ($1, $2, $3, $4)
+			 ON CONFLICT (instance_id, key) DO UPDATE SET value = excluded.value, expires_ms = excluded.expires_ms`,
+			instanceID, key, []byte(value), expires)
 	}
 	if err != nil {
 		return fmt.Errorf("writing state %q of plugin instance %d: %w", key, instanceID, err)
 	}
 	return nil
+}
+
+// PluginStateDeleteExpired deletes the state values that expired by now, of
+// one instance or, with instanceID 0, of all, and returns how many.
+func (q *Queries) PluginStateDeleteExpired(ctx context.Context, instanceID int64, now time.Time) (int64, error) {
+	query, args := `DELETE FROM plugin_state WHERE expires_ms <= $1`, []any{now.UnixMilli()}
+	if instanceID != 0 {
+		query, args = query+` AND instance_id = $2`, append(args, instanceID)
+	}
+	res, err := q.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("deleting expired plugin state: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // PluginInstanceListAll returns every instance, for re-encrypting secrets.
@@ -157,10 +203,11 @@ func (q *Queries) PluginInstanceListAll(ctx context.Context) ([]PluginInstance, 
 }
 
 // PluginStateList returns an instance's state values whose keys start with
-// prefix.
-func (q *Queries) PluginStateList(ctx context.Context, instanceID int64, prefix string) (map[string]json.RawMessage, error) {
+// prefix, as they stand at now (see PluginStateGetAt).
+func (q *Queries) PluginStateList(ctx context.Context, instanceID int64, prefix string, now time.Time) (map[string]json.RawMessage, error) {
 	rows, err := q.db.QueryContext(ctx,
-		`SELECT key, value FROM plugin_state WHERE instance_id = $1 AND substr(key, 1, length($2)) = $2`, instanceID, prefix)
+		`SELECT key, value FROM plugin_state WHERE instance_id = $1 AND substr(key, 1, length($2)) = $2
+		 AND (expires_ms IS NULL OR expires_ms > $3)`, instanceID, prefix, unixMilliOrMin(now))
 	if err != nil {
 		return nil, fmt.Errorf("listing state %q of plugin instance %d: %w", prefix, instanceID, err)
 	}

@@ -2,17 +2,21 @@ package webhook
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"strings"
+	"time"
 
 	"github.com/metagov/metagov-go/plugin"
 )
 
-// seenIDsKey is the instance state key of the Standard Webhooks ids received
-// recently, mapped to the unix time they were first received.
-const seenIDsKey = "seen_ids"
+// seenPrefix begins the instance state keys of the Standard Webhooks ids
+// received recently: one key per id, the prefix followed by the id's SHA-256
+// (so a long id makes no long key), holding the unix time it was first
+// received and expiring when a replay could no longer pass verification.
+const seenPrefix = "seen/"
 
 // ReceiveWebhook emits the verified body as one event. It runs only after
 // VerifyWebhook passed, so the body is trusted; it must still be JSON, and a
@@ -42,22 +46,24 @@ func (w *Webhook) ReceiveWebhook(ctx context.Context, c *plugin.Call, req *plugi
 }
 
 // remember records a Standard Webhooks id and reports whether it was already
-// there. Verification refuses timestamps more than the tolerance from now,
-// so a replay can only get through within twice the tolerance of the first
-// delivery; older ids are pruned.
+// there. Verification refuses timestamps more than the tolerance from now in
+// either direction, so a replay can get through up to twice the tolerance
+// after the first delivery (a second more, as timestamps are whole seconds);
+// the id is remembered that long and then expires. Each id is its own key,
+// so a request reads and writes one small value however many came before.
 func (w *Webhook) remember(ctx context.Context, c *plugin.Call, id string) (bool, error) {
-	seen := map[string]int64{}
-	if _, err := c.State().Get(ctx, seenIDsKey, &seen); err != nil {
+	sum := sha256.Sum256([]byte(id))
+	key := seenPrefix + base64.RawURLEncoding.EncodeToString(sum[:])
+	var first int64
+	seen, err := c.State().Get(ctx, key, &first)
+	if err != nil {
 		return false, fmt.Errorf("reading received webhook ids: %w", err)
 	}
-	now := c.Now().Unix()
-	window := 2 * w.cfg.ToleranceSeconds
-	maps.DeleteFunc(seen, func(_ string, at int64) bool { return now-at > window })
-	if _, ok := seen[id]; ok {
+	if seen {
 		return true, nil
 	}
-	seen[id] = now
-	if err := c.State().Set(seenIDsKey, seen); err != nil {
+	now := c.Now()
+	if err := c.State().SetUntil(key, now.Unix(), now.Add(2*w.tolerance+time.Second)); err != nil {
 		return false, fmt.Errorf("recording webhook id: %w", err)
 	}
 	return false, nil

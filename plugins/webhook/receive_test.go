@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,21 +26,41 @@ func provision(t *testing.T, config string) *Webhook {
 	return inst.(*Webhook)
 }
 
+// testState is committed instance state as the gateway keeps it: values
+// and, for those set with SetUntil, when they expire.
+type testState struct {
+	values  map[string]json.RawMessage
+	expires map[string]time.Time
+}
+
+func newTestState() *testState {
+	return &testState{values: map[string]json.RawMessage{}, expires: map[string]time.Time{}}
+}
+
 // receive runs ReceiveWebhook at now over the committed state, commits its
-// changes into state, and returns what it changed.
-func receive(t *testing.T, w *Webhook, state map[string]json.RawMessage, now time.Time,
+// changes into state, and returns what it changed. Expired values read as
+// absent, as the gateway reads them.
+func receive(t *testing.T, w *Webhook, state *testState, now time.Time,
 	header http.Header, body string) (plugin.CallChanges, error) {
 	t.Helper()
 	load := func(_ context.Context, key string) (json.RawMessage, bool, error) {
-		v, ok := state[key]
+		if until, ok := state.expires[key]; ok && !until.After(now) {
+			return nil, false, nil
+		}
+		v, ok := state.values[key]
 		return v, ok, nil
 	}
 	c := plugin.NewCall(load, func() time.Time { return now })
 	req := &plugin.WebhookRequest{Method: http.MethodPost, Header: header, Body: []byte(body), ReceivedAt: now}
 	_, err := w.ReceiveWebhook(context.Background(), c, req)
 	if err == nil {
-		for k, v := range c.Changes().State {
-			state[k] = v
+		changes := c.Changes()
+		for k, v := range changes.State {
+			state.values[k] = v
+			delete(state.expires, k)
+			if until, ok := changes.Expires[k]; ok {
+				state.expires[k] = until
+			}
 		}
 	}
 	return c.Changes(), err
@@ -71,7 +92,7 @@ func TestReceiveWebhook(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			w := provision(t, tt.config)
-			changes, err := receive(t, w, map[string]json.RawMessage{}, testNow, tt.header, tt.body)
+			changes, err := receive(t, w, newTestState(), testNow, tt.header, tt.body)
 			require.NoError(t, err)
 			require.Len(t, changes.Events, 1)
 			require.Equal(t, tt.wantType, changes.Events[0].Type)
@@ -85,7 +106,7 @@ func TestReceiveWebhook(t *testing.T) {
 func TestReceiveWebhookReplay(t *testing.T) {
 	t.Parallel()
 	w := provision(t, `{"secret":"s","tolerance_seconds":60}`)
-	state := map[string]json.RawMessage{}
+	state := newTestState()
 	header := func(id string) http.Header {
 		return standardHeader(id, strconv.FormatInt(testNow.Unix(), 10), "v1,unchecked-here")
 	}
@@ -103,25 +124,50 @@ func TestReceiveWebhookReplay(t *testing.T) {
 		{name: "third id", id: "msg_3", after: 123 * time.Second, wantEvent: true},
 	}
 	for _, s := range steps {
-		changes, err := receive(t, w, state, testNow.Add(s.after), header(s.id), `{"type":"x"}`)
+		at := testNow.Add(s.after)
+		changes, err := receive(t, w, state, at, header(s.id), `{"type":"x"}`)
 		require.NoError(t, err, s.name)
 		if !s.wantEvent {
 			require.Empty(t, changes.Events, s.name)
+			require.Empty(t, changes.State, s.name)
 			continue
 		}
 		require.Len(t, changes.Events, 1, s.name)
+		// One small key per id, kept until a replay could no longer pass
+		// verification.
+		require.Len(t, changes.State, 1, s.name)
+		for key, value := range changes.State {
+			require.True(t, strings.HasPrefix(key, seenPrefix), key)
+			require.JSONEq(t, strconv.FormatInt(at.Unix(), 10), string(value), s.name)
+			require.Equal(t, at.Add(121*time.Second), changes.Expires[key], s.name)
+		}
 	}
-	var seen map[string]int64
-	require.NoError(t, json.Unmarshal(state[seenIDsKey], &seen))
-	require.Equal(t, map[string]int64{"msg_1": testNow.Unix() + 121, "msg_3": testNow.Unix() + 123}, seen,
-		"msg_2 must have been pruned")
+}
+
+// TestReceiveWebhookLongID: an id of any length is remembered under a key of
+// fixed length.
+func TestReceiveWebhookLongID(t *testing.T) {
+	t.Parallel()
+	w := provision(t, `{"secret":"s"}`)
+	id := strings.Repeat("x", 100_000)
+	header := standardHeader(id, strconv.FormatInt(testNow.Unix(), 10), "v1,unchecked-here")
+	state := newTestState()
+	changes, err := receive(t, w, state, testNow, header, `{}`)
+	require.NoError(t, err)
+	require.Len(t, changes.Events, 1)
+	for key := range changes.State {
+		require.Len(t, key, len(seenPrefix)+43)
+	}
+	changes, err = receive(t, w, state, testNow.Add(time.Second), header, `{}`)
+	require.NoError(t, err)
+	require.Empty(t, changes.Events, "replay")
 }
 
 func TestReceiveWebhookNotJSON(t *testing.T) {
 	t.Parallel()
 	w := provision(t, `{"secret":"s"}`)
 	for _, body := range []string{``, `type=push`, `{"type":"push"} trailing`} {
-		changes, err := receive(t, w, map[string]json.RawMessage{}, testNow, http.Header{}, body)
+		changes, err := receive(t, w, newTestState(), testNow, http.Header{}, body)
 		var inputErr *plugin.InputError
 		require.ErrorAs(t, err, &inputErr, body)
 		require.Contains(t, inputErr.Message, "body is not JSON", body)
