@@ -468,6 +468,16 @@ func TestStaticOperations(t *testing.T) {
 	put := at(t, doc, "/paths/"+esc("/api/internal/community/{slug}")+"/put/responses")
 	assert.Contains(t, put, "200")
 	assert.Contains(t, put, "201")
+	assert.Contains(t, put, "409")
+	// Removing plugins with pending processes takes force=true.
+	for _, op := range []string{"/api/internal/community/{slug} put", "/api/internal/plugin/{name}/{id} delete"} {
+		path, method, _ := strings.Cut(op, " ")
+		params := at(t, doc, "/paths/"+esc(path)+"/"+method+"/parameters").([]any)
+		force := params[len(params)-1].(map[string]any)
+		assert.Equal(t, "force", force["name"], op)
+		assert.Equal(t, "query", force["in"], op)
+		assert.Equal(t, map[string]any{"type": "boolean", "default": false}, force["schema"], op)
+	}
 	assert.Contains(t, at(t, doc, "/paths/"+esc("/api/internal/community/{slug}")+"/delete/responses"), "204")
 	hooks := at(t, doc, "/paths/"+esc("/api/hooks/{plugin}")+"/post/responses")
 	for _, code := range []string{"200", "401", "404", "413"} {

@@ -144,10 +144,11 @@ func (b *builder) addStaticRoutes() error {
 			Summary: "Create or replace a community",
 			Description: "Creates the community if it does not exist (201), otherwise replaces it (200): " +
 				"listed plugins are enabled or updated, plugins not listed are disabled. All or nothing. " +
-				"A key limited to communities replaces only its own: any other slug, taken or free, is 404.",
-			Parameters:  []any{slug},
+				"A key limited to communities replaces only its own: any other slug, taken or free, is 404. " +
+				"A plugin to disable that has processes that have not completed is refused (409) unless `force=true`.",
+			Parameters:  []any{slug, forceParam()},
 			RequestBody: &requestBody{Content: jsonContent(ref(schemaCommunityReplace))},
-			Responses: with(errs(400, 404, 422, 500, 502, 504), map[int]any{
+			Responses: with(errs(400, 404, 409, 422, 500, 502, 504), map[int]any{
 				200: jsonResponse("The community was replaced.", ref(schemaCommunity)),
 				201: jsonResponse("The community was created.", ref(schemaCommunity)),
 			}),
@@ -174,13 +175,17 @@ func (b *builder) addStaticRoutes() error {
 		{http.MethodDelete, "/api/internal/plugin/{name}/{id}", &operation{
 			OperationID: "deletePlugin", Tags: []string{tagPlugins},
 			Summary:     "Disable a plugin instance",
-			Description: "Deletes the plugin instance with this id, with its state and processes.",
+			Description: "Deletes the plugin instance with this id, with its state; its processes stay readable. " +
+				"An instance with processes that have not completed is refused (409, naming them) unless `force=true`: " +
+				"then the plugin closes those it can, the others complete with the error `plugin_removed`, " +
+				"and each one's callback is delivered.",
 			Parameters: []any{
 				pluginParam("name"),
 				pathParam("id", "Plugin instance id.", obj{"type": "integer", "format": "int64"}),
 				paramRef(paramCommunityOptional),
+				forceParam(),
 			},
-			Responses: with(errs(400, 404, 500), map[int]any{
+			Responses: with(errs(400, 404, 409, 500), map[int]any{
 				204: response{Description: "The plugin instance was deleted."},
 			}),
 		}},
@@ -310,6 +315,14 @@ func webhookResponses() map[string]any {
 	r := errs(401, 404, 413, 500)
 	r["200"] = response{Description: "The webhook was verified and handled. Some platforms get a reply body they expect (such as a challenge)."}
 	return r
+}
+
+// forceParam is the force query parameter of the routes that remove plugin
+// instances.
+func forceParam() parameter {
+	return parameter{Name: "force", In: "query", Schema: obj{"type": "boolean", "default": false},
+		Description: "Remove plugin instances even if they have processes that have not completed: the plugin closes those it can, " +
+			"the others complete with the error `plugin_removed`; their callbacks are delivered."}
 }
 
 func queryParam(name, description string) parameter {

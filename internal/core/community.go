@@ -24,6 +24,9 @@ type CommunityInput struct {
 	// ones are enabled or updated, unlisted ones removed. When nil, a
 	// replace keeps the plugins as they are.
 	Plugins *[]PluginConfig
+	// Force removes unlisted plugins even when they have processes that have
+	// not completed, as DisablePlugin does with force.
+	Force bool
 }
 
 func (in *CommunityInput) validate() error {
@@ -106,6 +109,13 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 		if err := g.checkDuplicates(prepared); err != nil {
 			return CommunityView{}, false, err
 		}
+		if in.Force {
+			for _, row := range removed(existing, prepared) {
+				if err := g.closeForRemoval(ctx, row); err != nil {
+					return CommunityView{}, false, err
+				}
+			}
+		}
 	}
 	var createdID int64
 	err = g.writeTx(ctx, func(tx *store.Tx) error {
@@ -153,7 +163,7 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 			}
 			for _, row := range existing {
 				if !kept[row.ID] {
-					if err := g.removeInstance(ctx, tx, row); err != nil {
+					if err := g.removeInstance(ctx, tx, c, row, in.Force); err != nil {
 						return err
 					}
 				}
@@ -178,6 +188,23 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 		withWarnings(&view, prepared)
 	}
 	return view, !exists, err
+}
+
+// removed lists the existing instances that a plugin list leaves out.
+func removed(existing []store.PluginInstance, prepared []*preparedInstance) []store.PluginInstance {
+	var out []store.PluginInstance
+	for _, row := range existing {
+		listed := false
+		for _, p := range prepared {
+			if p.existing != nil && p.existing.ID == row.ID {
+				listed = true
+			}
+		}
+		if !listed {
+			out = append(out, row)
+		}
+	}
+	return out
 }
 
 // withWarnings puts the notices of the plugins initialised by this request

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
@@ -201,23 +199,6 @@ func (g *Gateway) apply(ctx context.Context, tx *store.Tx, c store.Community, p 
 	return row, nil
 }
 
-// removeInstance deletes an instance in tx, refusing while it has processes
-// that have not completed: they would be orphaned without a callback.
-func (g *Gateway) removeInstance(ctx context.Context, tx *store.Tx, row store.PluginInstance) error {
-	open, err := tx.ProcessListOpenByInstance(ctx, row.ID)
-	if err != nil {
-		return err
-	}
-	if len(open) > 0 {
-		names := make([]string, 0, len(open))
-		for _, p := range open {
-			names = append(names, p.Plugin+"."+p.Name+"/"+strconv.FormatInt(p.ID, 10))
-		}
-		return newError(KindConflict, "pending_processes",
-			"plugin %s has processes that have not completed: %s; close them first", row.Name, strings.Join(names, ", "))
-	}
-	return tx.PluginInstanceDelete(ctx, row.ID)
-}
 
 // EnablePlugin enables a plugin for a community, or updates its config when
 // it is enabled already (keeping its state and processes). created reports
@@ -264,8 +245,11 @@ func (g *Gateway) EnablePlugin(ctx context.Context, slug, name string, config js
 }
 
 // DisablePlugin removes a plugin instance by id. When slug is not empty the
-// instance must belong to that community; its name must match.
-func (g *Gateway) DisablePlugin(ctx context.Context, slug, name string, id int64) error {
+// instance must belong to that community; its name must match. An instance
+// with processes that have not completed is refused (409) unless force is
+// set: then they are closed through the plugin where it can, and the rest
+// completed with an error (see removeInstance).
+func (g *Gateway) DisablePlugin(ctx context.Context, slug, name string, id int64, force bool) error {
 	notFound := newError(KindNotFound, "plugin_not_found", "no %s plugin with id %d", name, id)
 	if slug != "" {
 		notFound.Detail += " in community " + slug
@@ -293,11 +277,16 @@ func (g *Gateway) DisablePlugin(ctx context.Context, slug, name string, id int64
 	if err != nil {
 		return err
 	}
-	err = g.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := g.removeInstance(ctx, tx, row); err != nil {
+	if force {
+		if err := g.closeForRemoval(ctx, row); err != nil {
 			return err
 		}
-		if err := g.audit(ctx, tx, community, "plugin.disable", map[string]any{"plugin": name, "id": id}); err != nil {
+	}
+	err = g.writeTx(ctx, func(tx *store.Tx) error {
+		if err := g.removeInstance(ctx, tx, community, row, force); err != nil {
+			return err
+		}
+		if err := g.audit(ctx, tx, community, "plugin.disable", map[string]any{"plugin": name, "id": id, "force": force}); err != nil {
 			return err
 		}
 		return tx.ConfigGenerationBump(ctx)

@@ -41,8 +41,12 @@ func (h *handler) putCommunity(w http.ResponseWriter, r *http.Request) error {
 		return newAPIError(http.StatusBadRequest, "slug_mismatch",
 			"the body's slug %q differs from the path's %q; renaming a community is not supported", body.Slug, slug)
 	}
+	force, err := queryBool(r, "force")
+	if err != nil {
+		return err
+	}
 	view, created, err := h.gateway.PutCommunity(r.Context(), core.CommunityInput{
-		Slug: slug, ReadableName: body.ReadableName, Plugins: body.Plugins,
+		Slug: slug, ReadableName: body.ReadableName, Plugins: body.Plugins, Force: force,
 	})
 	if err != nil {
 		return err

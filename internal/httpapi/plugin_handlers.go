@@ -13,6 +13,21 @@ const (
 	platformIDHeader = "X-Metagov-Community-Platform-Id"
 )
 
+// queryBool reads an optional boolean query parameter: true or 1, false or
+// 0; absent is false.
+func queryBool(r *http.Request, name string) (bool, error) {
+	switch v := r.URL.Query().Get(name); v {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	default:
+		e := newAPIError(http.StatusBadRequest, "invalid_query", "query parameter %s must be true or false, not %q", name, v)
+		e.body.Field = name
+		return false, e
+	}
+}
+
 // communityFrom returns the community named by the X-Metagov-Community header.
 func communityFrom(r *http.Request) (string, error) {
 	slug := r.Header.Get(communityHeader)
@@ -49,9 +64,13 @@ func (h *handler) disablePlugin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return newAPIError(http.StatusNotFound, "plugin_not_found", "no %s plugin with id %q", name, r.PathValue("id"))
 	}
+	force, err := queryBool(r, "force")
+	if err != nil {
+		return err
+	}
 	// Without the header any community's instance can be named, as in the
 	// original API; with it, only that community's.
-	if err := h.gateway.DisablePlugin(r.Context(), r.Header.Get(communityHeader), name, id); err != nil {
+	if err := h.gateway.DisablePlugin(r.Context(), r.Header.Get(communityHeader), name, id, force); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -1,9 +1,12 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -118,5 +121,103 @@ func TestGeneratedConfig(t *testing.T) {
 		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 		other := s.Do("GET", "/api/internal/community/other-"+community+"/hooks", nil).JSON(t)["hooks"].([]any)
 		require.NotEqual(t, hook[len(hook)-26:], other[0].(string)[len(other[0].(string))-26:])
+	})
+}
+
+// TestForceDisable checks removing a plugin whose processes are pending:
+// refused (409) by default; with force=true the processes the plugin can
+// close are closed, the others (it cannot close them, or closing fails)
+// complete with the plugin_removed error, every callback is delivered, and
+// the plugin is gone. PUT on the community takes the same force.
+func TestForceDisable(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		callbacks := apptest.NewReceiver(t)
+		s := startTestkit(t, db, app.Config{})
+		start := func(process, path string, input map[string]any) string {
+			t.Helper()
+			input["callback_url"] = callbacks.URL + path
+			r := s.Do("POST", "/api/internal/process/testkit."+process, input, header...)
+			require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+			return r.Header.Get("Location")
+		}
+		instanceID := func() int64 {
+			t.Helper()
+			plugins := s.Do("GET", "/api/internal/community/"+community, nil).JSON(t)["plugins"].([]any)
+			require.Len(t, plugins, 1)
+			return int64(plugins[0].(map[string]any)["id"].(float64))
+		}
+		tally := start("tally", "/tally", map[string]any{"title": "Lunch?"}) // cannot be closed
+		ticker := start("ticker", "/ticker", map[string]any{})               // closes
+		stubborn := start("stubborn", "/stubborn", map[string]any{})         // closing fails
+		path := fmt.Sprintf("/api/internal/plugin/testkit/%d", instanceID())
+
+		body := requireError(t, s.Do("DELETE", path, nil, header...), http.StatusConflict, "pending_processes",
+			"testkit.tally/", "testkit.ticker/", "testkit.stubborn/", "force=true")
+		require.NotEmpty(t, body["detail"])
+		body = requireError(t, s.Do("DELETE", path+"?force=maybe", nil, header...), http.StatusBadRequest, "invalid_query", "force")
+		require.Equal(t, "force", body["field"])
+		requireError(t, s.Do("DELETE", path+"?force=false", nil, header...), http.StatusConflict, "pending_processes")
+		require.Equal(t, "pending", s.Do("GET", tally, nil).JSON(t)["status"], "a refused removal changes nothing")
+
+		r := s.Do("DELETE", path+"?force=true", nil, header...)
+		require.Equal(t, http.StatusNoContent, r.Status, string(r.Body))
+		require.Empty(t, s.Do("GET", "/api/internal/community/"+community, nil).JSON(t)["plugins"])
+
+		removed := func(rec map[string]any) bool {
+			errs, _ := rec["errors"].(map[string]any)
+			msg, _ := errs["plugin_removed"].(string)
+			return strings.Contains(msg, "the testkit plugin was removed")
+		}
+		for _, tt := range []struct {
+			loc     string
+			closed  bool           // closed by the plugin, so no plugin_removed error
+			outcome map[string]any // the outcome known then, kept; nil: not checked
+		}{
+			{loc: tally, outcome: map[string]any{"yes": 0.0}},
+			{loc: ticker, closed: true},
+			{loc: stubborn, outcome: map[string]any{"votes": 7.0}},
+		} {
+			rec := s.Do("GET", tt.loc, nil).JSON(t)
+			require.Equal(t, "completed", rec["status"], tt.loc)
+			require.Equal(t, !tt.closed, removed(rec), "%s: %v", tt.loc, rec["errors"])
+			if tt.outcome != nil {
+				require.Equal(t, tt.outcome, rec["outcome"], tt.loc)
+			}
+		}
+
+		// Every process's completion reaches its driver.
+		got := map[string]map[string]any{}
+		for _, c := range callbacks.WaitFor(t, 3, 15*time.Second) {
+			var rec map[string]any
+			require.NoError(t, json.Unmarshal(c.Body, &rec))
+			got[c.Path] = rec
+		}
+		require.Len(t, got, 3)
+		for path, rec := range got {
+			require.Equal(t, "completed", rec["status"], path)
+			require.Equal(t, path != "/ticker", removed(rec), path)
+		}
+
+		// PUT on the community: refused, then forced.
+		r = s.Do("POST", "/api/internal/plugin/testkit", map[string]any{"webhook_slug": "s3cr3tslug"}, header...)
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		again := start("tally", "/again", map[string]any{"title": "Dinner?"})
+		requireError(t, s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []any{}}),
+			http.StatusConflict, "pending_processes", "testkit.tally/")
+		r = s.Do("PUT", "/api/internal/community/"+community+"?force=true", map[string]any{"plugins": []any{}})
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Empty(t, r.JSON(t)["plugins"])
+		rec := s.Do("GET", again, nil).JSON(t)
+		require.Equal(t, "completed", rec["status"])
+		require.True(t, removed(rec))
+		require.Eventually(t, func() bool {
+			for _, c := range callbacks.All() {
+				if c.Path == "/again" {
+					return true
+				}
+			}
+			return false
+		}, 15*time.Second, 20*time.Millisecond, "the callback of the forced PUT is delivered")
 	})
 }

@@ -57,6 +57,7 @@ func init() {
 		Processes: []plugin.ProcessType{
 			{Name: "tally", Input: obj(`"title":{"type":"string"}`, "title"), New: func(plugin.Instance) plugin.ProcessHandler { return tally{} }},
 			{Name: "ticker", PollInterval: time.Second, New: func(plugin.Instance) plugin.ProcessHandler { return ticker{} }},
+			{Name: "stubborn", New: func(plugin.Instance) plugin.ProcessHandler { return stubborn{} }},
 		},
 	})
 }
@@ -155,6 +156,18 @@ func (ticker) Poll(_ context.Context, _ *plugin.Call, p *plugin.Process) error {
 func (ticker) Close(_ context.Context, _ *plugin.Call, p *plugin.Process) error {
 	p.Complete()
 	return nil
+}
+
+// stubborn is a process whose platform refuses to close it.
+type stubborn struct{}
+
+func (stubborn) Start(_ context.Context, _ *plugin.Call, p *plugin.Process) error {
+	p.SetStatus(plugin.StatusPending)
+	return p.SetOutcome(map[string]int{"votes": 7})
+}
+
+func (stubborn) Close(context.Context, *plugin.Call, *plugin.Process) error {
+	return &plugin.PlatformError{Platform: "testkit", Status: 503, Message: "closing is down"}
 }
 
 // nudge adds "yes" votes to a tally process from an action, and remembers
