@@ -174,7 +174,7 @@ func (b *builder) addStaticRoutes() error {
 		// Plugins.
 		{http.MethodDelete, "/api/internal/plugin/{name}/{id}", &operation{
 			OperationID: "deletePlugin", Tags: []string{tagPlugins},
-			Summary:     "Disable a plugin instance",
+			Summary: "Disable a plugin instance",
 			Description: "Deletes the plugin instance with this id, with its state; its processes stay readable. " +
 				"An instance with processes that have not completed is refused (409, naming them) unless `force=true`: " +
 				"then the plugin closes those it can, the others complete with the error `plugin_removed`, " +

@@ -199,7 +199,6 @@ func (g *Gateway) apply(ctx context.Context, tx *store.Tx, c store.Community, p 
 	return row, nil
 }
 
-
 // EnablePlugin enables a plugin for a community, or updates its config when
 // it is enabled already (keeping its state and processes). created reports
 // whether a new instance was made.
