@@ -201,6 +201,12 @@ func TestPlatformClientChecksEveryHop(t *testing.T) {
 	_, err = get(t, c, "http://metadata.test/latest/meta-data")
 	require.ErrorIs(t, err, egress.ErrForbidden)
 	require.Contains(t, err.Error(), "metadata.test resolves to 169.254.169.254, which is in 169.254.0.0/16 (link-local / cloud metadata)")
+	// A plugin wraps the transport error with the SDK; the refusal survives.
+	perr := plugin.CheckResponse("sourcecred", nil, err)
+	require.ErrorIs(t, perr, plugin.ErrEgressRefused)
+	var refused *egress.RefusedError
+	require.ErrorAs(t, perr, &refused)
+	require.Equal(t, "metadata.test", refused.Host)
 
 	_, err = get(t, c, "http://mixed.test:"+target.port()+"/")
 	require.ErrorIs(t, err, egress.ErrForbidden, "one refused address refuses the name")
@@ -232,9 +238,9 @@ func TestPlatformClientRedirects(t *testing.T) {
 	dns := fakeDNS{"other.test": {"127.0.0.1"}}
 	c := policy(t, egress.Config{Resolver: dns}).PlatformClient(5 * time.Second)
 	final := newRecorder(t, nil)
-	// hops redirects n times on its own host, then to final under another name.
-	var hops *recorder
-	hops = newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+	// hops redirects once per trailing "x" on its own host, then to final
+	// under another name.
+	hops := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		n := len(r.URL.Path) - len(strings.TrimRight(r.URL.Path, "x"))
 		if n > 0 {
 			http.Redirect(w, r, strings.TrimSuffix(r.URL.Path, "x"), http.StatusFound)
