@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -15,8 +17,20 @@ import (
 // Headers of a Discourse webhook delivery.
 const (
 	headerEvent     = "X-Discourse-Event"
+	headerEventID   = "X-Discourse-Event-Id"
 	headerInstance  = "X-Discourse-Instance"
 	headerSignature = "X-Discourse-Event-Signature"
+)
+
+// Delivered event ids are remembered this long, under deliveredPrefix and
+// the id's SHA-256, so that a redelivery (Discourse retries failed
+// deliveries, and an admin may redeliver one by hand) or a verbatim replay
+// within it makes no second event. Discourse deliveries carry no timestamp,
+// so the window is a choice, not a bound set by verification: a day covers
+// Discourse's retries and keeps the state to a day's events.
+const (
+	replayWindow    = 24 * time.Hour
+	deliveredPrefix = "delivered/"
 )
 
 // VerifyWebhook refuses, before anything reads the body, a delivery that
@@ -75,11 +89,21 @@ func unauthorized(format string, args ...any) error {
 // ReceiveWebhook turns a verified delivery into an event, by its
 // X-Discourse-Event header: post_created, topic_created, and user_updated
 // (as user_fields_changed, when the user's fields changed). Other events,
-// such as ping, are acknowledged and ignored.
+// such as ping, are acknowledged and ignored, and so is a delivery whose
+// X-Discourse-Event-Id came within replayWindow.
 func (d *Discourse) ReceiveWebhook(ctx context.Context, c *plugin.Call, req *plugin.WebhookRequest) (*plugin.WebhookResponse, error) {
+	name := req.Header.Get(headerEvent)
+	switch name {
+	case eventPostCreated, eventTopicCreated, "user_updated":
+		// Checked before the event is read, so that a replayed user_updated
+		// cannot put back the user fields it carried.
+		if replayed, err := rememberDelivery(ctx, c, req.Header.Get(headerEventID)); err != nil || replayed {
+			return nil, err
+		}
+	}
 	var ev *plugin.Event
 	var err error
-	switch name := req.Header.Get(headerEvent); name {
+	switch name {
 	case eventPostCreated:
 		ev, err = d.postCreated(req.Body)
 	case eventTopicCreated:
@@ -96,6 +120,32 @@ func (d *Discourse) ReceiveWebhook(ctx context.Context, c *plugin.Call, req *plu
 		return nil, fmt.Errorf("receiving discourse webhook: %w", err)
 	}
 	return nil, nil
+}
+
+// rememberDelivery records the X-Discourse-Event-Id of a delivery of an
+// event the plugin handles, for replayWindow, and reports whether it was already
+// there. A delivery without one is never taken for a replay. Discourse
+// signs the body only, not this header: this drops redeliveries and
+// verbatim replays, not a captured body replayed under a made-up id.
+func rememberDelivery(ctx context.Context, c *plugin.Call, id string) (bool, error) {
+	if id == "" {
+		return false, nil
+	}
+	sum := sha256.Sum256([]byte(id))
+	key := deliveredPrefix + base64.RawURLEncoding.EncodeToString(sum[:])
+	var at int64
+	seen, err := c.State().Get(ctx, key, &at)
+	if err != nil {
+		return false, fmt.Errorf("reading delivered discourse event ids: %w", err)
+	}
+	if seen {
+		return true, nil
+	}
+	now := c.Now()
+	if err := c.State().SetUntil(key, now.Unix(), now.Add(replayWindow)); err != nil {
+		return false, fmt.Errorf("recording discourse event id: %w", err)
+	}
+	return false, nil
 }
 
 // initiator names the forum user behind an event, marking the gateway's own
