@@ -103,8 +103,8 @@ func TestSecretStaysWithItsDestination(t *testing.T) {
 			slug2   = "Zq81LmZp-k3Jd9_x"
 		)
 		groups := func(f *loomiofake.Server) *loomiofake.Server {
-			f.AddGroup(mainKey, loomiofake.Group{ID: 1, Key: "ZrSTqeyG", Handle: "main", Name: "Main"})
-			f.AddGroup(subKey, loomiofake.Group{ID: 2, Key: "2qE8dI91", Handle: "sub", Name: "Sub"})
+			f.AddUser(loomiofake.User{ID: 1, Name: "Bot", Bot: true, APIKey: mainKey})
+			f.AddGroup(loomiofake.Group{ID: 1, Key: "ZrSTqeyG", Handle: "main", Name: "Main", Members: []loomiofake.Membership{{UserID: 1, Admin: true}}})
 			return f
 		}
 		loomio, moved := groups(loomiofake.New(t)), groups(loomiofake.New(t))

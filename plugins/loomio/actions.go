@@ -4,32 +4,107 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/metagov/metagov-go/plugin"
 )
 
-// listMembersParams are the parameters of list-members.
-type listMembersParams struct {
-	Subgroup string `json:"subgroup"`
+// groupParams name a group other than the instance's: group_id (Loomio's
+// name) or subgroup (the original's).
+type groupParams struct {
+	GroupID  json.RawMessage `json:"group_id"`
+	Subgroup string          `json:"subgroup"`
 }
 
-// listMembers returns Loomio's answer to GET /api/b1/memberships for the main
-// group or the named subgroup, unchanged: {memberships, users, groups, meta}.
-func (l *Loomio) listMembers(ctx context.Context, c *plugin.Call, in listMembersParams) (json.RawMessage, error) {
-	key, err := l.apiKeyFor(ctx, c, in.Subgroup, "/subgroup")
-	if err != nil {
-		return nil, err
+// maxMemberPages bounds list-members at 2,000 memberships.
+const (
+	memberPageSize = 50
+	maxMemberPages = 40
+)
+
+// membersAnswer is the part of GET /api/b2/memberships the plugin merges.
+type membersAnswer struct {
+	Memberships []json.RawMessage `json:"memberships"`
+	Users       []json.RawMessage `json:"users"`
+	Groups      []json.RawMessage `json:"groups"`
+	Meta        struct {
+		Total *int `json:"total"`
+	} `json:"meta"`
+}
+
+// members reads every page of a group's memberships (up to maxMemberPages)
+// and merges them into one answer of Loomio's shape.
+func (l *Loomio) members(ctx context.Context, groupID int64) (membersAnswer, error) {
+	var all membersAnswer
+	seenUsers := map[string]bool{}
+	for page := range maxMemberPages {
+		q := url.Values{"group_id": {strconv.FormatInt(groupID, 10)}, "limit": {strconv.Itoa(memberPageSize)},
+			"offset": {strconv.Itoa(page * memberPageSize)}}
+		raw, err := l.client.get(ctx, "memberships", q)
+		if err != nil {
+			return all, err
+		}
+		var a membersAnswer
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return all, &plugin.PlatformError{Platform: platform, Message: "unexpected memberships answer: " + err.Error()}
+		}
+		all.Memberships = append(all.Memberships, a.Memberships...)
+		for _, u := range a.Users {
+			var id struct {
+				ID json.Number `json:"id"`
+			}
+			_ = json.Unmarshal(u, &id)
+			if !seenUsers[id.ID.String()] {
+				seenUsers[id.ID.String()] = true
+				all.Users = append(all.Users, u)
+			}
+		}
+		if all.Groups == nil {
+			all.Groups = a.Groups
+		}
+		all.Meta.Total = a.Meta.Total
+		if len(a.Memberships) < memberPageSize || (a.Meta.Total != nil && len(all.Memberships) >= *a.Meta.Total) {
+			break
+		}
 	}
-	raw, err := l.client.memberships(ctx, key)
-	if err != nil {
-		return nil, fmt.Errorf("listing loomio members: %w", err)
+	if all.Memberships == nil {
+		all.Memberships = []json.RawMessage{}
 	}
-	return raw, nil
+	if all.Users == nil {
+		all.Users = []json.RawMessage{}
+	}
+	if all.Groups == nil {
+		all.Groups = []json.RawMessage{}
+	}
+	return all, nil
+}
+
+// listMembers returns the memberships of the instance's group, or of the
+// group the parameters name, with their users and the group, in Loomio's
+// shape ({memberships, users, groups, meta}), every page merged.
+func (l *Loomio) listMembers(ctx context.Context, c *plugin.Call, in groupParams) (membersAnswer, error) {
+	g, err := l.groupFor(ctx, c, in.GroupID, in.Subgroup)
+	if err != nil {
+		return membersAnswer{}, err
+	}
+	a, err := l.members(ctx, g.ID)
+	if err != nil {
+		return a, fmt.Errorf("listing loomio members of group %d: %w", g.ID, err)
+	}
+	return a, nil
+}
+
+// MarshalJSON writes meta.total as Loomio does, null when unknown.
+func (a membersAnswer) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"memberships": a.Memberships, "users": a.Users, "groups": a.Groups,
+		"meta": map[string]any{"root": "memberships", "total": a.Meta.Total}})
 }
 
 // createDiscussionParams are the parameters of create-discussion.
 type createDiscussionParams struct {
+	groupParams
 	Title             string   `json:"title"`
 	Description       *string  `json:"description"`
 	DescriptionFormat string   `json:"description_format"`
@@ -37,31 +112,38 @@ type createDiscussionParams struct {
 	RecipientUserIDs  []flexID `json:"recipient_user_ids"`
 	RecipientEmails   []string `json:"recipient_emails"`
 	RecipientMessage  *string  `json:"recipient_message"`
-	Subgroup          string   `json:"subgroup"`
+	NotifyRecipients  *bool    `json:"notify_recipients"`
 }
 
-// createDiscussion starts a thread with POST /api/b1/discussions,
-// form-encoded, and returns Loomio's answer unchanged: {discussions, …}.
+// discussionFields maps Loomio's attribute names to create-discussion's
+// parameters, for errors.
+var discussionFields = map[string]string{"title": "/title", "description": "/description", "description_format": "/description_format",
+	"group": "/group_id", "group_id": "/group_id", "recipient_emails": "/recipient_emails", "recipient_user_ids": "/recipient_user_ids"}
+
+// createDiscussion starts a thread with POST /api/b2/discussions, its
+// attributes nested under "discussion" (a flat JSON body loses group_id to
+// Rails' parameter wrapping), and returns Loomio's answer unchanged:
+// {discussions, topics, groups, users, …}.
 func (l *Loomio) createDiscussion(ctx context.Context, c *plugin.Call, in createDiscussionParams) (json.RawMessage, error) {
-	key, err := l.apiKeyFor(ctx, c, in.Subgroup, "/subgroup")
+	g, err := l.groupFor(ctx, c, in.GroupID, in.Subgroup)
 	if err != nil {
 		return nil, err
 	}
-	form := url.Values{"title": {in.Title}, "api_key": {key}}
-	setString(form, "description", in.Description)
-	setNonEmpty(form, "description_format", in.DescriptionFormat)
-	setString(form, "recipient_audience", in.RecipientAudience)
-	setString(form, "recipient_message", in.RecipientMessage)
-	addRecipients(form, in.RecipientUserIDs, in.RecipientEmails)
-	raw, err := l.client.createDiscussion(ctx, form)
+	d := map[string]any{"group_id": g.ID, "title": in.Title}
+	setString(d, "description", in.Description)
+	setNonEmpty(d, "description_format", in.DescriptionFormat)
+	setString(d, "recipient_audience", in.RecipientAudience)
+	setString(d, "recipient_message", in.RecipientMessage)
+	setBool(d, "notify_recipients", in.NotifyRecipients)
+	addRecipients(d, in.RecipientUserIDs, in.RecipientEmails)
+	raw, err := l.client.send(ctx, http.MethodPost, "discussions", map[string]any{"discussion": d}, discussionFields)
 	if err != nil {
 		return nil, fmt.Errorf("creating loomio discussion: %w", err)
 	}
 	return raw, nil
 }
 
-// flexID is a user id given as a string or a number; either way it is sent
-// as its text.
+// flexID is a user id given as a string or a number.
 type flexID string
 
 // UnmarshalJSON keeps a string's contents or a number's digits.
@@ -75,34 +157,45 @@ func (f *flexID) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// addRecipients sends arrays the way Rails reads them from a form: one
-// "name[]" field per element.
-func addRecipients(form url.Values, userIDs []flexID, emails []string) {
-	for _, id := range userIDs {
-		form.Add("recipient_user_ids[]", string(id))
+// value is the id as Loomio expects it: a number when it is one.
+func (f flexID) value() any {
+	if n, err := strconv.ParseInt(string(f), 10, 64); err == nil {
+		return n
 	}
-	for _, e := range emails {
-		form.Add("recipient_emails[]", e)
+	return string(f)
+}
+
+// addRecipients sets the recipient arrays that were given.
+func addRecipients(m map[string]any, userIDs []flexID, emails []string) {
+	if userIDs != nil {
+		ids := make([]any, 0, len(userIDs))
+		for _, id := range userIDs {
+			ids = append(ids, id.value())
+		}
+		m["recipient_user_ids"] = ids
+	}
+	if emails != nil {
+		m["recipient_emails"] = emails
 	}
 }
 
 // setString sets an optional field that was given, even to "".
-func setString(form url.Values, name string, v *string) {
+func setString(m map[string]any, name string, v *string) {
 	if v != nil {
-		form.Set(name, *v)
+		m[name] = *v
 	}
 }
 
 // setNonEmpty sets a field whose empty value means "not given".
-func setNonEmpty(form url.Values, name, v string) {
+func setNonEmpty(m map[string]any, name, v string) {
 	if v != "" {
-		form.Set(name, v)
+		m[name] = v
 	}
 }
 
-// setBool sets an optional boolean field as Rails reads it.
-func setBool(form url.Values, name string, v *bool) {
+// setBool sets an optional boolean field.
+func setBool(m map[string]any, name string, v *bool) {
 	if v != nil {
-		form.Set(name, fmt.Sprint(*v))
+		m[name] = *v
 	}
 }

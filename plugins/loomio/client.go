@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -21,66 +23,60 @@ const platform = "loomio"
 // maxBodySize bounds how much of an answer is read.
 const maxBodySize = 16 << 20
 
-// client calls Loomio's group API, /api/b1 (https://www.loomio.org/help/api).
-// Every call carries the group's key as the api_key parameter: in the query
-// of a GET, in the form of a POST. Loomio answers a wrong key with 403
-// {"exception": "CanCan::AccessDenied …"} and invalid input with 422
-// {"errors": {field: [messages]}}.
+// client calls Loomio's bot API, /api/b2, as one user: the key goes in the
+// Authorization header (Loomio ignores, and so refuses with 403, a key in
+// the query string). Loomio answers a missing or wrong key, or a record the
+// user may not see, with 403 {"error": "…"}, an unknown record with 404
+// {"error": 404}, a parameter it does not permit with 400 {"error": 400},
+// and invalid input with 422 {"errors": {field: [messages]}}.
 type client struct {
-	api string // <server_url>/api/b1/
-	hc  *http.Client
+	api    string // <server_url>/api/b2/
+	apiKey string
+	hc     *http.Client
 }
 
-func newClient(api string, hc *http.Client) *client {
+func newClient(api, apiKey string, hc *http.Client) *client {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &client{api: api, hc: hc}
+	return &client{api: api, apiKey: apiKey, hc: hc}
 }
 
-// memberships is GET memberships: the key's group, its members and users,
-// as {memberships, users, groups, meta}.
-func (c *client) memberships(ctx context.Context, apiKey string) (json.RawMessage, error) {
-	return c.get(ctx, "memberships", apiKey)
-}
-
-// poll is GET polls/<key>: {polls, poll_options, stances, users, groups, …}.
-func (c *client) poll(ctx context.Context, apiKey, key string) (json.RawMessage, error) {
-	return c.get(ctx, "polls/"+url.PathEscape(key), apiKey)
-}
-
-// createPoll is POST polls, form-encoded, answered like GET polls/<key>.
-func (c *client) createPoll(ctx context.Context, form url.Values) (json.RawMessage, error) {
-	return c.postForm(ctx, "polls", form)
-}
-
-// createDiscussion is POST discussions, form-encoded: {discussions, …}.
-func (c *client) createDiscussion(ctx context.Context, form url.Values) (json.RawMessage, error) {
-	return c.postForm(ctx, "discussions", form)
-}
-
-func (c *client) get(ctx context.Context, path, apiKey string) (json.RawMessage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.api+path+"?"+url.Values{"api_key": {apiKey}}.Encode(), nil)
+// get calls GET <api><path>?<query> and returns the JSON answer.
+func (c *client) get(ctx context.Context, path string, query url.Values) (json.RawMessage, error) {
+	u := c.api + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("building loomio request: %w", err)
 	}
-	return c.do(req)
+	return c.do(req, nil)
 }
 
-func (c *client) postForm(ctx context.Context, path string, form url.Values) (json.RawMessage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.api+path, strings.NewReader(form.Encode()))
+// send calls method <api><path> with a JSON body. fields maps the names
+// Loomio gives invalid attributes to the caller's input, for the error.
+func (c *client) send(ctx context.Context, method, path string, body any, fields map[string]string) (json.RawMessage, error) {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("encoding loomio request: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.api+path, bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("building loomio request: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return c.do(req)
+	req.Header.Set("Content-Type", "application/json")
+	return c.do(req, fields)
 }
 
-// do sends req and returns the JSON body of a 2xx answer. A failure becomes
-// a *plugin.PlatformError carrying Loomio's own message. Transport errors
-// are reported without the URL, whose query holds the API key.
-func (c *client) do(req *http.Request) (json.RawMessage, error) {
+// do sends req with the key and returns the JSON body of a 2xx answer. A
+// failure becomes a *plugin.PlatformError carrying Loomio's own message; a
+// 400 or 422 is Rejected, with Field set when Loomio names an attribute the
+// caller's input has.
+func (c *client) do(req *http.Request, fields map[string]string) (json.RawMessage, error) {
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.apiKey)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, transportError(err)
@@ -88,7 +84,10 @@ func (c *client) do(req *http.Request) (json.RawMessage, error) {
 	if err := plugin.CheckResponse(platform, resp, nil); err != nil {
 		var pe *plugin.PlatformError
 		if errors.As(err, &pe) {
-			pe.Message = loomioMessage([]byte(pe.Message))
+			pe.Message, pe.Field = loomioMessage([]byte(pe.Message), fields)
+			if !pe.Rejected {
+				pe.Field = ""
+			}
 		}
 		return nil, err
 	}
@@ -100,17 +99,11 @@ func (c *client) do(req *http.Request) (json.RawMessage, error) {
 	if !json.Valid(body) {
 		return nil, &plugin.PlatformError{Platform: platform, Status: resp.StatusCode, Message: "answer is not JSON: " + truncate(string(body))}
 	}
-	var withErrors struct {
-		Errors json.RawMessage `json:"errors"`
-	}
-	if json.Unmarshal(body, &withErrors) == nil && hasErrors(withErrors.Errors) {
-		return nil, &plugin.PlatformError{Platform: platform, Status: resp.StatusCode, Message: string(withErrors.Errors)}
-	}
 	return body, nil
 }
 
 // transportError reports a failed exchange as a PlatformError without the
-// request URL.
+// request URL (which names the poll) or anything else of the request.
 func transportError(err error) error {
 	inner := err
 	var ue *url.Error
@@ -122,35 +115,47 @@ func transportError(err error) error {
 	return pe
 }
 
-// loomioMessage extracts the message of a Loomio error body: the exception
-// text, or the errors object; anything else is returned as it came.
-func loomioMessage(body []byte) string {
+// loomioMessage extracts the message of a Loomio error body: the error
+// text, or the field errors as "field: message; …" in field order, with the
+// input pointer of the first field fields knows. Anything else is returned
+// as it came.
+func loomioMessage(body []byte, fields map[string]string) (string, string) {
 	var e struct {
-		Exception string          `json:"exception"`
-		Error     string          `json:"error"`
-		Errors    json.RawMessage `json:"errors"`
+		Error  any                 `json:"error"`
+		Errors map[string][]string `json:"errors"`
 	}
-	if json.Unmarshal(body, &e) == nil {
-		switch {
-		case e.Exception != "":
-			return e.Exception
-		case e.Error != "":
-			return e.Error
-		case hasErrors(e.Errors):
-			var compact bytes.Buffer
-			if json.Compact(&compact, e.Errors) == nil {
-				return compact.String()
+	if json.Unmarshal(body, &e) != nil {
+		return truncate(string(body)), ""
+	}
+	if len(e.Errors) > 0 {
+		names := make([]string, 0, len(e.Errors))
+		for name := range e.Errors {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		parts := make([]string, 0, len(names))
+		field := ""
+		for _, name := range names {
+			parts = append(parts, name+": "+strings.Join(e.Errors[name], ", "))
+			if p, ok := fields[name]; ok && field == "" {
+				field = p
 			}
 		}
+		return truncate(strings.Join(parts, "; ")), field
 	}
-	return truncate(string(body))
+	switch v := e.Error.(type) {
+	case string:
+		return truncate(v), ""
+	case float64:
+		return fmt.Sprintf("error %g: %s", v, http.StatusText(int(v))), ""
+	}
+	return truncate(string(body)), ""
 }
 
-// hasErrors reports whether an errors value says something: not absent,
-// null, empty or {}.
-func hasErrors(raw json.RawMessage) bool {
-	s := strings.TrimSpace(string(raw))
-	return s != "" && s != "null" && s != "{}" && s != "[]" && s != `""`
+// isStatus reports whether err is Loomio's answer with one of statuses.
+func isStatus(err error, statuses ...int) bool {
+	var pe *plugin.PlatformError
+	return errors.As(err, &pe) && slices.Contains(statuses, pe.Status)
 }
 
 func truncate(s string) string {

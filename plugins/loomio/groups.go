@@ -2,133 +2,158 @@ package loomio
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/metagov/metagov-go/plugin"
 )
 
-// groupMapKey is the instance state key of the map from API key fingerprint
-// to the group that key belongs to.
-const groupMapKey = "api_key_group_map"
+// Instance state keys.
+const (
+	groupKey  = "group"  // the configured group, resolved
+	groupsKey = "groups" // every group the key's user belongs to
+)
 
-// groupRef names a Loomio group both ways a driver may: by its key (as in
-// /g/<key>) or by its handle.
-type groupRef struct {
-	Key    string `json:"key"`
-	Handle string `json:"handle"`
-	Name   string `json:"name,omitempty"`
+// group is a Loomio group as GET /api/b2/groups serializes it (in part).
+type group struct {
+	ID       int64  `json:"id"`
+	Key      string `json:"key"`
+	Handle   string `json:"handle,omitempty"`
+	Name     string `json:"name,omitempty"`
+	FullName string `json:"full_name,omitempty"`
 }
 
-// fingerprint identifies an API key in state without storing the key
-// itself, so the state holds no secret.
-func fingerprint(apiKey string) string {
-	sum := sha256.Sum256([]byte(apiKey))
-	return hex.EncodeToString(sum[:12])
+// matches reports whether ref names g by id, key or handle. Handles are
+// compared without case, as Loomio's URLs treat them.
+func (g group) matches(ref string) bool {
+	return ref == strconv.FormatInt(g.ID, 10) || ref == g.Key || (g.Handle != "" && strings.EqualFold(ref, g.Handle))
 }
 
-// keys are the configured API keys, the main group's first.
-func (l *Loomio) keys() []string {
-	out := []string{l.cfg.APIKey}
-	for _, k := range l.cfg.SubgroupAPIKeys {
-		if !slices.Contains(out, k) {
-			out = append(out, k)
+// String names g for messages.
+func (g group) String() string {
+	name := g.FullName
+	if name == "" {
+		name = g.Name
+	}
+	parts := []string{"key " + g.Key}
+	if g.Handle != "" {
+		parts = append(parts, "handle "+g.Handle)
+	}
+	return fmt.Sprintf("%d %q (%s)", g.ID, name, strings.Join(parts, ", "))
+}
+
+// listGroups is GET /api/b2/groups: the groups the key's user belongs to.
+func (l *Loomio) listGroups(ctx context.Context) ([]group, error) {
+	raw, err := l.client.get(ctx, "groups", nil)
+	if err != nil {
+		return nil, fmt.Errorf("listing the loomio groups of the API key's user: %w", err)
+	}
+	var resp struct {
+		Groups []group `json:"groups"`
+	}
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		return nil, &plugin.PlatformError{Platform: platform, Message: "unexpected groups answer: " + err.Error()}
+	}
+	return resp.Groups, nil
+}
+
+// describeGroups lists groups for an error message, at most 20.
+func describeGroups(groups []group) string {
+	if len(groups) == 0 {
+		return "the API key's user belongs to no group"
+	}
+	parts := make([]string, 0, min(len(groups), 20))
+	for i, g := range groups {
+		if i == 20 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(groups)-20))
+			break
+		}
+		parts = append(parts, g.String())
+	}
+	return "the API key's user belongs to: " + strings.Join(parts, "; ")
+}
+
+// pick finds the group ref names among groups; an empty ref picks the only
+// group. field locates ref in the caller's input for the error.
+func pick(groups []group, ref, field string) (group, error) {
+	if ref == "" {
+		if len(groups) == 1 {
+			return groups[0], nil
+		}
+		return group{}, &plugin.InputError{Field: field,
+			Message: "group_id is required unless the API key's user belongs to exactly one Loomio group; " + describeGroups(groups)}
+	}
+	for _, g := range groups {
+		if g.matches(ref) {
+			return g, nil
 		}
 	}
-	return out
+	return group{}, &plugin.InputError{Field: field,
+		Message: fmt.Sprintf("the API key's user does not belong to a Loomio group %q; %s", ref, describeGroups(groups))}
 }
 
-// keyByFingerprint finds the configured key with a fingerprint.
-func (l *Loomio) keyByFingerprint(fp string) (string, bool) {
-	for _, k := range l.keys() {
-		if fingerprint(k) == fp {
-			return k, true
-		}
-	}
-	return "", false
-}
-
-// Initialize asks Loomio which group each configured key belongs to and
-// keeps the answers in state, so that actions can choose a key by group. A
-// key Loomio refuses fails the enable with Loomio's message. The config is
-// left as it is.
+// Initialize checks the key by listing its user's groups, resolves the
+// configured group (or the only one) and keeps both in state, so actions
+// and polls can name groups by id, key or handle. A key Loomio refuses
+// fails the enable with Loomio's message. With register_webhook it then
+// registers the webhook on Loomio. The config is left as it is.
 func (l *Loomio) Initialize(ctx context.Context, c *plugin.Call) error {
-	groups := map[string]groupRef{}
-	for i, key := range l.keys() {
-		g, err := l.group(ctx, key)
-		if err != nil {
-			which := "api_key"
-			if i > 0 {
-				which = "a subgroup API key"
-			}
-			return fmt.Errorf("reading the group of %s: %w", which, err)
-		}
-		groups[fingerprint(key)] = g
+	groups, err := l.listGroups(ctx)
+	if err != nil {
+		return err
 	}
-	if err := c.State().Set(groupMapKey, groups); err != nil {
+	g, err := pick(groups, l.groupRef, "/group_id")
+	if err != nil {
+		return err
+	}
+	if err := c.State().Set(groupKey, g); err != nil {
+		return fmt.Errorf("storing loomio group: %w", err)
+	}
+	if err := c.State().Set(groupsKey, groups); err != nil {
 		return fmt.Errorf("storing loomio groups: %w", err)
+	}
+	if l.cfg.RegisterWebhook {
+		return l.registerWebhook(ctx, c, g)
 	}
 	return nil
 }
 
-// group reads the group a key belongs to from its memberships: the group of
-// the first membership, or the first group listed.
-func (l *Loomio) group(ctx context.Context, apiKey string) (groupRef, error) {
-	raw, err := l.client.memberships(ctx, apiKey)
+// groupFor returns the group an action or poll names with group_id or the
+// original's subgroup (by id, key or handle), or the instance's group when
+// it names none. A group the key's user joined after the enable is found by
+// asking Loomio again.
+func (l *Loomio) groupFor(ctx context.Context, c *plugin.Call, groupID json.RawMessage, subgroup string) (group, error) {
+	ref, field := refString(groupID), "/group_id"
+	if ref == "" {
+		ref, field = strings.TrimSpace(subgroup), "/subgroup"
+	}
+	if ref == "" {
+		var g group
+		found, err := c.State().Get(ctx, groupKey, &g)
+		if err != nil {
+			return group{}, fmt.Errorf("reading loomio group: %w", err)
+		}
+		if found && g.ID != 0 {
+			return g, nil
+		}
+		groups, err := l.listGroups(ctx)
+		if err != nil {
+			return group{}, err
+		}
+		return pick(groups, l.groupRef, "/group_id")
+	}
+	var groups []group
+	if _, err := c.State().Get(ctx, groupsKey, &groups); err != nil {
+		return group{}, fmt.Errorf("reading loomio groups: %w", err)
+	}
+	if g, err := pick(groups, ref, field); err == nil {
+		return g, nil
+	}
+	fresh, err := l.listGroups(ctx)
 	if err != nil {
-		return groupRef{}, err
+		return group{}, err
 	}
-	var resp struct {
-		Memberships []struct {
-			GroupID int64 `json:"group_id"`
-		} `json:"memberships"`
-		Groups []struct {
-			ID       int64  `json:"id"`
-			Key      string `json:"key"`
-			Handle   string `json:"handle"`
-			Name     string `json:"name"`
-			FullName string `json:"full_name"`
-		} `json:"groups"`
-	}
-	if err := json.Unmarshal(raw, &resp); err != nil {
-		return groupRef{}, &plugin.PlatformError{Platform: platform, Message: "unexpected memberships answer: " + err.Error()}
-	}
-	if len(resp.Groups) == 0 {
-		return groupRef{}, &plugin.PlatformError{Platform: platform, Message: "the memberships of the API key name no group"}
-	}
-	g := resp.Groups[0]
-	if len(resp.Memberships) > 0 {
-		for _, candidate := range resp.Groups {
-			if candidate.ID == resp.Memberships[0].GroupID {
-				g = candidate
-				break
-			}
-		}
-	}
-	return groupRef{Key: g.Key, Handle: g.Handle, Name: g.FullName}, nil
-}
-
-// apiKeyFor returns the key of the group a driver named by key or handle,
-// or the main key when it named none. field locates the parameter in the
-// caller's input for the error.
-func (l *Loomio) apiKeyFor(ctx context.Context, c *plugin.Call, subgroup, field string) (string, error) {
-	if subgroup == "" {
-		return l.cfg.APIKey, nil
-	}
-	groups := map[string]groupRef{}
-	if _, err := c.State().Get(ctx, groupMapKey, &groups); err != nil {
-		return "", fmt.Errorf("reading loomio groups: %w", err)
-	}
-	// The main key first, then the subgroups in config order, so that a
-	// handle shared by two keys resolves the same way every time.
-	for _, key := range l.keys() {
-		g, ok := groups[fingerprint(key)]
-		if ok && (g.Key == subgroup || g.Handle == subgroup) {
-			return key, nil
-		}
-	}
-	return "", &plugin.InputError{Field: field, Message: fmt.Sprintf("No API key found for Loomio group %s", subgroup)}
+	return pick(fresh, ref, field)
 }

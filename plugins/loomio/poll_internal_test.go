@@ -3,6 +3,7 @@ package loomio
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
@@ -12,74 +13,95 @@ import (
 	"github.com/metagov/metagov-go/plugins/loomio/loomiofake"
 )
 
-func TestHookConcerns(t *testing.T) {
+func TestHookKeys(t *testing.T) {
 	t.Parallel()
-	const pollURL = "https://www.loomio.org/p/m20ZprvH"
 	tests := []struct {
 		name string
-		url  string
-		want bool
+		body string
+		want []string
+		bad  bool
 	}{
-		{name: "the poll", url: pollURL, want: true},
-		{name: "with a query", url: pollURL + "?stance=4097752", want: true},
-		{name: "with a path", url: pollURL + "/results", want: true},
-		{name: "with a fragment", url: pollURL + "#votes", want: true},
-		{name: "moved host", url: "https://www.loomio.com/p/m20ZprvH", want: true},
-		{name: "longer key", url: pollURL + "X", want: false},
-		{name: "another poll", url: "https://www.loomio.org/p/other123", want: false},
-		{name: "a discussion", url: "https://www.loomio.org/d/m20ZprvH", want: false},
-		{name: "empty", url: "", want: false},
-		{name: "not a URL", url: "::", want: false},
+		{name: "markdown stance", body: `{"text": "Alice voted on [Budget](https://www.loomio.com/p/m20ZprvH?change_vote=true)\n\n**[Budget](https://www.loomio.com/p/m20ZprvH)**", "username": "Loomio"}`,
+			want: []string{"m20ZprvH"}},
+		{name: "slack", body: `{"text": "Alice voted on <https://loomio.example.org/p/Ab3dE9fG?change_vote=true|Budget>"}`, want: []string{"Ab3dE9fG"}},
+		{name: "discord content", body: `{"content": "closed: [x](http://127.0.0.1:3000/p/K1) and [y](http://127.0.0.1:3000/p/K2/slug)"}`, want: []string{"K1", "K2"}},
+		{name: "escaped slashes", body: `{"markdown": "[x](https:\/\/loomio.org\/p\/Esc4ped1)"}`, want: []string{"Esc4ped1"}},
+		{name: "a thread only", body: `{"text": "Bob commented on [t](https://loomio.org/d/abc123/t?comment_id=4)"}`, want: []string{}},
+		{name: "no link", body: `{"text": "see /p/notalink"}`, want: []string{}},
+		{name: "not JSON", body: `text`, bad: true},
+		{name: "not an object", body: `"https://loomio.org/p/abc"`, bad: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tt.want, hook{Kind: kindStanceCreated, URL: tt.url}.concerns(pollURL, "m20ZprvH"))
+			keys, err := hookKeys([]byte(tt.body))
+			if tt.bad {
+				var inputErr *plugin.InputError
+				require.ErrorAs(t, err, &inputErr)
+				return
+			}
+			require.NoError(t, err)
+			got := []string{}
+			for k := range keys {
+				got = append(got, k)
+			}
+			require.ElementsMatch(t, tt.want, got)
 		})
 	}
 }
 
-// TestTally uses the options of a poll answer recorded from loomio.org by
-// the original's tests.
+func TestOptionName(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "agree", optionName("poll_proposal_options.agree", "i18n"))
+	require.Equal(t, "block", optionName("block", "i18n"))
+	require.Equal(t, "v1.2", optionName("v1.2", "plain"), "a plain name keeps its dots")
+	require.Equal(t, "2031-02-01", optionName("2031-02-01", "iso8601"))
+}
+
+// TestTally reads results as Loomio's calculate_results writes them: the
+// undecided row is no option, voter_scores names every voter even past the
+// 50 of voter_ids.
 func TestTally(t *testing.T) {
 	t.Parallel()
-	raw := `{"polls": [{"id": 234203, "key": "m20ZprvH", "closed_at": "2021-09-28T18:50:14.603Z"}],
-		"poll_options": [
-			{"name": "disagree", "id": 940810, "poll_id": 234203, "priority": 1, "voter_scores": {}, "total_score": 0},
-			{"name": "agree", "id": 940809, "poll_id": 234203, "priority": 0, "voter_scores": {"879750": 1}, "total_score": 1},
-			{"name": "other poll", "id": 1, "poll_id": 1, "voter_scores": {}, "total_score": 0}
-		]}`
-	a, err := decodePolls(json.RawMessage(raw))
-	require.NoError(t, err)
+	raw := `[{"id": 940809, "name": "poll_proposal_options.agree", "name_format": "i18n", "score": 2, "voter_ids": [879750],
+			"voter_count": 2, "voter_scores": {"879750": 1, "12": 1}},
+		{"id": 940810, "name": "poll_proposal_options.disagree", "name_format": "i18n", "score": 0, "voter_ids": [], "voter_count": 0, "voter_scores": {}},
+		{"id": -1, "name": "poll_common_votes_panel.undecided", "name_format": "i18n", "score": 0, "voter_ids": [5], "voter_count": 1}]`
+	var rows []resultRow
+	require.NoError(t, json.Unmarshal([]byte(raw), &rows))
 	require.Equal(t, map[string]optionVotes{
-		"agree":    {Count: 1, Users: []string{"879750"}},
-		"disagree": {Count: 0, Users: []string{}},
-	}, tally(a.PollOptions, a.find("m20ZprvH").ID))
+		"agree":    {Count: 2, Users: []string{"12", "879750"}, Names: []string{"", "Alice"}, VoterCount: 2},
+		"disagree": {Count: 0, Users: []string{}, Names: []string{}},
+	}, tally(rows, map[string]string{"879750": "Alice"}))
 }
 
 func TestParseClosingAt(t *testing.T) {
 	t.Parallel()
+	now := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		in   string
 		want time.Time
-		bad  bool
+		bad  string
 	}{
 		{in: "2023-04-22", want: time.Date(2023, 4, 22, 0, 0, 0, 0, time.UTC)},
 		{in: "2024-09-22T04:00:00Z", want: time.Date(2024, 9, 22, 4, 0, 0, 0, time.UTC)},
 		{in: "2024-09-22T06:00:00+02:00", want: time.Date(2024, 9, 22, 4, 0, 0, 0, time.UTC)},
 		{in: "2024-09-22T04:00:00.500Z", want: time.Date(2024, 9, 22, 4, 0, 0, 5e8, time.UTC)},
 		{in: "2024-09-22T04:00:00", want: time.Date(2024, 9, 22, 4, 0, 0, 0, time.UTC)},
-		{in: "22/09/2024", bad: true},
-		{in: "", bad: true},
+		{in: "22/09/2024", bad: "neither a date"},
+		{in: "", bad: "neither a date"},
+		{in: "2023-01-01", bad: "not in the future"},
+		{in: "2025-01-03", bad: "more than two years ahead"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			got, err := parseClosingAt(tt.in)
-			if tt.bad {
+			got, err := parseClosingAt(tt.in, now)
+			if tt.bad != "" {
 				var inputErr *plugin.InputError
 				require.ErrorAs(t, err, &inputErr)
 				require.Equal(t, "/closing_at", inputErr.Field)
+				require.Contains(t, inputErr.Message, tt.bad)
 				return
 			}
 			require.NoError(t, err)
@@ -103,12 +125,14 @@ func TestWakeLate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	fake := loomiofake.New(t)
-	fake.AddGroup("key-1", loomiofake.Group{ID: 1, Key: "grp1", Handle: "g", Members: []loomiofake.Member{{ID: 7}}})
+	fake.AddUser(loomiofake.User{ID: 1, Name: "Bot", Bot: true, APIKey: "key-1"})
+	fake.AddUser(loomiofake.User{ID: 7, Name: "Ann"})
+	fake.AddGroup(loomiofake.Group{ID: 1, Key: "grp1", Handle: "g", Members: []loomiofake.Membership{{UserID: 1, Admin: true}, {UserID: 7}}})
 	now := time.Now().UTC()
 	clock := func() time.Time { return now }
 	l := &Loomio{}
-	cfg := `{"api_key": "key-1", "server_url": "` + fake.URL + `", "webhook_slug": "0123456789abcdef"}`
-	require.NoError(t, l.Provision(ctx, plugin.Env{Config: json.RawMessage(cfg), Now: clock}))
+	cfg := `{"api_key": "key-1", "server_url": "` + fake.URL + `"}`
+	require.NoError(t, l.Provision(ctx, plugin.Env{Config: json.RawMessage(cfg), Now: clock, HTTPClient: http.DefaultClient}))
 	instState := map[string]json.RawMessage{}
 	call := func() *plugin.Call {
 		return plugin.NewCall(func(_ context.Context, k string) (json.RawMessage, bool, error) {
@@ -120,7 +144,7 @@ func TestWakeLate(t *testing.T) {
 	require.NoError(t, l.Initialize(ctx, ic))
 	instState = ic.Changes().State
 
-	closing := now.Add(time.Hour)
+	closing := now.Add(3 * time.Hour)
 	input := `{"title": "T", "poll_type": "proposal", "options": ["agree"], "closing_at": "` + closing.Format(time.RFC3339) + `"}`
 	p := plugin.NewProcess(plugin.ProcessRecord{ID: 1, Name: "poll", Input: json.RawMessage(input), Status: plugin.StatusCreated})
 	h := poll{l: l}
@@ -128,10 +152,10 @@ func TestWakeLate(t *testing.T) {
 	started := p.Changes()
 	require.Equal(t, plugin.StatusPending, started.Record.Status)
 	require.Len(t, started.Wakes, 1)
-	require.True(t, closing.Truncate(time.Second).Equal(started.Wakes[0]), "wakes at %v", started.Wakes[0])
+	require.True(t, closing.Truncate(time.Hour).Equal(started.Wakes[0]), "wakes at Loomio's closing time %v", started.Wakes[0])
 
 	fake.HoldOpen(true)
-	fake.SetNow(func() time.Time { return now.Add(2 * time.Hour) })
+	fake.SetNow(func() time.Time { return now.Add(4 * time.Hour) })
 	rec := started.Record
 	for i, want := range []time.Duration{time.Minute, 2 * time.Minute} {
 		now = closing.Add(time.Duration(i) * time.Minute)
@@ -149,5 +173,5 @@ func TestWakeLate(t *testing.T) {
 	gone := p.Changes()
 	require.Empty(t, gone.Wakes, "a poll Loomio refuses to show is not fetched again")
 	require.Equal(t, plugin.StatusPending, gone.Record.Status)
-	require.Contains(t, string(gone.Record.Errors), "Couldn't find Poll")
+	require.Contains(t, string(gone.Record.Errors), "loomio answered 404")
 }

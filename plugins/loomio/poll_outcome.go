@@ -5,28 +5,49 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/metagov/metagov-go/plugin"
 )
 
 // pollsAnswer is the part of Loomio's poll answer (GET polls/<key>, POST
-// polls) the plugin reads; the options come side-loaded beside the polls.
+// polls) the plugin reads.
 type pollsAnswer struct {
-	Polls       []pollRecord    `json:"polls"`
-	PollOptions []pollOption    `json:"poll_options"`
-	Errors      json.RawMessage `json:"errors"`
+	Polls []pollRecord `json:"polls"`
 }
 
-// pollRecord is one poll as Loomio serializes it.
+// pollRecord is one poll as Loomio's poll serializer writes it (in part).
+// Results is absent while Loomio hides them (hide_results until_closed, or
+// an anonymous poll, before the close).
 type pollRecord struct {
-	ID                   int64    `json:"id"`
-	Key                  string   `json:"key"`
-	ClosedAt             *string  `json:"closed_at"`
-	ClosingAt            *string  `json:"closing_at"`
-	VotersCount          *int64   `json:"voters_count"`
-	UndecidedVotersCount *int64   `json:"undecided_voters_count"`
-	CastStancesPct       *float64 `json:"cast_stances_pct"`
+	ID                   int64        `json:"id"`
+	Key                  string       `json:"key"`
+	PollType             string       `json:"poll_type"`
+	GroupID              *int64       `json:"group_id"`
+	ClosedAt             *string      `json:"closed_at"`
+	ClosingAt            *string      `json:"closing_at"`
+	VotersCount          *int64       `json:"voters_count"`
+	DecidedVotersCount   *int64       `json:"decided_voters_count"`
+	UndecidedVotersCount *int64       `json:"undecided_voters_count"`
+	CastStancesPct       *float64     `json:"cast_stances_pct"`
+	PollOptionNames      []string     `json:"poll_option_names"`
+	PollOptionNameFormat string       `json:"poll_option_name_format"`
+	Results              *[]resultRow `json:"results"`
+}
+
+// resultRow is one row of a poll's results (PollService.calculate_results).
+// Rows with an id of 0 (none of the above) or -1 (undecided) are not
+// options.
+type resultRow struct {
+	ID          int64              `json:"id"`
+	Name        string             `json:"name"`
+	NameFormat  string             `json:"name_format"`
+	Score       float64            `json:"score"`
+	VoterIDs    []int64            `json:"voter_ids"` // the first 50 only
+	VoterCount  int64              `json:"voter_count"`
+	VoterScores map[string]float64 `json:"voter_scores"`
 }
 
 // closingAt is when Loomio says the poll closes, if it says so clearly.
@@ -38,28 +59,41 @@ func (r pollRecord) closingAt() (time.Time, bool) {
 	return t, err == nil
 }
 
-// pollOption is one option with its votes: voter_scores maps each voter's
-// user id to the score they gave it, total_score sums them.
-type pollOption struct {
-	Name        string             `json:"name"`
-	PollID      int64              `json:"poll_id"`
-	TotalScore  float64            `json:"total_score"`
-	VoterScores map[string]float64 `json:"voter_scores"`
-}
-
 // pollOutcome is the outcome of a poll process.
 type pollOutcome struct {
-	PollURL              string                 `json:"poll_url"`
-	Votes                map[string]optionVotes `json:"votes"`
-	VotersCount          *int64                 `json:"voters_count"`
-	UndecidedVotersCount *int64                 `json:"undecided_voters_count"`
-	CastStancesPct       *float64               `json:"cast_stances_pct"`
+	PollURL              string                  `json:"poll_url"`
+	Votes                *map[string]optionVotes `json:"votes"`
+	ResultsHidden        bool                    `json:"results_hidden"`
+	Options              []string                `json:"options"`
+	VotersCount          *int64                  `json:"voters_count"`
+	DecidedVotersCount   *int64                  `json:"decided_voters_count"`
+	UndecidedVotersCount *int64                  `json:"undecided_voters_count"`
+	CastStancesPct       *float64                `json:"cast_stances_pct"`
+	ClosingAt            *string                 `json:"closing_at"`
+	ClosedAt             *string                 `json:"closed_at"`
 }
 
-// optionVotes is one option's tally.
+// optionVotes is one option's tally: count is its score (the number of
+// voters for single and multiple choice polls, the points for score and
+// dot votes), users the voters' ids, names their names ("" where Loomio
+// did not say), in the same order.
 type optionVotes struct {
-	Count float64  `json:"count"`
-	Users []string `json:"users"`
+	Count      float64  `json:"count"`
+	Users      []string `json:"users"`
+	Names      []string `json:"names"`
+	VoterCount int64    `json:"voter_count"`
+}
+
+// optionName is the name a driver gave an option. Loomio writes the
+// options of proposals (and other types with fixed options) as i18n keys,
+// such as poll_proposal_options.agree; their last segment is the driver's.
+func optionName(name, format string) string {
+	if format == "i18n" {
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			return name[i+1:]
+		}
+	}
+	return name
 }
 
 // decodePolls reads a poll answer that must name at least one poll.
@@ -74,34 +108,6 @@ func decodePolls(raw json.RawMessage) (pollsAnswer, error) {
 	return a, nil
 }
 
-// refresh fetches the poll with the key it was created with and applies the
-// answer. It returns the poll as Loomio has it.
-func (h poll) refresh(ctx context.Context, p *plugin.Process) (pollRecord, error) {
-	var key, keyID string
-	if _, err := p.State().Get(ctx, pollKeyKey, &key); err != nil {
-		return pollRecord{}, fmt.Errorf("reading loomio poll key: %w", err)
-	}
-	if _, err := p.State().Get(ctx, apiKeyIDKey, &keyID); err != nil {
-		return pollRecord{}, fmt.Errorf("reading loomio poll key: %w", err)
-	}
-	apiKey, ok := h.l.keyByFingerprint(keyID)
-	if key == "" || !ok {
-		return pollRecord{}, fmt.Errorf("fetching loomio poll %q: the API key it was created with is no longer configured", key)
-	}
-	raw, err := h.l.client.poll(ctx, apiKey, key)
-	if err != nil {
-		return pollRecord{}, fmt.Errorf("fetching loomio poll %s: %w", key, err)
-	}
-	a, err := decodePolls(raw)
-	if err != nil {
-		return pollRecord{}, fmt.Errorf("fetching loomio poll %s: %w", key, err)
-	}
-	if err := h.apply(p, a, key); err != nil {
-		return pollRecord{}, err
-	}
-	return a.find(key), nil
-}
-
 // find returns the poll with key, or the first one.
 func (a pollsAnswer) find(key string) pollRecord {
 	for _, r := range a.Polls {
@@ -112,16 +118,55 @@ func (a pollsAnswer) find(key string) pollRecord {
 	return a.Polls[0]
 }
 
-// apply sets the outcome from a poll answer and completes the process once
-// Loomio says the poll closed.
-func (h poll) apply(p *plugin.Process, a pollsAnswer, key string) error {
+// refresh fetches the poll and applies the answer. It returns the poll as
+// Loomio has it.
+func (h poll) refresh(ctx context.Context, p *plugin.Process) (pollRecord, error) {
+	var key string
+	if _, err := p.State().Get(ctx, pollKeyKey, &key); err != nil {
+		return pollRecord{}, fmt.Errorf("reading loomio poll key: %w", err)
+	}
+	if key == "" {
+		return pollRecord{}, fmt.Errorf("fetching loomio poll: the process has no poll key")
+	}
+	raw, err := h.l.client.get(ctx, pollPath(key), nil)
+	if err != nil {
+		return pollRecord{}, fmt.Errorf("fetching loomio poll %s: %w", key, err)
+	}
+	a, err := decodePolls(raw)
+	if err != nil {
+		return pollRecord{}, fmt.Errorf("fetching loomio poll %s: %w", key, err)
+	}
 	r := a.find(key)
+	if err := h.apply(ctx, p, r); err != nil {
+		return pollRecord{}, err
+	}
+	return r, nil
+}
+
+// apply sets the outcome from a poll record and completes the process once
+// Loomio says the poll closed.
+func (h poll) apply(ctx context.Context, p *plugin.Process, r pollRecord) error {
 	out := pollOutcome{
 		PollURL:              h.l.pollURL(r.Key),
-		Votes:                tally(a.PollOptions, r.ID),
+		ResultsHidden:        r.Results == nil,
+		Options:              []string{},
 		VotersCount:          r.VotersCount,
+		DecidedVotersCount:   r.DecidedVotersCount,
 		UndecidedVotersCount: r.UndecidedVotersCount,
 		CastStancesPct:       r.CastStancesPct,
+		ClosingAt:            r.ClosingAt,
+		ClosedAt:             r.ClosedAt,
+	}
+	for _, n := range r.PollOptionNames {
+		out.Options = append(out.Options, optionName(n, r.PollOptionNameFormat))
+	}
+	if r.Results != nil {
+		names, err := h.voterNames(ctx, p, *r.Results)
+		if err != nil {
+			return err
+		}
+		votes := tally(*r.Results, names)
+		out.Votes = &votes
 	}
 	if err := p.SetOutcome(out); err != nil {
 		return err
@@ -132,36 +177,102 @@ func (h poll) apply(p *plugin.Process, a pollsAnswer, key string) error {
 	return nil
 }
 
-// tally maps each option of the poll to its total score and its voters'
-// ids, sorted so the outcome only changes when the votes do.
-func tally(options []pollOption, pollID int64) map[string]optionVotes {
+// voters returns the ids of a row's voters as strings, sorted: every key of
+// voter_scores (which Loomio does not cut), else voter_ids (its first 50).
+func (row resultRow) voters() []string {
+	set := map[string]bool{}
+	for id := range row.VoterScores {
+		set[id] = true
+	}
+	if len(set) == 0 {
+		for _, id := range row.VoterIDs {
+			set[strconv.FormatInt(id, 10)] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(a) - len(b)
+		}
+		return strings.Compare(a, b)
+	})
+	return out
+}
+
+// tally maps each option to its score, voters and their names.
+func tally(rows []resultRow, names map[string]string) map[string]optionVotes {
 	out := map[string]optionVotes{}
-	for _, o := range options {
-		if o.PollID != 0 && pollID != 0 && o.PollID != pollID {
+	for _, row := range rows {
+		if row.ID <= 0 {
 			continue
 		}
-		users := make([]string, 0, len(o.VoterScores))
-		for id := range o.VoterScores {
-			users = append(users, id)
+		users := row.voters()
+		ns := make([]string, len(users))
+		for i, id := range users {
+			ns[i] = names[id]
 		}
-		slices.Sort(users)
-		out[o.Name] = optionVotes{Count: o.TotalScore, Users: users}
+		out[optionName(row.Name, row.NameFormat)] = optionVotes{Count: row.Score, Users: users, Names: ns, VoterCount: row.VoterCount}
 	}
 	return out
 }
 
-// closingLayouts are the forms closing_at may take: Loomio's API help
-// shows date-times, the original's schema said "date", and Rails reads a
-// zoneless time as UTC.
-var closingLayouts = []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"}
-
-// parseClosingAt reads closing_at as a date (midnight UTC) or a date-time.
-func parseClosingAt(s string) (time.Time, error) {
-	for _, layout := range closingLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
+// voterNames returns the names of the voters in rows, from the process
+// state or, when a voter is new to it, from the memberships of the poll's
+// group (Loomio serializes only the author with a poll). Voters Loomio does
+// not list (guests, or members Loomio hides from the key's user) are kept
+// as "" so they are not asked for again.
+func (h poll) voterNames(ctx context.Context, p *plugin.Process, rows []resultRow) (map[string]string, error) {
+	names := map[string]string{}
+	if _, err := p.State().Get(ctx, namesKey, &names); err != nil {
+		return nil, fmt.Errorf("reading loomio voter names: %w", err)
+	}
+	var missing []string
+	for _, row := range rows {
+		if row.ID <= 0 {
+			continue
+		}
+		for _, id := range row.voters() {
+			if _, ok := names[id]; !ok && !slices.Contains(missing, id) {
+				missing = append(missing, id)
+			}
 		}
 	}
-	return time.Time{}, &plugin.InputError{Field: "/closing_at",
-		Message: fmt.Sprintf("closing_at %q is neither a date (2024-09-22) nor a date-time (2024-09-22T04:00:00Z)", s)}
+	if len(missing) == 0 {
+		return names, nil
+	}
+	var groupID int64
+	if _, err := p.State().Get(ctx, groupIDKey, &groupID); err != nil {
+		return nil, fmt.Errorf("reading loomio poll group: %w", err)
+	}
+	if groupID != 0 {
+		a, err := h.l.members(ctx, groupID)
+		switch {
+		case isStatus(err, 403, 404):
+			// Older Loomio lets only admins list members: go without names.
+		case err != nil:
+			return nil, fmt.Errorf("reading loomio voter names: %w", err)
+		default:
+			for _, raw := range a.Users {
+				var u struct {
+					ID   json.Number `json:"id"`
+					Name string      `json:"name"`
+				}
+				if json.Unmarshal(raw, &u) == nil && slices.Contains(missing, u.ID.String()) {
+					names[u.ID.String()] = u.Name
+				}
+			}
+		}
+	}
+	for _, id := range missing {
+		if _, ok := names[id]; !ok {
+			names[id] = ""
+		}
+	}
+	if err := p.State().Set(namesKey, names); err != nil {
+		return nil, fmt.Errorf("storing loomio voter names: %w", err)
+	}
+	return names, nil
 }

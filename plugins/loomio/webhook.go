@@ -3,78 +3,67 @@ package loomio
 import (
 	"context"
 	"encoding/json"
-	"net/url"
-	"strings"
+	"regexp"
 
 	"github.com/metagov/metagov-go/plugin"
 )
 
-// Webhook kinds after which a poll is fetched again: a vote, and the two
-// ways a poll closes.
-const (
-	kindStanceCreated    = "stance_created"
-	kindPollClosedByUser = "poll_closed_by_user"
-	kindPollExpired      = "poll_expired"
-)
+// pollLink finds the key of every poll a webhook links to. Loomio links a
+// poll as <host>/p/<key>, followed for a vote by ?change_vote=…; the Slack
+// format writes <url|title>, the others markdown [title](url). The host is
+// not compared with server_url: Loomio's canonical host may differ (loomio.org
+// and loomio.com), and a false match costs only a fetch.
+var pollLink = regexp.MustCompile(`https?://[^\s<>()\[\]|"'` + "`" + `]+?/p/([A-Za-z0-9]+)`)
 
-// maxHookURL bounds the URLs compared with a poll's.
-const maxHookURL = 2048
+// maxHookStrings bounds the strings of a webhook body that are searched.
+const maxHookStrings = 1000
 
-// hook is the part of a Loomio webhook the plugin reads. Loomio's JSON
-// webhook formats carry the event's kind and the URL of what it concerns
-// (for a vote, the poll's URL, possibly with a query or fragment), besides
-// text meant for chat apps.
-type hook struct {
-	Kind string `json:"kind"`
-	URL  string `json:"url"`
-}
-
-// parseHook decodes a webhook body. Loomio signs nothing, so nothing in it
-// is trusted: it only tells the plugin which poll to fetch again.
-func parseHook(body []byte) (hook, error) {
-	var h hook
-	if err := json.Unmarshal(body, &h); err != nil {
-		return hook{}, &plugin.InputError{Message: "webhook body is not a JSON object: " + err.Error()}
+// hookKeys returns the poll keys a webhook body links to, in any of
+// Loomio's formats (markdown, slack, discord, microsoft, webex): every
+// string in the JSON body is searched, since the formats put the text in
+// different fields (text, content, markdown). Loomio signs nothing, so
+// nothing else in the body is read.
+func hookKeys(body []byte) (map[string]bool, error) {
+	var doc any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, &plugin.InputError{Message: "webhook body is not JSON: " + err.Error()}
 	}
-	return h, nil
-}
-
-// refetches reports whether a webhook of this kind can change a poll.
-func (h hook) refetches() bool {
-	switch h.Kind {
-	case kindStanceCreated, kindPollClosedByUser, kindPollExpired:
-		return true
+	if _, ok := doc.(map[string]any); !ok {
+		return nil, &plugin.InputError{Message: "webhook body is not a JSON object"}
 	}
-	return false
-}
-
-// concerns reports whether the webhook's URL is the poll at pollURL: the
-// same URL, or it followed by a path, query or fragment. Loomio has moved
-// its canonical host (loomio.org to loomio.com), so a URL on another host
-// whose path is /p/<key> also counts; a false match costs only a fetch.
-func (h hook) concerns(pollURL, key string) bool {
-	if h.URL == "" || pollURL == "" || len(h.URL) > maxHookURL {
-		return false
-	}
-	if rest, ok := strings.CutPrefix(h.URL, pollURL); ok {
-		if rest == "" || strings.ContainsAny(rest[:1], "/?#") {
-			return true
+	keys := map[string]bool{}
+	seen := 0
+	var walk func(v any)
+	walk = func(v any) {
+		if seen >= maxHookStrings {
+			return
+		}
+		switch t := v.(type) {
+		case string:
+			seen++
+			for _, m := range pollLink.FindAllStringSubmatch(t, -1) {
+				keys[m[1]] = true
+			}
+		case map[string]any:
+			for _, x := range t {
+				walk(x)
+			}
+		case []any:
+			for _, x := range t {
+				walk(x)
+			}
 		}
 	}
-	u, err := url.Parse(h.URL)
-	if err != nil || key == "" {
-		return false
-	}
-	path := strings.TrimSuffix(u.Path, "/")
-	return path == "/p/"+key || strings.HasPrefix(path, "/p/"+key+"/")
+	walk(doc)
+	return keys, nil
 }
 
-// ReceiveWebhook accepts any well-formed JSON body: the instance itself has
-// nothing to do, and the pending polls that the webhook concerns fetch
-// themselves from Loomio (see poll.ReceiveWebhook). A body that is not JSON
-// is the sender's mistake (400), and no poll looks at it.
+// ReceiveWebhook accepts any JSON object: the instance itself has nothing
+// to do, and its pending polls fetch themselves again (see
+// poll.ReceiveWebhook). A body that is not a JSON object is the sender's
+// mistake (400), and no poll looks at it.
 func (l *Loomio) ReceiveWebhook(_ context.Context, _ *plugin.Call, req *plugin.WebhookRequest) (*plugin.WebhookResponse, error) {
-	if _, err := parseHook(req.Body); err != nil {
+	if _, err := hookKeys(req.Body); err != nil {
 		return nil, err
 	}
 	return nil, nil

@@ -1,12 +1,11 @@
 package loomiofake
 
 import (
-	"cmp"
 	"crypto/rand"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -14,30 +13,60 @@ import (
 // timeFormat is how Loomio serializes times.
 const timeFormat = "2006-01-02T15:04:05.000Z"
 
-// pollTypes are the poll types the API help lists.
+// pollTypes are the poll types Loomio's API documents.
 var pollTypes = []string{"proposal", "poll", "count", "score", "ranked_choice", "meeting", "dot_vote"}
 
-// proposalOptions are the options a proposal may have.
-var proposalOptions = []string{"agree", "disagree", "abstain", "block"}
+// pollColumns are the poll model's columns, which Rails' parameter wrapping
+// keeps from a flat JSON body (group_id lives on the topic, options on
+// poll_options: both are lost).
+var pollColumns = []string{"title", "details", "details_format", "poll_type", "closing_at", "opening_at", "anonymous",
+	"hide_results", "specified_voters_only", "notify_on_closing_soon", "notify_on_open", "voter_can_add_options",
+	"shuffle_options", "topic_id", "key", "agree_target", "dots_per_person", "max_score", "min_score"}
+
+// pollPermitted are the poll attributes Loomio's PermittedParams allows.
+var pollPermitted = []string{"agree_target", "title", "details", "details_format", "default_duration_in_days", "poll_type",
+	"group_id", "topic_id", "closing_at", "opening_at", "anonymous", "hide_results", "key", "limit_reason_length",
+	"shuffle_options", "show_none_of_the_above", "notify_on_closing_soon", "notify_on_open", "voter_can_add_options",
+	"specified_voters_only", "recipient_audience", "recipient_message", "tags", "notify_recipients", "recipient_user_ids",
+	"recipient_chatbot_ids", "recipient_emails", "can_respond_maybe", "dots_per_person", "max_score", "min_score",
+	"options", "process_name", "process_subtitle", "poll_option_name_format", "reason_prompt", "template", "time_zone",
+	"stance_reason_required", "meeting_duration", "minimum_stance_choices", "maximum_stance_choices", "chart_type",
+	"quorum_pct", "document_ids", "poll_template_id", "poll_template_key", "poll_options_attributes",
+	"link_previews", "files", "image_files"}
 
 // pollData is a poll the fake holds.
 type pollData struct {
-	id        int64
-	key       string
-	group     *Group
-	params    url.Values
-	pollType  string
-	closingAt time.Time
-	closedAt  *time.Time
-	createdAt time.Time
-	options   []*optionData
-	voters    map[string]bool // user ids with a stance
+	id                  int64
+	key                 string
+	group               *Group
+	topicID             int64
+	author              *User
+	resource            map[string]any // the attributes the controller read
+	raw                 map[string]any // every parameter
+	pollType            string
+	hideResults         string
+	anonymous           bool
+	specifiedVotersOnly bool
+	closingAt           time.Time
+	openedAt            time.Time
+	closedAt            *time.Time
+	discardedAt         *time.Time
+	createdAt           time.Time
+	options             []*optionData
+	stances             []*stance
+	lastVoter           int64
 }
 
 type optionData struct {
-	id     int64
-	name   string
-	scores map[string]int // user id → score
+	id   int64
+	name string
+}
+
+// stance is a user's place in a poll: undecided until cast.
+type stance struct {
+	userID  int64
+	cast    bool
+	choices map[int64]int // option id → score
 }
 
 func (p *pollData) option(name string) *optionData {
@@ -47,6 +76,45 @@ func (p *pollData) option(name string) *optionData {
 		}
 	}
 	return nil
+}
+
+func (p *pollData) stance(userID int64) *stance {
+	for _, st := range p.stances {
+		if st.userID == userID {
+			return st
+		}
+	}
+	return nil
+}
+
+// nameFormat is poll_option_name_format: proposals' options are i18n keys,
+// meetings' dates.
+func (p *pollData) nameFormat() string {
+	switch p.pollType {
+	case "proposal":
+		return "i18n"
+	case "meeting":
+		return "iso8601"
+	}
+	return "plain"
+}
+
+// showResults is Poll#show_results?(voted: true), as the API serializer
+// asks it: only until_closed hides anything.
+func (p *pollData) showResults() bool {
+	return p.hideResults != "until_closed" || p.closedAt != nil
+}
+
+// closeIfLapsed closes a poll whose closing time has passed, as Loomio's
+// periodic job does. Callers hold s.mu.
+func (s *Server) closeIfLapsed(p *pollData) {
+	if now := s.now().UTC(); p.closedAt == nil && !s.holdOpen && !now.Before(p.closingAt) {
+		closed := p.closingAt
+		if closed.Before(p.openedAt) {
+			closed = p.openedAt
+		}
+		p.closedAt = &closed
+	}
 }
 
 // parseTime reads a date or an ISO 8601 date-time, as Rails does.
@@ -59,131 +127,322 @@ func parseTime(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// validatePoll returns Loomio-style field errors for the create parameters.
-func validatePoll(p url.Values, now time.Time) map[string][]string {
-	errs := map[string][]string{}
-	if strings.TrimSpace(p.Get("title")) == "" {
-		errs["title"] = append(errs["title"], "can't be blank")
+// createPoll answers POST polls: PollService.create with the resource
+// parameters, then PollService.invite with the raw ones.
+func (s *Server) createPoll(w http.ResponseWriter, _ *http.Request, c *call) {
+	attrs, ok := resourceParams(c, "poll", pollColumns, pollPermitted)
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": 400})
+		return
 	}
-	pollType := p.Get("poll_type")
-	if !slices.Contains(pollTypes, pollType) {
-		errs["poll_type"] = append(errs["poll_type"], "is not included in the list")
-	}
-	if t, ok := parseTime(p.Get("closing_at")); !ok {
-		errs["closing_at"] = append(errs["closing_at"], "is invalid")
-	} else if !t.After(now) {
-		errs["closing_at"] = append(errs["closing_at"], "must be in the future")
-	}
-	options := p["options[]"]
-	if len(options) == 0 {
-		errs["options"] = append(errs["options"], "can't be blank")
-	}
-	for _, o := range options {
-		switch {
-		case pollType == "proposal" && !slices.Contains(proposalOptions, o):
-			errs["options"] = append(errs["options"], fmt.Sprintf("%q is not one of agree, disagree, abstain, block", o))
-		case pollType == "meeting":
-			if _, ok := parseTime(o); !ok {
-				errs["options"] = append(errs["options"], fmt.Sprintf("%q is not an iso8601 date or datetime", o))
-			}
-		}
-	}
-	for _, name := range []string{"specified_voters_only", "hide_results_until_closed", "anonymous", "voter_can_add_options"} {
-		if v := p.Get(name); v != "" && v != "true" && v != "false" {
-			errs[name] = append(errs[name], "is not a boolean")
-		}
-	}
-	return errs
-}
-
-// createPoll creates a poll in the key's group and answers like showPoll.
-func (s *Server) createPoll(w http.ResponseWriter, _ *http.Request, p url.Values, g *Group) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now().UTC()
-	if errs := validatePoll(p, now); len(errs) > 0 {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"errors": errs})
-		return
-	}
-	closingAt, _ := parseTime(p.Get("closing_at"))
-	s.nextID++
-	poll := &pollData{id: s.nextID, key: rand.Text()[:8], group: g, params: p, pollType: p.Get("poll_type"),
-		closingAt: closingAt, createdAt: now, voters: map[string]bool{}}
-	for _, name := range p["options[]"] {
-		s.nextID++
-		poll.options = append(poll.options, &optionData{id: s.nextID, name: name, scores: map[string]int{}})
-	}
-	s.polls[poll.key] = poll
-	s.order = append(s.order, poll.key)
-	writeJSON(w, http.StatusOK, s.pollDocument(poll))
-}
-
-// showPoll answers GET polls/<key> to a key of the poll's group.
-func (s *Server) showPoll(w http.ResponseWriter, r *http.Request, _ url.Values, g *Group) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	poll, ok := s.polls[r.PathValue("key")]
-	if !ok {
-		writeJSON(w, http.StatusNotFound, map[string]any{"exception": "ActiveRecord::RecordNotFound Couldn't find Poll"})
-		return
-	}
-	if poll.group.ID != g.ID {
-		writeJSON(w, http.StatusForbidden, map[string]any{"exception": "CanCan::AccessDenied You are not authorized to access this page."})
-		return
-	}
-	if now := s.now().UTC(); poll.closedAt == nil && !s.holdOpen && !now.Before(poll.closingAt) {
-		closed := poll.closingAt
-		poll.closedAt = &closed
-	}
-	writeJSON(w, http.StatusOK, s.pollDocument(poll))
-}
-
-// pollDocument renders a poll with its side-loaded options, stances and
-// group, as Loomio's poll serializer does. Callers hold s.mu.
-func (s *Server) pollDocument(p *pollData) map[string]any {
-	voters := max(len(p.group.Members), len(p.voters))
-	decided := len(p.voters)
-	pct := 0
-	if voters > 0 {
-		pct = decided * 100 / voters
-	}
-	var closedAt any
-	if p.closedAt != nil {
-		closedAt = p.closedAt.Format(timeFormat)
-	}
-	names, ids, counts := []string{}, []int64{}, []int{}
-	options := []map[string]any{}
-	for i, o := range p.options {
-		total := 0
-		for _, score := range o.scores {
-			total += score
-		}
-		names, ids, counts = append(names, o.name), append(ids, o.id), append(counts, len(o.scores))
-		options = append(options, map[string]any{"id": o.id, "name": o.name, "poll_id": p.id, "priority": i,
-			"voter_scores": o.scores, "total_score": total})
-	}
-	stances := []map[string]any{}
-	for voter := range p.voters {
-		scores := map[string]int{}
-		for _, o := range p.options {
-			if score, ok := o.scores[voter]; ok {
-				scores[fmt.Sprint(o.id)] = score
+	var g *Group
+	var topicID int64
+	if v, present := attrs["topic_id"]; present {
+		id, _ := intParam(v)
+		for _, d := range s.discussions {
+			if d.topicID == id {
+				g, topicID = d.group, id
 			}
 		}
-		stances = append(stances, map[string]any{"poll_id": p.id, "participant_id": voter, "option_scores": scores, "latest": true})
+		if topicID == 0 {
+			notFound(w)
+			return
+		}
+	} else if v, present := attrs["group_id"]; present {
+		if g = s.groupByID(v); g == nil {
+			notFound(w)
+			return
+		}
+	}
+	if g != nil && !g.isMember(c.user.ID) {
+		denied(w, "create", "Poll")
+		return
+	}
+	errs := map[string][]string{}
+	if g == nil {
+		errs["group"] = append(errs["group"], "can't be blank")
+	}
+	if strings.TrimSpace(str(attrs["title"])) == "" {
+		errs["title"] = append(errs["title"], "can't be blank")
+	}
+	pollType := str(attrs["poll_type"])
+	if !slices.Contains(pollTypes, pollType) {
+		errs["poll_type"] = append(errs["poll_type"], "is not included in the list")
+	}
+	hide := str(attrs["hide_results"])
+	if hide == "" {
+		hide = "off"
+	}
+	if !slices.Contains([]string{"off", "until_vote", "until_closed"}, hide) {
+		errs["hide_results"] = append(errs["hide_results"], "is not included in the list")
+	}
+	closingAt, ok := parseTime(str(attrs["closing_at"]))
+	switch {
+	case !ok:
+		errs["closing_at"] = append(errs["closing_at"], "is invalid")
+	case !closingAt.After(now):
+		errs["closing_at"] = append(errs["closing_at"], "must be in the future")
+	}
+	options := stringsParam(attrs["options"])
+	if pollType == "meeting" {
+		for _, o := range options {
+			if _, ok := parseTime(o); !ok {
+				errs["poll_options"] = append(errs["poll_options"], fmt.Sprintf("%q is not a date or time", o))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		unprocessable(w, errs)
+		return
+	}
+	s.nextID++
+	p := &pollData{id: s.nextID, key: rand.Text()[:8], group: g, topicID: topicID, author: c.user, resource: attrs, raw: c.params,
+		pollType: pollType, hideResults: hide, anonymous: boolParam(attrs["anonymous"]),
+		specifiedVotersOnly: boolParam(attrs["specified_voters_only"]),
+		// Poll#clamp_closing_at rounds the closing time down to the hour.
+		closingAt: closingAt.Truncate(time.Hour), openedAt: now, createdAt: now}
+	if p.anonymous {
+		p.hideResults = "until_closed"
+	}
+	if pollType == "meeting" {
+		slices.Sort(options)
+	}
+	for _, name := range options {
+		if p.option(name) == nil {
+			s.nextID++
+			p.options = append(p.options, &optionData{id: s.nextID, name: name})
+		}
+	}
+	if !p.specifiedVotersOnly {
+		for _, m := range g.Members {
+			if u := s.users[m.UserID]; u != nil && !u.Bot {
+				p.stances = append(p.stances, &stance{userID: m.UserID})
+			}
+		}
+	}
+	// PollService.invite reads the raw parameters.
+	for _, v := range stringsParam(c.params["recipient_user_ids"]) {
+		if id, ok := intParam(v); ok && s.users[id] != nil && p.stance(id) == nil {
+			p.stances = append(p.stances, &stance{userID: id})
+		}
+	}
+	s.polls[p.key] = p
+	s.order = append(s.order, p.key)
+	writeJSON(w, http.StatusOK, s.pollDocument(p, c.user))
+}
+
+// findPoll loads a poll by id or key for the caller: nil after answering
+// 404, or 403 when the caller is neither a member of its group nor a
+// voter. Callers hold s.mu.
+func (s *Server) findPoll(w http.ResponseWriter, ref string, u *User, action string) *pollData {
+	for _, p := range s.polls {
+		if p.key == ref || strconv.FormatInt(p.id, 10) == ref {
+			if !p.group.isMember(u.ID) && p.stance(u.ID) == nil {
+				denied(w, action, "Poll")
+				return nil
+			}
+			return p
+		}
+	}
+	notFound(w)
+	return nil
+}
+
+// showPoll answers GET polls/:id.
+func (s *Server) showPoll(w http.ResponseWriter, r *http.Request, c *call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.findPoll(w, r.PathValue("id"), c.user, "show"); p != nil {
+		s.closeIfLapsed(p)
+		writeJSON(w, http.StatusOK, s.pollDocument(p, c.user))
+	}
+}
+
+// listPolls answers GET polls?group_id=&status=active|closed|all.
+func (s *Server) listPolls(w http.ResponseWriter, _ *http.Request, c *call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groupByID(c.params["group_id"])
+	if g == nil {
+		notFound(w)
+		return
+	}
+	if !g.isMember(c.user.ID) {
+		writeJSON(w, http.StatusForbidden, map[string]any{"error": "You are not authorized to access this page."})
+		return
+	}
+	polls := []any{}
+	for i := len(s.order) - 1; i >= 0; i-- {
+		p := s.polls[s.order[i]]
+		s.closeIfLapsed(p)
+		if p.group != g || p.discardedAt != nil {
+			continue
+		}
+		status := str(c.params["status"])
+		if (status == "closed" && p.closedAt == nil) || (status != "closed" && status != "all" && p.closedAt != nil) {
+			continue
+		}
+		polls = append(polls, s.pollDocument(p, c.user)["polls"].([]any)[0])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"polls": polls, "meta": map[string]any{"root": "polls", "total": len(polls)}})
+}
+
+// updatePoll answers PATCH polls/:id: the author (or a group admin) may
+// change permitted attributes; closed_at is not one, and closing_at must
+// stay in the future, so the API cannot close a poll.
+func (s *Server) updatePoll(w http.ResponseWriter, r *http.Request, c *call) {
+	attrs, ok := resourceParams(c, "poll", pollColumns, pollPermitted)
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": 400})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.findPoll(w, r.PathValue("id"), c.user, "update")
+	if p == nil {
+		return
+	}
+	if p.author.ID != c.user.ID && !p.group.isAdmin(c.user.ID) {
+		denied(w, "update", "Poll")
+		return
+	}
+	if v, present := attrs["closing_at"]; present {
+		t, ok := parseTime(str(v))
+		if !ok || !t.After(s.now()) {
+			unprocessable(w, map[string][]string{"closing_at": {"must be in the future"}})
+			return
+		}
+		p.closingAt = t.Truncate(time.Hour)
+	}
+	if v, present := attrs["title"]; present {
+		p.resource["title"] = v
+	}
+	writeJSON(w, http.StatusOK, s.pollDocument(p, c.user))
+}
+
+// discardPoll answers DELETE polls/:id: Loomio discards (hides) the poll;
+// it does not close it.
+func (s *Server) discardPoll(w http.ResponseWriter, r *http.Request, c *call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.findPoll(w, r.PathValue("id"), c.user, "destroy")
+	if p == nil {
+		return
+	}
+	if p.author.ID != c.user.ID && !p.group.isAdmin(c.user.ID) {
+		denied(w, "destroy", "Poll")
+		return
+	}
+	now := s.now().UTC()
+	p.discardedAt = &now
+	writeJSON(w, http.StatusOK, s.pollDocument(p, c.user))
+}
+
+func formatTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.Format(timeFormat)
+}
+
+// results is PollService.calculate_results: one row per option, in
+// priority order, then the undecided row (all but meetings). Anonymous
+// polls withhold who voted.
+func (p *pollData) results() []any {
+	rows := []any{}
+	decided := 0
+	for _, st := range p.stances {
+		if st.cast {
+			decided++
+		}
+	}
+	for i, o := range p.options {
+		score, scores, ids := 0, map[string]int{}, []int64{}
+		for _, st := range p.stances {
+			if v, ok := st.choices[o.id]; ok && st.cast {
+				score += v
+				scores[strconv.FormatInt(st.userID, 10)] = v
+				ids = append(ids, st.userID)
+			}
+		}
+		count := len(ids)
+		if p.anonymous {
+			scores, ids = map[string]int{}, []int64{}
+		}
+		name := o.name
+		if p.nameFormat() == "i18n" {
+			name = "poll_" + p.pollType + "_options." + o.name
+		}
+		rows = append(rows, map[string]any{"id": o.id, "poll_id": p.id, "name": name, "name_format": p.nameFormat(),
+			"icon": nil, "rank": i + 1, "score": score, "voter_scores": scores, "voter_ids": ids[:min(len(ids), 50)],
+			"voter_count": count, "color": "#00D177"})
+	}
+	if p.pollType != "meeting" {
+		undecided := []int64{}
+		for _, st := range p.stances {
+			if !st.cast && !p.anonymous {
+				undecided = append(undecided, st.userID)
+			}
+		}
+		rows = append(rows, map[string]any{"id": -1, "poll_id": p.id, "name": "poll_common_votes_panel.undecided",
+			"name_format": "i18n", "rank": nil, "score": 0, "voter_scores": map[string]int{}, "voter_ids": undecided,
+			"voter_count": len(p.stances) - decided, "color": "#BBBBBB"})
+	}
+	return rows
+}
+
+// pollDocument renders a poll as Loomio's record envelope: the poll with
+// its side-loaded options, author, topic, group and the caller's stance.
+// Callers hold s.mu.
+func (s *Server) pollDocument(p *pollData, caller *User) map[string]any {
+	decided := 0
+	for _, st := range p.stances {
+		if st.cast {
+			decided++
+		}
+	}
+	pct := 0
+	if len(p.stances) > 0 {
+		pct = decided * 100 / len(p.stances)
+	}
+	names, counts := []string{}, []int{}
+	options := []any{}
+	for i, o := range p.options {
+		total := 0
+		for _, st := range p.stances {
+			total += st.choices[o.id]
+		}
+		names, counts = append(names, o.name), append(counts, total)
+		options = append(options, map[string]any{"id": o.id, "poll_id": p.id, "name": o.name, "priority": i})
+	}
+	details := str(p.resource["details"])
+	format := str(p.resource["details_format"])
+	if format == "" {
+		format = "md"
 	}
 	poll := map[string]any{
-		"id": p.id, "key": p.key, "title": p.params.Get("title"), "details": p.params.Get("details"),
-		"details_format": cmp.Or(p.params.Get("details_format"), "md"), "poll_type": p.pollType, "group_id": p.group.ID,
-		"closing_at": p.closingAt.Format(timeFormat), "closed_at": closedAt, "created_at": p.createdAt.Format(timeFormat),
-		"anonymous": p.params.Get("anonymous") == "true", "voters_count": voters, "decided_voters_count": decided,
-		"undecided_voters_count": voters - decided, "cast_stances_pct": pct, "poll_option_names": names,
-		"poll_option_ids": ids, "stance_counts": counts, "discussion_id": nil,
-		"hide_results_until_closed": p.params.Get("hide_results_until_closed") == "true",
-		"specified_voters_only":     p.params.Get("specified_voters_only") == "true",
+		"id": p.id, "key": p.key, "title": str(p.resource["title"]), "details": details, "details_format": format,
+		"poll_type": p.pollType, "group_id": p.group.ID, "topic_id": p.topicID, "author_id": p.author.ID,
+		"closing_at": p.closingAt.Format(timeFormat), "closed_at": formatTime(p.closedAt), "opened_at": p.openedAt.Format(timeFormat),
+		"opening_at": nil, "created_at": p.createdAt.Format(timeFormat), "discarded_at": formatTime(p.discardedAt),
+		"anonymous": p.anonymous, "hide_results": p.hideResults, "specified_voters_only": p.specifiedVotersOnly,
+		"voters_count": len(p.stances), "decided_voters_count": decided, "undecided_voters_count": len(p.stances) - decided,
+		"cast_stances_pct": pct, "poll_option_names": names, "poll_option_name_format": p.nameFormat(),
+		"notify_on_closing_soon": "nobody", "shuffle_options": false,
+	}
+	if p.showResults() {
+		poll["results"] = p.results()
+		poll["stance_counts"] = counts
+	}
+	stances := []any{}
+	if st := p.stance(caller.ID); st != nil {
+		stances = append(stances, map[string]any{"poll_id": p.id, "participant_id": caller.ID, "latest": true})
 	}
 	return map[string]any{
-		"polls": []any{poll}, "poll_options": options, "stances": stances, "groups": []any{groupJSON(p.group)},
-		"users": []any{}, "events": []any{}, "outcomes": []any{}, "meta": map[string]any{"root": "polls", "total": nil},
+		"polls": []any{poll}, "poll_options": options, "stances": stances, "users": []any{userJSON(p.author)},
+		"groups": []any{groupJSON(p.group)}, "topics": []any{}, "outcomes": []any{}, "memberships": []any{},
 	}
 }
