@@ -36,6 +36,10 @@ type Config struct {
 	Logger *slog.Logger
 	// JobPollInterval is how often idle job workers look for work.
 	JobPollInterval time.Duration
+	// ConfigWatchInterval is how soon a change made by another gateway
+	// process to a community, plugin or process shows here. Default: one
+	// second.
+	ConfigWatchInterval time.Duration
 	// ShutdownTimeout bounds how long a stop waits for requests and jobs in
 	// flight. Default: 30 s.
 	ShutdownTimeout time.Duration
@@ -173,6 +177,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Egress:           policy,
 		Secrets:          box,
 		Metrics:          m,
+
+		ConfigWatchInterval: cfg.ConfigWatchInterval,
 	})
 	if err != nil {
 		return fail(err)

@@ -24,6 +24,9 @@ type cache struct {
 	// not put stale data back.
 	epoch      uint64
 	generation int64
+	// procs caches process records; it is dropped with the communities,
+	// since a community or instance change may remove processes.
+	procs *processCache
 }
 
 // communityEntry is a community and its instances, read-only once built.
@@ -43,8 +46,8 @@ type instance struct {
 	err error
 }
 
-func newCache() *cache {
-	return &cache{bySlug: map[string]*communityEntry{}, byID: map[int64]*communityEntry{}}
+func newCache(procs *processCache) *cache {
+	return &cache{bySlug: map[string]*communityEntry{}, byID: map[int64]*communityEntry{}, procs: procs}
 }
 
 func (c *cache) get(slug string) (*communityEntry, uint64, bool) {
@@ -77,6 +80,7 @@ func (c *cache) dropAll() {
 	c.epoch++
 	clear(c.bySlug)
 	clear(c.byID)
+	c.procs.dropAll()
 }
 
 // observeGeneration drops everything when the generation moved, and

@@ -79,6 +79,11 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 	if !u.isNew && u.auditAction == "" && len(changes.State) == 0 && len(changes.Events) == 0 && !pc.Changed && !pc.StateChanged && len(pc.Wakes) == 0 {
 		return written, nil
 	}
+	if u.proc != nil && !u.isNew {
+		// Whether it commits or finds the process changed by another
+		// gateway process, the cached record is out of date.
+		defer g.procs.invalidate(u.stored.ID)
+	}
 	err := g.writeTx(ctx, func(tx *store.Tx) error {
 		if err := g.putState(ctx, tx, u.inst.row.ID, changes); err != nil {
 			return err

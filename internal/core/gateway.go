@@ -57,7 +57,9 @@ type Config struct {
 	// Metrics records action latency; nil records nothing.
 	Metrics *metrics.Metrics
 	// ConfigWatchInterval is how often a gateway process checks whether
-	// another one changed communities or plugins. Default: one second.
+	// another one changed communities or plugins, and how long it may serve
+	// a process record from its cache before reading it again, so that a
+	// change made by another gateway process shows. Default: one second.
 	ConfigWatchInterval time.Duration
 }
 
@@ -75,6 +77,8 @@ type Gateway struct {
 	log   *slog.Logger
 	types map[string]*pluginType
 	cache *cache
+	// procs caches process records for GET (see processCache).
+	procs *processCache
 	auth  authCache
 	ids   idPool
 	// deliveryWake tells the delivery dispatcher that a commit queued
@@ -84,6 +88,10 @@ type Gateway struct {
 	// process; the sequence compare-and-set covers other processes.
 	processLocks [64]sync.Mutex
 }
+
+// processCacheBytes bounds the memory of the process cache: some tens of
+// thousands of typical records.
+const processCacheBytes = 16 << 20
 
 // New compiles the plugins' schemas and returns a gateway. Call SetJobs
 // before serving.
@@ -103,7 +111,8 @@ func New(st *store.Store, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Gateway{store: st, cfg: cfg, log: cfg.Logger, types: types, cache: newCache(),
+	procs := newProcessCache(cfg.ConfigWatchInterval, processCacheBytes)
+	return &Gateway{store: st, cfg: cfg, log: cfg.Logger, types: types, cache: newCache(procs), procs: procs,
 		deliveryWake: make(chan struct{}, 1)}, nil
 }
 

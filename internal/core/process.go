@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
@@ -126,7 +127,7 @@ func (g *Gateway) splitCallbackURL(body json.RawMessage) (string, json.RawMessag
 // GetProcess returns a process record. The plugin and process names must
 // match the process's type.
 func (g *Gateway) GetProcess(ctx context.Context, pluginName, name string, id int64) (ProcessView, error) {
-	row, entry, err := g.loadProcess(ctx, pluginName, name, id)
+	row, entry, err := g.loadProcessCached(ctx, pluginName, name, id, true)
 	if err != nil {
 		return ProcessView{}, err
 	}
@@ -175,7 +176,29 @@ func (g *Gateway) ExportProcess(ctx context.Context, pluginName, name string, id
 }
 
 func (g *Gateway) loadProcess(ctx context.Context, pluginName, name string, id int64) (store.Process, *communityEntry, error) {
-	row, err := g.store.ProcessGetByID(ctx, id)
+	return g.loadProcessCached(ctx, pluginName, name, id, false)
+}
+
+// loadProcessCached is loadProcess, from the process cache if cached is set
+// (the record then lacks input, state and callback URL).
+func (g *Gateway) loadProcessCached(ctx context.Context, pluginName, name string, id int64, cached bool) (store.Process, *communityEntry, error) {
+	var row store.Process
+	var err error
+	hit := false
+	if cached {
+		row, hit = g.procs.get(id)
+	}
+	if !hit {
+		var version uint64
+		started := time.Now()
+		if cached {
+			version = g.procs.version(id)
+		}
+		row, err = g.store.ProcessGetByID(ctx, id)
+		if err == nil && cached {
+			g.procs.put(row, version, started)
+		}
+	}
 	if isNotFound(err) || (err == nil && (row.Plugin != pluginName || row.Name != name)) {
 		return row, nil, newError(KindNotFound, "process_not_found", "no %s.%s process with id %d", pluginName, name, id)
 	}
