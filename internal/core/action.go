@@ -153,7 +153,7 @@ func validateParams(s *schema, raw json.RawMessage, fillDefaults bool) (json.Raw
 	}
 	doc, err := decodeJSON(raw)
 	if err != nil {
-		return nil, &Error{Kind: KindInvalid, Code: "invalid_json", Detail: "parameters are not valid JSON: " + err.Error()}
+		return nil, invalidJSON("invalid_input", "the parameters", err)
 	}
 	if _, ok := doc.(map[string]any); !ok {
 		return nil, &Error{Kind: KindInvalid, Code: "invalid_input", Field: "", Detail: "parameters must be a JSON object"}

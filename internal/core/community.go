@@ -240,6 +240,9 @@ func (g *Gateway) DeleteCommunity(ctx context.Context, slug string) error {
 	}
 	err = g.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CommunityDelete(ctx, entry.community.ID); err != nil {
+			if isNotFound(err) { // a concurrent DELETE won
+				return newError(KindNotFound, "community_not_found", "Community '%s' not found", slug)
+			}
 			return err
 		}
 		if err := g.audit(ctx, tx, entry.community, "community.delete", map[string]any{}); err != nil {

@@ -116,7 +116,7 @@ func (t *pluginType) validateConfig(raw json.RawMessage) (json.RawMessage, error
 	}
 	doc, err := decodeJSON(raw)
 	if err != nil {
-		return nil, &Error{Kind: KindInvalid, Code: "invalid_config", Detail: fmt.Sprintf("%s config is not valid JSON: %v", t.info.Name, err)}
+		return nil, invalidJSON("invalid_config", t.info.Name+" config", err)
 	}
 	if _, ok := doc.(map[string]any); !ok {
 		return nil, &Error{Kind: KindInvalid, Code: "invalid_config", Detail: fmt.Sprintf("%s config must be a JSON object", t.info.Name)}
@@ -273,6 +273,9 @@ func (g *Gateway) DisablePlugin(ctx context.Context, slug, name string, id int64
 		}
 	}
 	community, err := g.store.CommunityGetByID(ctx, row.CommunityID)
+	if isNotFound(err) { // deleted with its community meanwhile
+		return notFound
+	}
 	if err != nil {
 		return err
 	}

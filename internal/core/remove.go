@@ -77,7 +77,11 @@ func (g *Gateway) removeInstance(ctx context.Context, tx *store.Tx, c store.Comm
 			return err
 		}
 	}
-	return tx.PluginInstanceDelete(ctx, row.ID)
+	err = tx.PluginInstanceDelete(ctx, row.ID)
+	if isNotFound(err) { // a concurrent request removed it first
+		return newError(KindNotFound, "plugin_not_found", "no %s plugin with id %d", row.Name, row.ID)
+	}
+	return err
 }
 
 // completeRemoved completes a process whose plugin is being removed, with

@@ -3,7 +3,9 @@ package core
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -45,9 +47,79 @@ func compileSchema(name string, raw json.RawMessage) (*schema, error) {
 }
 
 // decodeJSON decodes a document the way the validator expects it (numbers as
-// json.Number, so integers stay exact).
+// json.Number, so integers stay exact), refusing numbers the validator must
+// not see (see checkNumbers).
 func decodeJSON(raw []byte) (any, error) {
-	return jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNumbers(doc, ""); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// Bounds on the JSON numbers the validator sees. It compares numbers as
+// exact rationals: 1e1000000 costs it about 100 ms of CPU (a body full of
+// them, minutes), and 1e3000000 makes it panic. No value this API holds
+// comes near: float64 ends at 1.8e308.
+const (
+	maxNumberExponent = 1000
+	maxNumberLength   = 1000
+)
+
+// numberError is a JSON number outside those bounds, at Field.
+type numberError struct{ Field string }
+
+func (e *numberError) Error() string {
+	where := "the document"
+	if e.Field != "" {
+		where = "'" + e.Field + "'"
+	}
+	return fmt.Sprintf("the number at %s is out of any range this API accepts (more than %d characters, or an exponent beyond ±%d)",
+		where, maxNumberLength, maxNumberExponent)
+}
+
+// checkNumbers refuses numbers in doc whose literal is longer than
+// maxNumberLength or whose exponent is beyond ±maxNumberExponent.
+func checkNumbers(doc any, at string) error {
+	switch v := doc.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if err := checkNumbers(x, at+"/"+escapePointer(k)); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, x := range v {
+			if err := checkNumbers(x, fmt.Sprintf("%s/%d", at, i)); err != nil {
+				return err
+			}
+		}
+	case json.Number:
+		lit := string(v)
+		if len(lit) > maxNumberLength {
+			return &numberError{Field: at}
+		}
+		if i := strings.IndexAny(lit, "eE"); i >= 0 {
+			exp, err := strconv.Atoi(lit[i+1:])
+			if err != nil || exp > maxNumberExponent || exp < -maxNumberExponent {
+				return &numberError{Field: at}
+			}
+		}
+	}
+	return nil
+}
+
+// invalidJSON is the caller's error for a document decodeJSON refused;
+// what names it ("the parameters", "randomness config").
+func invalidJSON(code, what string, err error) *Error {
+	var ne *numberError
+	if errors.As(err, &ne) {
+		return &Error{Kind: KindInvalid, Code: code, Field: ne.Field, Detail: what + ": " + ne.Error()}
+	}
+	return &Error{Kind: KindInvalid, Code: code, Detail: what + " is not valid JSON: " + err.Error()}
 }
 
 // unmarshalExact decodes JSON into v (an *any or a map) the way decodeJSON

@@ -276,3 +276,71 @@ func TestWebhookSlugIsReadExactly(t *testing.T) {
 		requireError(t, r, http.StatusNotFound, "hook_not_found")
 	})
 }
+
+// The schema validator compares numbers as exact rationals: 1e3000000 made
+// it panic (a 500) and each 1e1000000 cost it about 100 ms, so a body full
+// of them pinned a core for minutes. Numbers with an exponent beyond ±1000
+// or longer than 1000 characters are refused before validation, naming the
+// field, in parameters, process inputs and configs.
+func TestHugeNumbersNeverReachTheValidator(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := startInputServer(t, db)
+		poll := func(weights string) apptest.Response {
+			return s.Do("POST", "/api/internal/process/vote.poll",
+				`{"method": "single-choice", "options": ["a", "b"], "duration_minutes": 5, "weights": {`+weights+`}}`, header...)
+		}
+		for _, n := range []string{"1e3000000", "1e1000000", "-1e-1000000", "1E+1001", "1" + strings.Repeat("0", 1001)} {
+			r := poll(`"a": ` + n)
+			body := requireError(t, r, http.StatusBadRequest, "invalid_input", "out of any range this API accepts")
+			require.Equal(t, "/weights/a", body["field"], n)
+		}
+		many := make([]string, 300)
+		for i := range many {
+			many[i] = `"v` + strconv.Itoa(i) + `": 1e1000000`
+		}
+		requireError(t, poll(strings.Join(many, ",")), http.StatusBadRequest, "invalid_input")
+
+		r := s.Do("POST", "/api/internal/action/randomness.random-int", `{"parameters": {"low": 1e3000000}}`, header...)
+		require.Equal(t, "/low", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"])
+		r = s.Do("POST", "/api/internal/plugin/randomness", `{"default_low": 1, "default_high": 1e3000000}`, header...)
+		require.Equal(t, "/default_high", requireError(t, r, http.StatusBadRequest, "invalid_config", "randomness config")["field"])
+
+		// Within the bounds, the schema decides as before.
+		r = poll(`"a": 1e1000, "b": 0.5`)
+		require.Equal(t, "/weights/a", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"], "1e1000 is no float64")
+		r = poll(`"a": 2, "b": 0.5`)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+	})
+}
+
+// Concurrent deletes of one community or one plugin instance: one wins
+// (204), the others find nothing (404); none fails with a 500 because the
+// row went away between the lookup and the delete (found by test/httpfuzz).
+func TestConcurrentDeletesAnswerNotFound(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := startInputServer(t, db)
+		race := func(method, path string, h ...string) map[int]int {
+			statuses := make(chan int, 8)
+			for range cap(statuses) {
+				go func() { statuses <- s.Do(method, path, nil, h...).Status }()
+			}
+			got := map[int]int{}
+			for range cap(statuses) {
+				got[<-statuses]++
+			}
+			return got
+		}
+		for i := range 10 {
+			slug := "race-" + strconv.Itoa(i)
+			r := s.Do("PUT", "/api/internal/community/"+slug, `{"plugins": [{"name": "randomness", "config": {"default_low": 1, "default_high": 2}}]}`)
+			require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+			id := strconv.Itoa(int(r.JSON(t)["plugins"].([]any)[0].(map[string]any)["id"].(float64)))
+			got := race("DELETE", "/api/internal/plugin/randomness/"+id, "X-Metagov-Community", slug)
+			require.Equal(t, map[int]int{http.StatusNoContent: 1, http.StatusNotFound: 7}, got, "plugin disable")
+			got = race("DELETE", "/api/internal/community/"+slug)
+			require.Equal(t, map[int]int{http.StatusNoContent: 1, http.StatusNotFound: 7}, got, "community delete")
+		}
+	})
+}
