@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -68,6 +70,70 @@ var envNames = map[string][]string{
 	"egress-proxy":        {"METAGOV_EGRESS_PROXY"},
 }
 
+// Which settings each command takes: every command shows and accepts only
+// its own flags.
+var (
+	serveSettings = []string{
+		"addr", "database", "event-receiver-url", "public-url", "log-format", "log-level", "webhook-secret",
+		"egress-allow", "delivery-allow", "egress-deny-private", "egress-proxy",
+		"event-retention", "secret-key", "delivery-timeout", "job-rescue-after",
+	}
+	databaseSettings = []string{"database"}
+)
+
+// defineFlags registers the flags of the named settings on f.
+func (s *settings) defineFlags(f *pflag.FlagSet, names ...string) {
+	for _, name := range names {
+		switch name {
+		case "addr":
+			f.StringVar(&s.addr, "addr", "127.0.0.1:8000", "address to listen on (METAGOV_ADDR)")
+		case "database":
+			f.StringVar(&s.database, "database", "metagov.db", "SQLite file path or postgres:// URL (METAGOV_DATABASE)")
+		case "event-receiver-url":
+			f.StringVar(&s.eventReceiverURL, "event-receiver-url", "", "where driver events are POSTed (DRIVER_EVENT_RECEIVER_URL)")
+		case "public-url":
+			f.StringVar(&s.publicURL, "public-url", "", "externally reachable base URL, for platform webhooks (METAGOV_PUBLIC_URL)")
+		case "log-format":
+			f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json (METAGOV_LOG_FORMAT)")
+		case "log-level":
+			f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error (METAGOV_LOG_LEVEL)")
+		case "webhook-secret":
+			f.StringVar(&s.webhookSecret, "webhook-secret", "", "whsec_ secret(s) signing deliveries; prefer the environment (METAGOV_WEBHOOK_SECRET)")
+		case "egress-allow":
+			f.StringVar(&s.egressAllow, "egress-allow", "",
+				"CIDRs or addresses the gateway may reach although the egress policy refuses them (METAGOV_EGRESS_ALLOW, formerly METAGOV_DELIVERY_ALLOW)")
+		case "delivery-allow":
+			f.StringVar(&s.deliveryAllow, "delivery-allow", "", "former name of --egress-allow")
+			_ = f.MarkDeprecated("delivery-allow", "use --egress-allow")
+		case "egress-deny-private":
+			switchVar(f, &s.egressDenyPrivate, "egress-deny-private", "",
+				"refuse loopback and private destinations too; recommended for a hosted gateway (METAGOV_EGRESS_DENY_PRIVATE)")
+		case "egress-proxy":
+			f.StringVar(&s.egressProxy, "egress-proxy", "",
+				"proxy URL for every outbound request; HTTP(S)_PROXY are never used (METAGOV_EGRESS_PROXY)")
+		case "event-retention":
+			f.DurationVar(&s.eventRetention, "event-retention", 30*24*time.Hour, "how long events are kept for pulling (METAGOV_EVENT_RETENTION)")
+		case "secret-key":
+			f.StringVar(&s.secretKey, "secret-key", "",
+				"base64 key(s) encrypting plugin secrets, the current first; prefer the environment (METAGOV_SECRET_KEY); default: a key file beside the database")
+		case "delivery-timeout":
+			f.DurationVar(&s.deliveryTimeout, "delivery-timeout", 15*time.Second,
+				"how long one delivery attempt may take; a crashed gateway's deliveries are taken over after twice that plus 5 s (METAGOV_DELIVERY_TIMEOUT)")
+		case "job-rescue-after":
+			f.DurationVar(&s.jobRescueAfter, "job-rescue-after", 5*time.Minute,
+				"how long a job may run before it is taken to have died with its process and is run again (METAGOV_JOB_RESCUE_AFTER)")
+		default:
+			panic("metagov: no setting " + name)
+		}
+	}
+}
+
+// withFlags registers the named settings' flags on cmd and returns it.
+func (s *settings) withFlags(cmd *cobra.Command, names ...string) *cobra.Command {
+	s.defineFlags(cmd.Flags(), names...)
+	return cmd
+}
+
 func newRootCommand() *cobra.Command {
 	s := &settings{}
 	root := &cobra.Command{
@@ -79,32 +145,9 @@ func newRootCommand() *cobra.Command {
 			return applyEnvironment(cmd.Flags())
 		},
 	}
-	f := root.PersistentFlags()
-	f.StringVar(&s.addr, "addr", "127.0.0.1:8000", "address to listen on (METAGOV_ADDR)")
-	f.StringVar(&s.database, "database", "metagov.db", "SQLite file path or postgres:// URL (METAGOV_DATABASE)")
-	f.StringVar(&s.eventReceiverURL, "event-receiver-url", "", "where driver events are POSTed (DRIVER_EVENT_RECEIVER_URL)")
-	f.StringVar(&s.publicURL, "public-url", "", "externally reachable base URL, for platform webhooks (METAGOV_PUBLIC_URL)")
-	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json (METAGOV_LOG_FORMAT)")
-	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error (METAGOV_LOG_LEVEL)")
-	f.StringVar(&s.webhookSecret, "webhook-secret", "", "whsec_ secret(s) signing deliveries; prefer the environment (METAGOV_WEBHOOK_SECRET)")
-	f.StringVar(&s.egressAllow, "egress-allow", "",
-		"CIDRs or addresses the gateway may reach although the egress policy refuses them (METAGOV_EGRESS_ALLOW, formerly METAGOV_DELIVERY_ALLOW)")
-	f.StringVar(&s.deliveryAllow, "delivery-allow", "", "former name of --egress-allow")
-	_ = f.MarkDeprecated("delivery-allow", "use --egress-allow")
-	f.BoolVar(&s.egressDenyPrivate, "egress-deny-private", false,
-		"refuse loopback and private destinations too; recommended for a hosted gateway (METAGOV_EGRESS_DENY_PRIVATE)")
-	f.StringVar(&s.egressProxy, "egress-proxy", "",
-		"proxy URL for every outbound request; HTTP(S)_PROXY are never used (METAGOV_EGRESS_PROXY)")
-	f.DurationVar(&s.eventRetention, "event-retention", 30*24*time.Hour, "how long events are kept for pulling (METAGOV_EVENT_RETENTION)")
-	f.StringVar(&s.secretKey, "secret-key", "",
-		"base64 key(s) encrypting plugin secrets, the current first; prefer the environment (METAGOV_SECRET_KEY); default: a key file beside the database")
-	f.DurationVar(&s.deliveryTimeout, "delivery-timeout", 15*time.Second,
-		"how long one delivery attempt may take; a crashed gateway's deliveries are taken over after twice that plus 5 s (METAGOV_DELIVERY_TIMEOUT)")
-	f.DurationVar(&s.jobRescueAfter, "job-rescue-after", 5*time.Minute,
-		"how long a job may run before it is taken to have died with its process and is run again (METAGOV_JOB_RESCUE_AFTER)")
 
 	root.AddCommand(
-		&cobra.Command{
+		s.withFlags(&cobra.Command{
 			Use:   "serve",
 			Short: "Run the gateway: HTTP API, job workers and scheduler",
 			Args:  cobra.NoArgs,
@@ -113,16 +156,23 @@ func newRootCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				// Bind first: a gateway that cannot listen must not create
+				// a database and key file on its way to failing.
+				ln, err := net.Listen("tcp", s.addr)
+				if err != nil {
+					return fmt.Errorf("listening on %s: %w", s.addr, err)
+				}
 				a, err := app.Open(cmd.Context(), s.appConfig(logger))
 				if err != nil {
+					ln.Close()
 					return err
 				}
-				return a.Serve(cmd.Context())
+				return a.ServeListener(cmd.Context(), ln)
 			},
-		},
-		&cobra.Command{
+		}, serveSettings...),
+		s.withFlags(&cobra.Command{
 			Use:   "migrate",
-			Short: "Apply database migrations (serve also applies them at start)",
+			Short: "Create the database, or apply new migrations to it (serve also applies them at start)",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				st, err := s.openStore(cmd)
@@ -133,13 +183,13 @@ func newRootCommand() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "migrated %s database\n", st.Dialect())
 				return nil
 			},
-		},
-		&cobra.Command{
+		}, databaseSettings...),
+		s.withFlags(&cobra.Command{
 			Use:   "webhook-secret",
-			Short: "Print the secret(s) that sign deliveries, generating one if there is none",
+			Short: "Print the secret(s) that sign deliveries, generating one if the gateway's database has none",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				st, err := s.openStore(cmd)
+				st, err := s.openExistingStore(cmd)
 				if err != nil {
 					return err
 				}
@@ -158,11 +208,11 @@ func newRootCommand() *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), secret)
 				return nil
 			},
-		},
+		}, "database", "webhook-secret", "secret-key"),
 		s.secretsCommand(),
 		s.apikeyCommand(),
 		tallyCommand(),
-		&cobra.Command{
+		s.withFlags(&cobra.Command{
 			Use:   "openapi",
 			Short: "Print the OpenAPI document",
 			Args:  cobra.NoArgs,
@@ -174,16 +224,21 @@ func newRootCommand() *cobra.Command {
 				_, err = cmd.OutOrStdout().Write(append(doc, '\n'))
 				return err
 			},
-		},
+		}, "public-url"),
 		&cobra.Command{
 			Use:   "version",
-			Short: "Print the version",
+			Short: "Print the version, the module version and the VCS revision it was built from",
 			Args:  cobra.NoArgs,
 			Run: func(cmd *cobra.Command, _ []string) {
-				fmt.Fprintln(cmd.OutOrStdout(), version)
+				fmt.Fprint(cmd.OutOrStdout(), versionText())
 			},
 		},
 	)
+	// No generated shell-completion command: its flags would be the only
+	// ones shown pflag's way. The help command gets the quiet help flag too.
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.InitDefaultHelpCmd()
+	quietHelpFlags(root)
 	return root
 }
 
@@ -252,14 +307,14 @@ func (s *settings) logger() (*slog.Logger, error) {
 // secrets.
 func (s *settings) secretsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "secrets", Short: "Manage the key that encrypts plugin secrets and the stored webhook secret"}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(s.withFlags(&cobra.Command{
 		Use:   "rotate",
 		Short: "Re-encrypt every plugin secret, and the stored webhook secret, with a new key",
 		Long: "With a key file (the default), generates a new key, re-encrypts every secret and keeps only the new key.\n" +
 			"With METAGOV_SECRET_KEY, put the new key first and the old one after it, run this, then drop the old one.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := s.openStore(cmd)
+			st, err := s.openExistingStore(cmd)
 			if err != nil {
 				return err
 			}
@@ -271,7 +326,7 @@ func (s *settings) secretsCommand() *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "plugin secrets and the stored webhook secret are encrypted with key %s\n", id)
 			return nil
 		},
-	})
+	}, "database", "secret-key"))
 	return cmd
 }
 
@@ -303,13 +358,14 @@ func (s *settings) apikeyCommand() *cobra.Command {
 	}
 	create.Flags().StringArrayVar(&communities, "community", nil, "a community the key may reach (repeatable)")
 	create.Flags().StringVar(&name, "name", "", "a name to recognise the key by")
+	s.defineFlags(create.Flags(), databaseSettings...)
 	cmd.AddCommand(create,
-		&cobra.Command{
+		s.withFlags(&cobra.Command{
 			Use:   "list",
 			Short: "List keys (never the keys themselves)",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				st, err := s.openStore(cmd)
+				st, err := s.openExistingStore(cmd)
 				if err != nil {
 					return err
 				}
@@ -332,8 +388,8 @@ func (s *settings) apikeyCommand() *cobra.Command {
 				}
 				return w.Flush()
 			},
-		},
-		&cobra.Command{
+		}, databaseSettings...),
+		s.withFlags(&cobra.Command{
 			Use:   "revoke ID",
 			Short: "Revoke a key; it stops working within a second",
 			Args:  cobra.ExactArgs(1),
@@ -342,7 +398,7 @@ func (s *settings) apikeyCommand() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("key id %q is not a number", args[0])
 				}
-				st, err := s.openStore(cmd)
+				st, err := s.openExistingStore(cmd)
 				if err != nil {
 					return err
 				}
@@ -353,17 +409,56 @@ func (s *settings) apikeyCommand() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "revoked API key %d\n", id)
 				return nil
 			},
-		},
+		}, databaseSettings...),
 	)
 	return cmd
 }
 
-// openStore opens and migrates the database, for the commands that work on
-// it without serving.
+// openStore opens and migrates the database, creating it if need be, for
+// the commands that work on it without serving.
 func (s *settings) openStore(cmd *cobra.Command) (*store.Store, error) {
 	st, err := store.Open(cmd.Context(), s.database)
 	if err != nil {
 		return nil, err
+	}
+	if err := app.Migrate(cmd.Context(), st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// openExistingStore opens a gateway's database for the commands that read
+// one (webhook-secret, apikey list and revoke, secrets rotate). Where there
+// is none they fail rather than create one: a secret printed from a fresh
+// database, in the wrong directory, signs nothing any gateway sends. A
+// database of an older version is migrated.
+func (s *settings) openExistingStore(cmd *cobra.Command) (*store.Store, error) {
+	missing := fmt.Errorf("no Metagov database at %s: run this where the gateway runs, or point --database "+
+		"(METAGOV_DATABASE) at its database; \"metagov serve\" or \"metagov migrate\" creates one", s.database)
+	isPostgres := strings.HasPrefix(s.database, "postgres://") || strings.HasPrefix(s.database, "postgresql://")
+	if !isPostgres {
+		if _, err := os.Stat(s.database); errors.Is(err, fs.ErrNotExist) {
+			return nil, missing
+		}
+	}
+	st, err := store.Open(cmd.Context(), s.database)
+	if err != nil {
+		return nil, err
+	}
+	// The gateway's tables exist once its first migration ran.
+	query := `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'communities')`
+	if st.Dialect() == store.Postgres {
+		query = `SELECT to_regclass('communities') IS NOT NULL`
+	}
+	var exists bool
+	if err := st.DB().QueryRowContext(cmd.Context(), query).Scan(&exists); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("reading %s: %w", s.database, err)
+	}
+	if !exists {
+		st.Close()
+		return nil, missing
 	}
 	if err := app.Migrate(cmd.Context(), st); err != nil {
 		st.Close()
@@ -405,4 +500,75 @@ func tallyCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// quietHelpFlags gives cmd and its subcommands a --help flag that is shown as
+// "-h, --help" rather than pflag's "--help[=true|false]".
+func quietHelpFlags(cmd *cobra.Command) {
+	var help bool
+	switchVar(cmd.Flags(), &help, "help", "h", "help for "+cmd.Name())
+	for _, c := range cmd.Commands() {
+		quietHelpFlags(c)
+	}
+}
+
+// switchValue is a boolean flag value that pflag's help does not annotate
+// with "[=true|false]" (it annotates values that say IsBoolFlag). With
+// NoOptDefVal "true" it still works as --name, --name=false and -n.
+type switchValue struct{ p *bool }
+
+func (v switchValue) String() string {
+	if v.p == nil {
+		return "false"
+	}
+	return strconv.FormatBool(*v.p)
+}
+
+func (v switchValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*v.p = b
+	return nil
+}
+
+// Type is "bool", so cobra's GetBool("help") reads it.
+func (v switchValue) Type() string { return "bool" }
+
+// switchVar defines a boolean flag, default false, that is set by naming it.
+func switchVar(f *pflag.FlagSet, p *bool, name, shorthand, usage string) {
+	*p = false
+	f.VarPF(switchValue{p}, name, shorthand, usage).NoOptDefVal = "true"
+}
+
+// versionText describes the build: the release version, then the module
+// version and VCS revision the Go toolchain stamped into the binary.
+func versionText() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "metagov %s\n", version)
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		b.WriteString("build information: not available\n")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "module: %s %s\n", info.Main.Path, info.Main.Version)
+	settings := map[string]string{}
+	for _, s := range info.Settings {
+		settings[s.Key] = s.Value
+	}
+	switch rev := settings["vcs.revision"]; {
+	case rev == "":
+		b.WriteString("revision: unknown (built without VCS information)\n")
+	default:
+		if settings["vcs.modified"] == "true" {
+			rev += " (modified)"
+		}
+		if at := settings["vcs.time"]; at != "" {
+			rev += " " + at
+		}
+		fmt.Fprintf(&b, "revision: %s\n", rev)
+	}
+	fmt.Fprintf(&b, "go: %s\n", info.GoVersion)
+	return b.String()
 }

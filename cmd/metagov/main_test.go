@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,7 +37,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "metagov")
-	build := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", binary, ".")
+	// -buildvcs=auto stamps the VCS revision where there is one (a clone),
+	// whatever GOFLAGS says, as a release build would.
+	build := exec.Command("go", "build", "-buildvcs=auto", "-ldflags", "-X main.version="+testVersion, "-o", binary, ".")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building metagov:", err)
@@ -165,11 +168,133 @@ func (s *server) waitReady(t *testing.T, port int) {
 	require.False(t, s.exited(), "metagov serve exited early: %v\n%s", s.err, s.output)
 }
 
+// TestVersion: the release version, then the module and the VCS revision
+// the toolchain stamped into the binary (as `go version -m` reads them).
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	stdout, stderr, err := run(t, t.TempDir(), cleanEnv(), "version")
 	require.NoError(t, err, stderr)
-	require.Equal(t, testVersion+"\n", stdout)
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	require.Len(t, lines, 4, stdout)
+	require.Equal(t, "metagov "+testVersion, lines[0])
+	require.Equal(t, "module: github.com/metagov/metagov-go (devel)", lines[1])
+	require.True(t, strings.HasPrefix(lines[3], "go: go1."), lines[3])
+
+	stamped, err := exec.Command("go", "version", "-m", binary).Output()
+	require.NoError(t, err)
+	revision := regexp.MustCompile(`(?m)^\s*build\s+vcs\.revision=(\S+)$`).FindSubmatch(stamped)
+	if revision == nil {
+		require.Equal(t, "revision: unknown (built without VCS information)", lines[2])
+	} else {
+		require.True(t, strings.HasPrefix(lines[2], "revision: "+string(revision[1])), lines[2])
+	}
+}
+
+// TestHelpShowsOwnFlags: each command's help lists the flags it takes, and
+// only those, without pflag's "[=true|false]" noise.
+func TestHelpShowsOwnFlags(t *testing.T) {
+	t.Parallel()
+	serveFlags := []string{"--addr", "--database", "--event-receiver-url", "--public-url", "--log-format", "--log-level",
+		"--webhook-secret", "--egress-allow", "--egress-deny-private", "--egress-proxy", "--event-retention",
+		"--secret-key", "--delivery-timeout", "--job-rescue-after"}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"serve"}, serveFlags},
+		{[]string{"migrate"}, []string{"--database"}},
+		{[]string{"webhook-secret"}, []string{"--database", "--webhook-secret", "--secret-key"}},
+		{[]string{"secrets", "rotate"}, []string{"--database", "--secret-key"}},
+		{[]string{"apikey", "create"}, []string{"--database", "--community", "--name"}},
+		{[]string{"apikey", "list"}, []string{"--database"}},
+		{[]string{"apikey", "revoke"}, []string{"--database"}},
+		{[]string{"openapi"}, []string{"--public-url"}},
+		{[]string{"version"}, nil},
+		{[]string{"tally"}, nil},
+		{nil, nil},
+	} {
+		t.Run(strings.Join(append([]string{"metagov"}, tc.args...), " "), func(t *testing.T) {
+			t.Parallel()
+			stdout, stderr, err := run(t, t.TempDir(), cleanEnv(), append(tc.args, "--help")...)
+			require.NoError(t, err, stderr)
+			shown := regexp.MustCompile(`(?m)^\s+(?:-\w, )?(--[a-z-]+)`).FindAllStringSubmatch(stdout, -1)
+			var flags []string
+			for _, m := range shown {
+				flags = append(flags, m[1])
+			}
+			require.ElementsMatch(t, append([]string{"--help"}, tc.want...), flags, stdout)
+			require.Contains(t, stdout, "-h, --help ")
+			require.NotContains(t, stdout, "[=true|false]")
+			require.NotContains(t, stdout, "Global Flags")
+		})
+	}
+	// A flag of another command is refused, not silently taken.
+	_, stderr, err := run(t, t.TempDir(), cleanEnv(), "version", "--database", "x.db")
+	require.Error(t, err)
+	require.Contains(t, stderr, "unknown flag: --database")
+}
+
+// TestCommandsNeedExistingDatabase: the commands that read a gateway's
+// database refuse to create one where there is none (a secret printed from a
+// new database signs nothing), and work once the gateway created it.
+func TestCommandsNeedExistingDatabase(t *testing.T) {
+	t.Parallel()
+	commands := [][]string{{"webhook-secret"}, {"apikey", "list"}, {"apikey", "revoke", "1"}, {"secrets", "rotate"}}
+	dir := t.TempDir()
+	for _, args := range commands {
+		_, stderr, err := run(t, dir, cleanEnv(), args...)
+		require.Error(t, err, "%v", args)
+		require.Contains(t, stderr, "no Metagov database at metagov.db", "%v", args)
+		require.Contains(t, stderr, "--database", "%v", args)
+	}
+	// An empty file is no gateway's database either.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "empty.db"), nil, 0o600))
+	_, stderr, err := run(t, dir, cleanEnv(), "apikey", "list", "--database", "empty.db")
+	require.Error(t, err)
+	require.Contains(t, stderr, "no Metagov database at empty.db")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "nothing but empty.db was created")
+
+	_, stderr, err = run(t, dir, cleanEnv(), "migrate")
+	require.NoError(t, err, stderr)
+	stdout, stderr, err := run(t, dir, cleanEnv(), "apikey", "list")
+	require.NoError(t, err, stderr)
+	require.Contains(t, stdout, "ID")
+	secret, stderr, err := run(t, dir, cleanEnv(), "webhook-secret")
+	require.NoError(t, err, stderr)
+	require.True(t, strings.HasPrefix(secret, "whsec_"), secret)
+
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		if os.Getenv(apptest.PostgresEnv) == "" {
+			t.Skipf("%s is not set", apptest.PostgresEnv)
+		}
+		db := apptest.Postgres(t)
+		_, stderr, err := run(t, t.TempDir(), cleanEnv(), "apikey", "list", "--database", db.DSN)
+		require.Error(t, err)
+		require.Contains(t, stderr, "no Metagov database at")
+		_, stderr, err = run(t, t.TempDir(), cleanEnv(), "migrate", "--database", db.DSN)
+		require.NoError(t, err, stderr)
+		_, stderr, err = run(t, t.TempDir(), cleanEnv(), "apikey", "list", "--database", db.DSN)
+		require.NoError(t, err, stderr)
+	})
+}
+
+// TestServeChecksAddressFirst: a gateway that cannot listen fails before it
+// creates its database or key file.
+func TestServeChecksAddressFirst(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	dir := t.TempDir()
+	_, stderr, err := run(t, dir, cleanEnv(), "serve", "--addr", busy.Addr().String(), "--database", "gw.db")
+	require.Error(t, err)
+	require.Contains(t, stderr, "listening on "+busy.Addr().String())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "no database or key file")
 }
 
 // TestOpenAPICommand lints the document of the built-in plugins with the

@@ -108,7 +108,7 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 	}
 
 	rc := &river.Config{
-		Logger:               cfg.Logger,
+		Logger:               riverLogger(cfg.Logger),
 		FetchCooldown:        min(cfg.FetchPollInterval, 50*time.Millisecond),
 		FetchPollInterval:    cfg.FetchPollInterval,
 		JobTimeout:           min(2*time.Minute, cfg.RescueAfter),
