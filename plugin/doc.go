@@ -55,4 +55,11 @@
 // Rejected set, a platform that refused the input (422 platform_rejected,
 // with the platform's message and Field). Anything else
 // is an internal error (500); its text is logged, not sent.
+//
+// Call the platform only with [Env].HTTPClient: it enforces the gateway's
+// egress policy (no link-local or cloud metadata addresses, and on a hosted
+// gateway no private ones, checked at every redirect hop). A refused call
+// fails at once with an error matching [ErrEgressRefused]; keep it wrapped
+// (as [CheckResponse] does) and the gateway answers 502 egress_refused
+// naming the rule.
 package plugin
