@@ -412,7 +412,7 @@ func TestProcessStartBodyIsFlat(t *testing.T) {
 		"properties": {
 			"options": {"type": "array", "items": {"type": "string"}, "minItems": 2},
 			"delay": {"type": "number", "default": 0.5},
-			"callback_url": {"type": "string", "format": "uri", "description": "Where the gateway POSTs the process record whenever it changes."}
+			"callback_url": {"type": "string", "format": "uri", "maxLength": 2048, "description": "Where the gateway POSTs the process record whenever it changes."}
 		},
 		"required": ["options"],
 		"additionalProperties": false

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/metagov/metagov-go/internal/core"
 	"github.com/metagov/metagov-go/plugin"
 )
 
@@ -237,6 +238,7 @@ func processStartBody(in any) (obj, error) {
 	callback := obj{
 		"type":        "string",
 		"format":      "uri",
+		"maxLength":   core.MaxCallbackURLLength,
 		"description": "Where the gateway POSTs the process record whenever it changes.",
 	}
 	m, _ := in.(map[string]any)

@@ -92,6 +92,12 @@ func (g *Gateway) StartProcess(ctx context.Context, req StartRequest) (ProcessVi
 	return processView(written, entry.community.Slug), nil
 }
 
+// MaxCallbackURLLength bounds a process's callback_url, in bytes: it is
+// stored with the process and sent with every callback, so a caller may not
+// make it arbitrarily large. 2,048 is what browsers and proxies commonly
+// accept, ample for a driver's receiver URL with an id or token in it.
+const MaxCallbackURLLength = 2048
+
 // splitCallbackURL takes the optional callback_url out of a start body.
 func (g *Gateway) splitCallbackURL(body json.RawMessage) (string, json.RawMessage, error) {
 	if len(body) == 0 {
@@ -116,6 +122,10 @@ func (g *Gateway) splitCallbackURL(body json.RawMessage) (string, json.RawMessag
 	}
 	if cb == nil || *cb == "" {
 		return "", params, nil
+	}
+	if len(*cb) > MaxCallbackURLLength {
+		return "", nil, &Error{Kind: KindInvalid, Code: "invalid_callback_url", Field: "/callback_url",
+			Detail: fmt.Sprintf("callback_url is %d bytes long; the limit is %d", len(*cb), MaxCallbackURLLength)}
 	}
 	if err := g.cfg.Egress.CheckURL(*cb); err != nil {
 		return "", nil, &Error{Kind: KindInvalid, Code: "invalid_callback_url", Field: "/callback_url",
