@@ -398,8 +398,13 @@ func (p Policy) checkHost(ctx context.Context, network, host string) ([]netip.Ad
 
 // dialer returns the DialContext of the policy's transports. Without a
 // proxy it resolves the name itself, checks every address, then dials the
-// addresses one by one, checking the address actually connected to once
-// more (Control). Through a proxy, connections go to the proxy only.
+// addresses one by one in the resolver's order (Go's resolver sorts them
+// by RFC 6724), each within 10 s, checking the address actually connected
+// to once more (Control). It resolves names itself, rather than let
+// net.Dialer do it, so a name resolving to any refused address is refused
+// with the name in the message, tests can give a resolver, and a failed
+// lookup does not quote the DNS server. Through a proxy, connections go to
+// the proxy only.
 func (p Policy) dialer() func(ctx context.Context, network, address string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if p.proxy == nil {
