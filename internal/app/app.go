@@ -158,6 +158,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
+	warnIfShared(cfg.Logger, st.Dialect(), cfg.Database, cfg.SecretKey)
 	secrets, err := WebhookSecret(ctx, st, box, cfg.WebhookSecret, cfg.Logger)
 	if err != nil {
 		return fail(err)

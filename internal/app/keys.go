@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -151,4 +152,24 @@ func reseal(box *secrets.Box, config []byte) ([]byte, bool, error) {
 	}
 	out, err := json.Marshal(doc)
 	return out, changed, err
+}
+
+// warnIfShared logs a warning for a SQLite database or key file that others
+// than its owner may read: new ones are created 0600, but one made by an
+// older version, or copied, keeps the mode it has.
+func warnIfShared(log *slog.Logger, dialect store.Dialect, database, configuredKey string) {
+	var files []string
+	if dialect == store.SQLite {
+		files = append(files, database)
+	}
+	if configuredKey == "" {
+		files = append(files, KeyFile(database))
+	}
+	for _, f := range files {
+		info, err := os.Stat(f)
+		if err == nil && info.Mode().Perm()&0o077 != 0 {
+			log.Warn("a file holding secrets is readable by others than its owner; chmod 600 it",
+				slog.String("file", f), slog.String("mode", info.Mode().Perm().String()))
+		}
+	}
 }

@@ -1,7 +1,10 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -31,5 +34,29 @@ func TestDestinationKeywordMisused(t *testing.T) {
 			require.ErrorContains(t, err, plugin.DestinationKeyword)
 			require.ErrorContains(t, err, "misdeclared")
 		})
+	}
+}
+
+// TestWarnsOfSharedDatabase checks that a SQLite database another version
+// left readable by others is named in a warning at start, and that a new
+// one is not.
+func TestWarnsOfSharedDatabase(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		db := apptest.SQLite(t)
+		if shared {
+			require.NoError(t, os.WriteFile(db.DSN, nil, 0o644))
+			require.NoError(t, os.Chmod(db.DSN, 0o644))
+		}
+		var logs bytes.Buffer
+		a, err := app.Open(context.Background(), app.Config{Database: db.DSN, SecretKey: db.SecretKey,
+			Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		require.NoError(t, err)
+		require.NoError(t, a.Stop(context.Background()))
+		if shared {
+			require.Contains(t, logs.String(), "chmod 600")
+			require.Contains(t, logs.String(), db.DSN)
+		} else {
+			require.NotContains(t, logs.String(), "chmod 600")
+		}
 	}
 }
