@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -117,6 +118,8 @@ func (l *Loomio) Initialize(ctx context.Context, c *plugin.Call) error {
 	if l.cfg.RegisterWebhook {
 		return l.registerWebhook(ctx, c, g)
 	}
+	l.log.InfoContext(ctx, "loomio webhook not registered (register_webhook is false): "+l.manualSetup(g),
+		slog.String("webhook_url", l.hookURL))
 	return nil
 }
 

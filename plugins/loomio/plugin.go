@@ -32,6 +32,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -121,6 +122,7 @@ type Loomio struct {
 	serverURL string // without a trailing slash
 	hookURL   string // where Loomio should POST, from the gateway's public URL
 	client    *client
+	log       *slog.Logger
 }
 
 // Provision checks the server URL and builds the API client over the
@@ -143,6 +145,10 @@ func (l *Loomio) Provision(_ context.Context, env plugin.Env) error {
 	l.serverURL = strings.TrimRight(l.cfg.ServerURL, "/")
 	l.hookURL = env.PublicURL + env.HookPath
 	l.client = newClient(l.serverURL+"/api/b2/", l.cfg.APIKey, env.HTTPClient)
+	l.log = env.Logger
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
 	return nil
 }
 
