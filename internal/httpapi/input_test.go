@@ -344,3 +344,28 @@ func TestConcurrentDeletesAnswerNotFound(t *testing.T) {
 		}
 	})
 }
+
+// A webhook whose community is deleted while it runs answers 409
+// instance_gone, never a 500 from the event's foreign key (found by
+// test/httpfuzz).
+func TestWebhookRacingRemovalIsNotAnError(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := startInputServer(t, db)
+		const slug = "hook-race"
+		r := s.Do("PUT", "/api/internal/community/"+slug, `{"plugins": [{"name": "testkit", "config": {"webhook_slug": "s3cr3tslug"}}]}`)
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		hook := "/api/hooks/" + slug + "/testkit/s3cr3tslug"
+		g := &gate{entered: make(chan struct{}), release: make(chan struct{})}
+		webhookGates.Store(hook, g)
+		defer webhookGates.Delete(hook)
+
+		answer := make(chan apptest.Response, 1)
+		go func() { answer <- s.Do("POST", hook, `{"event": "gate"}`, "X-Test-Token", "secret-token") }()
+		<-g.entered // the webhook is inside the plugin
+		r = s.Do("DELETE", "/api/internal/community/"+slug, nil)
+		require.Equal(t, http.StatusNoContent, r.Status, string(r.Body))
+		close(g.release)
+		requireError(t, <-answer, http.StatusConflict, "instance_gone", "removed meanwhile")
+	})
+}

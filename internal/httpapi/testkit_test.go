@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/metagov/metagov-go/plugin"
@@ -87,12 +88,23 @@ func (k *testkit) ReceiveWebhook(_ context.Context, c *plugin.Call, req *plugin.
 	if err := json.Unmarshal(req.Body, &body); err != nil {
 		return nil, &plugin.InputError{Message: "body is not JSON"}
 	}
+	if g, ok := webhookGates.Load(req.Path); ok && body.Event == "gate" {
+		g.(*gate).entered <- struct{}{}
+		<-g.(*gate).release
+	}
 	if body.Event == "" {
 		return nil, nil
 	}
 	return nil, c.Emit(plugin.Event{Type: body.Event, Data: json.RawMessage(req.Body),
 		Initiator: &plugin.Initiator{UserID: "alice", Provider: "testkit", UserName: "Alice A."}})
 }
+
+// webhookGates hold a webhook inside ReceiveWebhook, by request path, when
+// its body is {"event": "gate"}: it reports on entered and waits for
+// release, so a test can change things while a webhook is in flight.
+var webhookGates sync.Map // path → *gate
+
+type gate struct{ entered, release chan struct{} }
 
 type echoIn struct {
 	Value string `json:"value"`

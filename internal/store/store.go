@@ -214,6 +214,17 @@ type Queries struct {
 	db DBTX
 }
 
+// IsMissingReference reports whether err is a foreign key violation: a row
+// was written that refers to a community, plugin instance or process that
+// another transaction deleted meanwhile.
+func IsMissingReference(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "FOREIGN KEY constraint failed") || strings.Contains(msg, "SQLSTATE 23503")
+}
+
 // interpretError maps driver errors to the package's sentinels in one place.
 func interpretError(err error) error {
 	if err == nil {

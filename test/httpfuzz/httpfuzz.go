@@ -75,17 +75,24 @@ type Options struct {
 	// as a deleted community.
 	Refresh      func()
 	RefreshEvery int
+	// Expected, if set, names the 5xx answers that are by design (such
+	// as a 502 for a platform call the egress policy refused); they are
+	// counted apart and are not failures.
+	Expected func(status int, body []byte) bool
 }
 
 // Stats counts the answers of one route, or of the whole run.
 type Stats struct {
-	Requests  int         `json:"requests"`
-	Status5xx int         `json:"status_5xx"`
-	NoAnswer  int         `json:"no_answer"`
-	ByStatus  map[int]int `json:"by_status"`
+	Requests int `json:"requests"`
+	// Status5xx counts the 5xx answers that are failures; Expected5xx
+	// those Options.Expected accepted.
+	Status5xx   int         `json:"status_5xx"`
+	Expected5xx int         `json:"expected_5xx"`
+	NoAnswer    int         `json:"no_answer"`
+	ByStatus    map[int]int `json:"by_status"`
 }
 
-func (s *Stats) add(status int) {
+func (s *Stats) add(status int, expected bool) {
 	s.Requests++
 	if s.ByStatus == nil {
 		s.ByStatus = map[int]int{}
@@ -93,6 +100,8 @@ func (s *Stats) add(status int) {
 	switch {
 	case status == 0:
 		s.NoAnswer++
+	case status >= 500 && expected:
+		s.Expected5xx++
 	case status >= 500:
 		s.Status5xx++
 	}
@@ -123,6 +132,8 @@ type Report struct {
 	// as a header value with a newline); they are not requests.
 	Unsendable int           `json:"unsendable"`
 	Duration   time.Duration `json:"duration_ns"`
+	// Panics is filled in by the caller, which sees the server's logs.
+	Panics int `json:"panics"`
 }
 
 // Table renders the per-route counts, one line per route.
@@ -133,12 +144,12 @@ func (r *Report) Table() string {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-62s %8s %5s %5s  statuses\n", "route", "requests", "5xx", "none")
+	fmt.Fprintf(&b, "%-52s %8s %5s %8s %5s  statuses\n", "route", "requests", "5xx", "expected", "none")
 	for _, k := range keys {
 		s := r.PerRoute[k]
-		fmt.Fprintf(&b, "%-62s %8d %5d %5d  %s\n", k, s.Requests, s.Status5xx, s.NoAnswer, statuses(s.ByStatus))
+		fmt.Fprintf(&b, "%-52s %8d %5d %8d %5d  %s\n", k, s.Requests, s.Status5xx, s.Expected5xx, s.NoAnswer, statuses(s.ByStatus))
 	}
-	fmt.Fprintf(&b, "%-62s %8d %5d %5d  %s\n", "TOTAL", r.Total.Requests, r.Total.Status5xx, r.Total.NoAnswer, statuses(r.Total.ByStatus))
+	fmt.Fprintf(&b, "%-52s %8d %5d %8d %5d  %s\n", "TOTAL", r.Total.Requests, r.Total.Status5xx, r.Total.Expected5xx, r.Total.NoAnswer, statuses(r.Total.ByStatus))
 	return b.String()
 }
 
@@ -179,16 +190,16 @@ func Run(ctx context.Context, opts Options) *Report {
 		wg      sync.WaitGroup
 		started = time.Now()
 	)
-	record := func(key string, f *Failure, status int) {
+	record := func(key string, f *Failure, status int, expected bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		rep.Total.add(status)
+		rep.Total.add(status, expected)
 		s := rep.PerRoute[key]
 		if s == nil {
 			s = &Stats{}
 			rep.PerRoute[key] = s
 		}
-		s.add(status)
+		s.add(status, expected)
 		if f != nil {
 			kind := fmt.Sprintf("%s %d", key, status)
 			if kinds[kind] < maxFailuresPerKind {
@@ -227,14 +238,15 @@ func Run(ctx context.Context, opts Options) *Report {
 					continue
 				}
 				var f *Failure
-				if status == 0 || status >= 500 {
+				expected := status >= 500 && opts.Expected != nil && opts.Expected(status, resp)
+				if status == 0 || (status >= 500 && !expected) {
 					f = &Failure{Route: key, Method: req.Method, URL: req.URL.String(), Header: req.Header,
 						Body: clip(string(body), 2000), Status: status, Response: clip(string(resp), 2000)}
 					if err != nil {
 						f.Error = err.Error()
 					}
 				}
-				record(key, f, status)
+				record(key, f, status, expected)
 			}
 		}()
 	}
