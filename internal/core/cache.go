@@ -106,6 +106,9 @@ func (g *Gateway) community(ctx context.Context, slug string) (*communityEntry, 
 }
 
 func (g *Gateway) loadCommunityBySlug(ctx context.Context, slug string) (*communityEntry, error) {
+	if !storableText(slug) { // no slug is such text, and PostgreSQL would refuse the query
+		return nil, newError(KindNotFound, "community_not_found", "Community %q not found", slug)
+	}
 	e, epoch, ok := g.cache.get(slug)
 	if ok {
 		return e, nil

@@ -171,6 +171,14 @@ func (g *Gateway) insertEvent(ctx context.Context, tx *store.Tx, c store.Communi
 			return fmt.Errorf("encoding initiator of event %q: %w", e.Type, err)
 		}
 	}
+	if !storableText(e.Type) {
+		return &Error{Kind: KindInvalid, Code: "invalid_event", Field: "",
+			Detail: "the event type holds text the gateway cannot store (invalid UTF-8 or a NUL character)"}
+	}
+	if field, ok := storableJSON(e.Data); !ok {
+		return &Error{Kind: KindInvalid, Code: "invalid_event", Field: field,
+			Detail: "the event data holds text the gateway cannot store (invalid UTF-8, a lone surrogate or a NUL character)"}
+	}
 	at := g.now()
 	id, err := tx.EventInsert(ctx, &store.EventInsertParams{
 		CommunityID: c.ID, Source: source, Type: e.Type, Data: orEmptyObject(e.Data), Initiator: initiator, CreatedAt: at,

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
@@ -120,6 +123,39 @@ func invalidJSON(code, what string, err error) *Error {
 		return &Error{Kind: KindInvalid, Code: code, Field: ne.Field, Detail: what + ": " + ne.Error()}
 	}
 	return &Error{Kind: KindInvalid, Code: code, Detail: what + " is not valid JSON: " + err.Error()}
+}
+
+// storableText reports whether s can be stored in a text column of every
+// supported database: PostgreSQL refuses invalid UTF-8 and NUL characters.
+func storableText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// storableJSON reports whether raw can be stored in a jsonb column: valid
+// JSON, valid UTF-8, no lone surrogate escapes, no NUL characters (the
+// API refuses these in request bodies; webhook bodies are raw). If not, it
+// returns the JSON pointer of the culprit.
+func storableJSON(raw []byte) (string, bool) {
+	if len(raw) == 0 {
+		return "", true
+	}
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true))
+	for {
+		tok, err := dec.ReadToken()
+		if err == io.EOF {
+			return "", true
+		}
+		if err != nil {
+			var se *jsontext.SyntacticError
+			if errors.As(err, &se) {
+				return string(se.JSONPointer), false
+			}
+			return "", false
+		}
+		if tok.Kind() == '"' && strings.ContainsRune(tok.String(), 0) {
+			return string(dec.StackPointer()), false
+		}
+	}
 }
 
 // unmarshalExact decodes JSON into v (an *any or a map) the way decodeJSON

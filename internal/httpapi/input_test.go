@@ -369,3 +369,46 @@ func TestWebhookRacingRemovalIsNotAnError(t *testing.T) {
 		requireError(t, <-answer, http.StatusConflict, "instance_gone", "removed meanwhile")
 	})
 }
+
+// Text PostgreSQL cannot store (a NUL character, invalid UTF-8, a lone
+// surrogate) is refused with a 400 naming the field on every database,
+// where it used to be a 500 on PostgreSQL (found by test/httpfuzz); a path
+// or header naming a community with such text finds none.
+func TestUnstorableTextIsRefused(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := startInputServer(t, db)
+		for _, tc := range []struct{ method, path, body, field string }{
+			{"PUT", "/api/internal/community/nul", `{"readable_name": "a\u0000b"}`, "/readable_name"},
+			{"POST", "/api/internal/community", `{"readable_name": "x", "plugins": [{"name": "vote", "config": {"\u0000": 1}}]}`, "/plugins/0/config/\u0000"},
+			{"POST", "/api/internal/process/randomness.delayed-stochastic-vote", `{"options": ["a", "b\u0000"], "delay": 1}`, "/options/1"},
+			{"POST", "/api/internal/process/randomness.delayed-stochastic-vote", `{"options": ["\ud800"], "delay": 1}`, "/options/0"},
+			{"POST", "/api/internal/action/vote.cast", `{"parameters": {"process_id": 1, "voter": "\u0000", "ballot": "a"}}`, "/parameters/voter"},
+		} {
+			r := s.Do(tc.method, tc.path, tc.body, header...)
+			require.Equal(t, tc.field, requireError(t, r, http.StatusBadRequest, "invalid_json")["field"], tc.body)
+		}
+		for _, slug := range []string{"%00", "%FF", "a%00b"} {
+			requireError(t, s.Do("GET", "/api/internal/community/"+slug, nil), http.StatusNotFound, "community_not_found")
+			requireError(t, s.Do("DELETE", "/api/internal/community/"+slug, nil), http.StatusNotFound, "community_not_found")
+			requireError(t, s.Do("POST", "/api/hooks/"+slug+"/testkit", `{}`), http.StatusNotFound, "hook_not_found")
+		}
+		r := s.Do("POST", "/api/internal/action/randomness.random-int", `{}`, "X-Metagov-Community", "\xff")
+		requireError(t, r, http.StatusNotFound, "community_not_found")
+
+		// Webhook bodies are the platform's, stored raw as the event's data.
+		hook := "/api/hooks/" + community + "/testkit/s3cr3tslug"
+		for body, field := range map[string]string{
+			`{"event": "x", "text": "a\u0000"}`:      "/text",
+			`{"event": "x", "text": "\udc00"}`:       "/text",
+			"{\"event\": \"x\", \"text\": \"\xff\"}": "/text",
+		} {
+			r := s.Do("POST", hook, body, "X-Test-Token", "secret-token")
+			require.Equal(t, field, requireError(t, r, http.StatusBadRequest, "invalid_event")["field"], body)
+		}
+		r = s.Do("POST", hook, `{"event": "x\u0000"}`, "X-Test-Token", "secret-token")
+		requireError(t, r, http.StatusBadRequest, "invalid_event", "event type")
+		r = s.Do("POST", hook, `{"event": "x", "text": "fine ſ"}`, "X-Test-Token", "secret-token")
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	})
+}

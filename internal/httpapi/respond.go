@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -150,8 +151,16 @@ func (h *handler) decodeBody(w http.ResponseWriter, r *http.Request, v any) ([]b
 func checkJSON(body []byte, maxDepth int) error {
 	dec := jsontext.NewDecoder(bytes.NewReader(body))
 	for {
-		if _, err := dec.ReadToken(); err != nil {
+		tok, err := dec.ReadToken()
+		if err != nil {
 			return jsonError(body, err)
+		}
+		// "\u0000" is valid JSON, but PostgreSQL stores it in neither text
+		// nor jsonb: refused on every database alike.
+		if tok.Kind() == '"' && strings.ContainsRune(tok.String(), 0) {
+			e := newAPIError(http.StatusBadRequest, "invalid_json", "JSON strings and keys must not contain the NUL character (\\u0000)")
+			e.body.Field = string(dec.StackPointer())
+			return e
 		}
 		if dec.StackDepth() > maxDepth {
 			return newAPIError(http.StatusBadRequest, "invalid_json", "JSON nesting is deeper than %d levels", maxDepth)
