@@ -57,7 +57,9 @@ func (s *Store) migrator() (*goose.Provider, error) {
 // a hash of a fixed text and the schema the tables live in, so gateways
 // sharing a schema wait for each other while gateways (or test suites) in
 // other schemas of the same database do not.
-const migrationLockKey = `hashtextextended('metagov migrations ' || current_schema(), 0)`
+// (current_schema() is NULL when search_path names no existing schema; the
+// lock must still be taken then, so that both gateways fail the same way.)
+const migrationLockKey = `hashtextextended('metagov migrations ' || coalesce(current_schema(), ''), 0)`
 
 // WithMigrationLock runs fn while holding the database's migration lock, so
 // that of several gateways starting together on an empty PostgreSQL database
