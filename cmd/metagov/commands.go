@@ -212,6 +212,9 @@ func newRootCommand() *cobra.Command {
 		s.secretsCommand(),
 		s.apikeyCommand(),
 		tallyCommand(),
+	)
+	root.AddCommand(driverCommands()...)
+	root.AddCommand(
 		s.withFlags(&cobra.Command{
 			Use:   "openapi",
 			Short: "Print the OpenAPI document",
@@ -250,12 +253,18 @@ func applyEnvironment(flags *pflag.FlagSet) error {
 	if err := godotenv.Load(); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("reading .env: %w", err)
 	}
+	return applyEnv(flags, envNames)
+}
+
+// applyEnv gives every flag not set on the command line the value of its
+// first environment variable in names that is set.
+func applyEnv(flags *pflag.FlagSet, names map[string][]string) error {
 	var err error
 	flags.VisitAll(func(f *pflag.Flag) {
 		if f.Changed || err != nil {
 			return
 		}
-		for _, name := range envNames[f.Name] {
+		for _, name := range names[f.Name] {
 			if v, ok := os.LookupEnv(name); ok && v != "" {
 				if setErr := f.Value.Set(v); setErr != nil {
 					err = fmt.Errorf("%s: %w", name, setErr)
