@@ -180,4 +180,3 @@ func TestDriverCommands(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
