@@ -125,8 +125,6 @@ func TestEnableRefused(t *testing.T) {
 				status: http.StatusBadRequest, code: "invalid_config"},
 			{name: "guessable webhook slug", config: map[string]any{"webhook_slug": "short"},
 				status: http.StatusBadRequest, code: "invalid_config", fragments: []string{"webhook_slug"}},
-			{name: "no webhook slug", config: map[string]any{"webhook_slug": nil},
-				status: http.StatusBadRequest, code: "invalid_config", fragments: []string{"webhook_slug"}},
 		}
 		s := apptest.Start(t, db, app.Config{PublicURL: publicURL})
 		r := s.Do("POST", "/api/internal/community", map[string]any{"slug": community, "readable_name": "OC"})
@@ -177,4 +175,39 @@ func TestDocs(t *testing.T) {
 	}
 	require.Contains(t, types, "expense_approved")
 	require.NotContains(t, types, "expense_incomplete")
+}
+
+// TestEnableGeneratesWebhookSlug checks that a driver written for the
+// original, which sends no webhook_slug, gets an unguessable one: stored in
+// the config, listed in /hooks, registered on Open Collective, and kept when
+// the config is updated without it.
+func TestEnableGeneratesWebhookSlug(t *testing.T) {
+	t.Parallel()
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		b := &testBundle{fake: newFake(t), db: db, cfg: app.Config{PublicURL: publicURL}}
+		b.s = apptest.Start(t, db, b.cfg)
+		cfg := pluginConfig(b.fake, map[string]any{"webhook_slug": nil})
+		r := b.s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{
+			{"name": "opencollective", "config": cfg},
+		}})
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		p := r.JSON(t)["plugins"].([]any)[0].(map[string]any)
+		slug, _ := p["config"].(map[string]any)["webhook_slug"].(string)
+		require.Regexp(t, `^[A-Za-z0-9_-]{16,}$`, slug)
+
+		path := "/api/hooks/" + community + "/opencollective/" + slug
+		r = b.s.Do("GET", "/api/internal/community/"+community+"/hooks", nil)
+		require.JSONEq(t, `{"hooks":["`+path+`"]}`, string(r.Body))
+		hooks := b.fake.Webhooks()
+		require.Len(t, hooks, 1)
+		require.Equal(t, publicURL+path, hooks[0].URL)
+
+		// An update that again leaves the slug out keeps it, and the webhook.
+		r = b.enable(pluginConfig(b.fake, map[string]any{"webhook_slug": nil, "web_url": "https://www.oc.example"}))
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Equal(t, slug, r.JSON(t)["config"].(map[string]any)["webhook_slug"])
+		require.Equal(t, hooks, b.fake.Webhooks())
+		requireValidQueries(t, b.fake)
+	})
 }
