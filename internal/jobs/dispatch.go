@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/metagov/metagov-go/internal/egress"
@@ -73,8 +72,6 @@ type Dispatcher struct {
 	cfg   DispatcherConfig
 
 	results chan store.DeliveryOutcome
-	slots   chan struct{}
-	sends   sync.WaitGroup
 	done    chan struct{}
 	cancel  context.CancelFunc
 }
@@ -89,23 +86,15 @@ func NewDispatcher(st *store.Store, cfg DispatcherConfig) *Dispatcher {
 		cfg.Schedule = retrySchedule
 	}
 	return &Dispatcher{store: st, cfg: cfg, results: make(chan store.DeliveryOutcome, cfg.Concurrency),
-		slots: make(chan struct{}, cfg.Concurrency), done: make(chan struct{})}
+		done: make(chan struct{})}
 }
 
 // Start runs the dispatcher until Stop.
 func (d *Dispatcher) Start(ctx context.Context) {
 	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	recorded := make(chan struct{})
-	go func() {
-		defer close(recorded)
-		d.record(context.WithoutCancel(ctx))
-	}()
 	go func() {
 		defer close(d.done)
-		d.claimLoop(ctx)
-		d.sends.Wait() // attempts in flight finish and are recorded
-		close(d.results)
-		<-recorded
+		d.run(ctx)
 	}()
 }
 
@@ -125,92 +114,101 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 	}
 }
 
-func (d *Dispatcher) claimLoop(ctx context.Context) {
+// maxRecordBatch bounds the attempts recorded in one transaction.
+const maxRecordBatch = 256
+
+// run is the dispatcher's loop. One goroutine does the database work: each
+// turn it records the attempts that finished and, while deliveries may be
+// due, claims as many as there are free slots, both in one transaction;
+// the attempts run concurrently and report back on results. Under a
+// backlog each transaction records the attempts that finished while the
+// previous one ran and claims as many successors, so batches grow with
+// the load instead of the number of transactions. Once a claim comes back
+// short, nothing more is due until a wake-up (a commit queued deliveries)
+// or the next sweep (retries falling due, other gateways' deliveries,
+// expired leases).
+func (d *Dispatcher) run(ctx context.Context) {
 	ticker := time.NewTicker(d.cfg.Sweep)
 	defer ticker.Stop()
+	inFlight := 0
+	due := true // a backlog may be waiting at start
+	var outcomes []store.DeliveryOutcome
 	for {
-		more, err := d.claim(ctx)
-		if err != nil && ctx.Err() == nil {
-			d.cfg.Logger.ErrorContext(ctx, "claiming deliveries", slog.Any("error", err))
-		}
-		if more && err == nil {
-			continue // a full batch: there may be more due
-		}
-		select {
-		case <-ctx.Done():
+		stopping := ctx.Err() != nil
+		if stopping && inFlight == 0 && len(outcomes) == 0 {
 			return
-		case <-d.cfg.Wake:
-		case <-ticker.C:
 		}
-	}
-}
-
-// claim leases as many due deliveries as there are free slots, waiting for
-// one to free when all are busy, and starts sending them. It reports whether
-// it filled every free slot, so that more may be due.
-func (d *Dispatcher) claim(ctx context.Context) (more bool, err error) {
-	if len(d.slots) == cap(d.slots) {
-		// Wait for a slot rather than spin, then claim at once: reading
-		// this as "nothing due" would hold a backlog back until the next
-		// sweep.
+		limit := 0
+		if due && !stopping {
+			limit = d.cfg.Concurrency - inFlight
+		}
+		if len(outcomes) > 0 || limit > 0 {
+			batch, err := d.recordAndClaim(ctx, outcomes, limit)
+			if err != nil {
+				// The leases will run out and the deliveries be tried again.
+				d.cfg.Logger.ErrorContext(ctx, "recording and claiming deliveries", slog.Any("error", err),
+					slog.Int("recorded", len(outcomes)))
+				due = false // try again at the next sweep
+			} else {
+				due = limit > 0 && len(batch) == limit // a full batch: there may be more
+			}
+			outcomes = outcomes[:0]
+			for _, del := range batch {
+				inFlight++
+				go func() { d.results <- d.attempt(ctx, del) }()
+			}
+		}
+		if due && inFlight < d.cfg.Concurrency && !stopping {
+			continue
+		}
+		doneC := ctx.Done()
+		if stopping {
+			doneC = nil // already seen; wait for the attempts in flight
+		}
 		select {
-		case d.slots <- struct{}{}:
-			<-d.slots
-		case <-ctx.Done():
-			return false, nil
-		}
-	}
-	free := cap(d.slots) - len(d.slots)
-	var batch []store.Delivery
-	err = d.store.InTx(ctx, func(tx *store.Tx) error {
-		now := time.Now()
-		var err error
-		batch, err = tx.DeliveryClaim(ctx, now, now.Add(d.cfg.Lease), free)
-		return err
-	})
-	if err != nil {
-		return false, err
-	}
-	for _, del := range batch {
-		d.slots <- struct{}{}
-		d.sends.Add(1)
-		go func() {
-			defer func() { <-d.slots; d.sends.Done() }()
-			d.results <- d.attempt(ctx, del)
-		}()
-	}
-	return len(batch) == free, nil
-}
-
-// record writes outcomes as they come, many per transaction.
-func (d *Dispatcher) record(ctx context.Context) {
-	for first := range d.results {
-		batch := []store.DeliveryOutcome{first}
-	drain:
-		for len(batch) < 256 {
-			select {
-			case o, ok := <-d.results:
-				if !ok {
+		case o := <-d.results:
+			inFlight--
+			outcomes = append(outcomes, o)
+		drain:
+			for len(outcomes) < maxRecordBatch {
+				select {
+				case o := <-d.results:
+					inFlight--
+					outcomes = append(outcomes, o)
+				default:
 					break drain
 				}
-				batch = append(batch, o)
-			default:
-				break drain
 			}
-		}
-		err := d.store.InTx(ctx, func(tx *store.Tx) error {
-			for i := range batch {
-				if err := tx.DeliveryRecord(ctx, &batch[i]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			// The leases will run out and the deliveries be tried again.
-			d.cfg.Logger.ErrorContext(ctx, "recording delivery attempts", slog.Any("error", err), slog.Int("count", len(batch)))
+		case <-d.cfg.Wake:
+			due = true
+		case <-ticker.C:
+			due = true
+		case <-doneC:
 		}
 	}
+}
+
+// recordAndClaim writes finished attempts and leases up to limit due
+// deliveries, in one transaction. Recording goes on after Stop, so it does
+// not use ctx's cancellation.
+func (d *Dispatcher) recordAndClaim(ctx context.Context, outcomes []store.DeliveryOutcome, limit int) ([]store.Delivery, error) {
+	ctx = context.WithoutCancel(ctx)
+	var batch []store.Delivery
+	err := d.store.InTx(ctx, func(tx *store.Tx) error {
+		for i := range outcomes {
+			if err := tx.DeliveryRecord(ctx, &outcomes[i]); err != nil {
+				return err
+			}
+		}
+		if limit == 0 {
+			return nil
+		}
+		now := time.Now()
+		var err error
+		batch, err = tx.DeliveryClaim(ctx, now, now.Add(d.cfg.Lease), limit)
+		return err
+	})
+	return batch, err
 }
 
 // attempt POSTs one delivery and decides what comes next.
