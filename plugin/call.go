@@ -16,6 +16,7 @@ type Call struct {
 	state    *State
 	events   []EmittedEvent
 	warnings []string
+	identity Identity
 	now      func() time.Time
 }
 
@@ -47,6 +48,10 @@ func (c *Call) WithLister(list StateListerFunc) *Call {
 
 // State is the instance's durable key-value state.
 func (c *Call) State() *State { return c.state }
+
+// Identity links platform accounts to the identities of the instance's
+// community (the identity API's linked accounts), committed with the call.
+func (c *Call) Identity() *Identity { return &c.identity }
 
 // Now is the gateway's clock.
 func (c *Call) Now() time.Time { return c.now() }
@@ -86,6 +91,8 @@ type CallChanges struct {
 	Events []EmittedEvent
 	// Warnings are the notices recorded with Warn, in order.
 	Warnings []string
+	// Links are the accounts linked with Identity().Link, in order.
+	Links []Account
 }
 
 // EmittedEvent is an Event with its data encoded.
@@ -98,7 +105,7 @@ type EmittedEvent struct {
 // Changes returns what the invocation changed. It is for the gateway.
 func (c *Call) Changes() CallChanges {
 	return CallChanges{State: maps.Clone(c.state.changes), Expires: maps.Clone(c.state.expires), Events: c.events,
-		Warnings: c.warnings}
+		Warnings: c.warnings, Links: c.identity.links}
 }
 
 // State is a durable key-value store of JSON values. Reads see the

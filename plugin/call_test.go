@@ -275,3 +275,43 @@ func TestEnvDecodeConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestIdentityLinkIsBufferedInChanges(t *testing.T) {
+	t.Parallel()
+	c := plugin.NewCall(nil, nil)
+	ctx := context.Background()
+	require.NoError(t, c.Identity().Link(ctx, plugin.Account{
+		PlatformIdentifier: "U1", LinkType: plugin.LinkTypeOAuth, LinkQuality: plugin.LinkQualityConfirmedStrong,
+	}))
+	require.NoError(t, c.Identity().Link(ctx, plugin.Account{PlatformIdentifier: "U2", ExternalID: 7}))
+	links := c.Changes().Links
+	require.Len(t, links, 2)
+	require.Equal(t, "U1", links[0].PlatformIdentifier)
+	require.Equal(t, plugin.LinkQualityConfirmedStrong, links[0].LinkQuality)
+	require.Equal(t, int64(7), links[1].ExternalID)
+}
+
+func TestIdentityLinkRefusesBadAccounts(t *testing.T) {
+	t.Parallel()
+	for name, a := range map[string]plugin.Account{
+		"empty identifier": {},
+		"unknown type":     {PlatformIdentifier: "U1", LinkType: "magic"},
+		"unknown quality":  {PlatformIdentifier: "U1", LinkQuality: "certain"},
+		"negative id":      {PlatformIdentifier: "U1", ExternalID: -1},
+	} {
+		c := plugin.NewCall(nil, nil)
+		require.Error(t, c.Identity().Link(context.Background(), a), name)
+		require.Empty(t, c.Changes().Links, name)
+	}
+}
+
+func TestLinkQualityRankOrdersWeakestFirst(t *testing.T) {
+	t.Parallel()
+	order := []string{plugin.LinkQualityUnknown, plugin.LinkQualityUnconfirmed, plugin.LinkQualityConfirmedWeak,
+		plugin.LinkQualityConfirmedStrong}
+	for i, q := range order {
+		require.Equal(t, i, plugin.LinkQualityRank(q), q)
+	}
+	require.Equal(t, 0, plugin.LinkQualityRank(""))
+	require.Equal(t, -1, plugin.LinkQualityRank("sure"))
+}

@@ -56,6 +56,44 @@
 // with the platform's message and Field). Anything else
 // is an internal error (500); its text is logged, not sent.
 //
+// # OAuth installs and identity
+//
+// A plugin whose platform is installed by OAuth (a Slack app, say) declares
+// AuthType [AuthOAuth] and sets Info.OAuth to an [Installer]. The gateway
+// serves GET /auth/<plugin>/authorize and /auth/<plugin>/callback with the
+// original Metagov's parameters, signs and expires the state it hands the
+// platform, refuses replays and foreign redirect_uris, and redirects back to
+// the driver. The Installer only talks to the platform:
+//
+//   - AuthorizeURL builds the platform's authorization URL from the
+//     gateway's [AuthorizeRequest] (its State and RedirectURI passed on
+//     unchanged; app credentials read with Setting, such as
+//     Setting("SLACK_CLIENT_ID")).
+//   - Install exchanges the callback's code (with the request's HTTPClient,
+//     which enforces the egress policy) and returns an [Installation]: for
+//     an app install the instance Config (tokens in writeOnly properties;
+//     its Info.PlatformIDKey property is the community_platform_id), for a
+//     user login the PlatformID of the instance the user belongs to; the
+//     Accounts to link; extra Redirect parameters; and the UserToken the
+//     driver fetches once with its API key. An [*InstallError] reaches the
+//     driver as error and error_description.
+//
+// The gateway creates the instance (or replaces the config of the
+// community's instance with the same platform id; an account installed in
+// another community is refused), runs its [Initializer], and links the
+// accounts, all in one transaction.
+//
+// Any invocation links platform accounts to the community's identities
+// (the identity API's MetagovIDs) with [Call.Identity]:
+//
+//	c.Identity().Link(ctx, plugin.Account{PlatformIdentifier: userID,
+//		LinkType: plugin.LinkTypeOAuth, LinkQuality: plugin.LinkQualityConfirmedStrong})
+//
+// A link only ever raises an account's quality: one already linked at an
+// equal or higher quality is left as it is.
+//
+// Gateway settings (environment or .env) are read with [Env.Setting].
+//
 // Call the platform only with [Env].HTTPClient: it enforces the gateway's
 // egress policy (no link-local or cloud metadata addresses, and on a hosted
 // gateway no private ones, checked at every redirect hop). A refused call

@@ -32,6 +32,18 @@ type Env struct {
 	// HookPath is the path of this instance's webhook receiver, such as
 	// /api/hooks/my-community/loomio/f5c3ff8f.
 	HookPath string
+	// Settings reads a gateway setting by name; read it with
+	// [Env.Setting].
+	Settings func(name string) string
+}
+
+// Setting returns the gateway setting name, such as "SLACK_CLIENT_ID" (from
+// the environment or the .env file), or "" when it is unset.
+func (e Env) Setting(name string) string {
+	if e.Settings == nil {
+		return ""
+	}
+	return e.Settings(name)
 }
 
 // DecodeConfig unmarshals the validated config into v with [Unmarshal],

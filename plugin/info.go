@@ -66,8 +66,14 @@ type Info struct {
 	Name string
 	// Description is a one-line summary shown in the API docs.
 	Description string
-	// AuthType is AuthNone (the default), AuthAPIKey or AuthOAuth.
+	// AuthType is AuthNone (the default), AuthAPIKey or AuthOAuth. A plugin
+	// declaring AuthOAuth sets OAuth, and the gateway serves its install
+	// routes.
 	AuthType string
+	// OAuth, set exactly when AuthType is AuthOAuth, talks to the platform
+	// for the gateway's OAuth install routes (/auth/<plugin>/authorize and
+	// /auth/<plugin>/callback).
+	OAuth Installer
 	// Config is the JSON Schema of the instance config. Defaults in it are
 	// filled in before the config is stored. Nil accepts any JSON object.
 	// A top-level property marked with [GeneratedKeyword] is filled by the

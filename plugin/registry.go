@@ -90,5 +90,8 @@ func (info Info) validate() error {
 	default:
 		return fmt.Errorf("plugin %q: unknown auth type %q", info.Name, info.AuthType)
 	}
+	if (info.AuthType == AuthOAuth) != (info.OAuth != nil) {
+		return fmt.Errorf("plugin %q: OAuth must be set exactly when AuthType is %q", info.Name, AuthOAuth)
+	}
 	return nil
 }

@@ -96,6 +96,12 @@ func TestRegisterRejectsProgrammingErrors(t *testing.T) {
 		{name: "unknown auth type", info: func(n string) plugin.Info {
 			return plugin.Info{Name: n, New: newInstance, AuthType: "password"}
 		}, want: `unknown auth type "password"`},
+		{name: "oauth without an installer", info: func(n string) plugin.Info {
+			return plugin.Info{Name: n, New: newInstance, AuthType: plugin.AuthOAuth}
+		}, want: "OAuth must be set exactly when AuthType is"},
+		{name: "installer without oauth", info: func(n string) plugin.Info {
+			return plugin.Info{Name: n, New: newInstance, AuthType: plugin.AuthAPIKey, OAuth: noopInstaller{}}
+		}, want: "OAuth must be set exactly when AuthType is"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,7 +126,7 @@ func TestRegisterAllowsSameNameForActionAndProcess(t *testing.T) {
 			New:       newInstance,
 			Actions:   []plugin.Action{{Name: "vote", Run: noopRun}},
 			Processes: []plugin.ProcessType{{Name: "vote", New: newNoopHandler}},
-			AuthType:  plugin.AuthOAuth,
+			AuthType:  plugin.AuthAPIKey,
 		})
 	})
 	_, ok := plugin.Lookup(name)
@@ -221,4 +227,15 @@ func TestBind(t *testing.T) {
 			require.Equal(t, tc.wantInput, errors.As(err, &inputErr))
 		})
 	}
+}
+
+// noopInstaller is an Installer that never talks to a platform.
+type noopInstaller struct{}
+
+func (noopInstaller) AuthorizeURL(context.Context, *plugin.AuthorizeRequest) (string, error) {
+	return "https://platform.example/authorize", nil
+}
+
+func (noopInstaller) Install(context.Context, *plugin.InstallRequest) (*plugin.Installation, error) {
+	return &plugin.Installation{}, nil
 }

@@ -45,6 +45,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Plugins are the plugins to serve. Default: every registered plugin.
 	Plugins []plugin.Info
+	// Settings reads the settings plugins ask for by name (such as
+	// SLACK_CLIENT_ID). Default: os.Getenv.
+	Settings func(name string) string
 	// Version is reported in the API document.
 	Version string
 	// Now is the clock. Default: time.Now.
@@ -180,6 +183,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Metrics:          m,
 
 		ConfigWatchInterval: cfg.ConfigWatchInterval,
+		Settings:            cfg.Settings,
 	})
 	if err != nil {
 		return fail(err)

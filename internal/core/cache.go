@@ -198,6 +198,7 @@ func (g *Gateway) build(ctx context.Context, slug string, row store.PluginInstan
 		Now:        g.cfg.Now,
 		PublicURL:  g.cfg.PublicURL,
 		HookPath:   hookPath,
+		Settings:   g.cfg.Settings,
 	}
 	if err := p.Provision(ctx, env); err != nil {
 		return nil, fmt.Errorf("provisioning plugin %s for community %s: %w", typ.info.Name, slug, err)

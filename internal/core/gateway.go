@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -61,6 +62,10 @@ type Config struct {
 	// a process record from its cache before reading it again, so that a
 	// change made by another gateway process shows. Default: one second.
 	ConfigWatchInterval time.Duration
+	// Settings reads the gateway settings plugins ask for by name (their
+	// app credentials, such as SLACK_CLIENT_ID). Default: os.Getenv (the
+	// CLI has loaded .env into the environment).
+	Settings func(name string) string
 }
 
 // Jobs inserts background jobs inside the caller's transaction. A
@@ -107,6 +112,9 @@ func New(st *store.Store, cfg Config) (*Gateway, error) {
 		cfg.Plugins = plugin.List()
 	}
 	cfg.ConfigWatchInterval = cmp.Or(cfg.ConfigWatchInterval, time.Second)
+	if cfg.Settings == nil {
+		cfg.Settings = os.Getenv
+	}
 	types, err := compileRegistry(cfg.Plugins)
 	if err != nil {
 		return nil, err
