@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"sync"
 	"time"
 )
 
@@ -113,6 +115,12 @@ type Action struct {
 	Output Schema
 	// Public actions are also served at /api/action/<plugin>.<name>.
 	Public bool
+	// InputType is the Go type the parameters are decoded into, for the
+	// conformance kit (plugin/plugintest), which checks that Input and the
+	// type agree. [Bind] records it itself; set it (with
+	// reflect.TypeFor[myParams]()) for a RunProcess action, whose
+	// "process_id" the gateway reads and the type may leave out.
+	InputType reflect.Type
 	// Run performs the action on a provisioned instance with parameters that
 	// have already been validated against Input. Use [Bind] to write it as a
 	// typed method.
@@ -134,9 +142,15 @@ type RunFunc func(ctx context.Context, inst Instance, c *Call, params json.RawMe
 
 // Bind adapts a typed action method, such as (*Slack).postMessage, to a
 // RunFunc: it asserts the instance's type and decodes the validated parameters
-// into In with [Unmarshal], exactly as the schema saw them.
+// into In with [Unmarshal], exactly as the schema saw them. [BoundTypes]
+// tells In and Out from the RunFunc, so the conformance kit can check them
+// against the action's schemas.
 func Bind[I Instance, In, Out any](fn func(I, context.Context, *Call, In) (Out, error)) RunFunc {
-	return func(ctx context.Context, inst Instance, c *Call, params json.RawMessage) (any, error) {
+	run := func(ctx context.Context, inst Instance, c *Call, params json.RawMessage) (any, error) {
+		if probe, ok := inst.(*typeProbe); ok {
+			probe.in, probe.out = reflect.TypeFor[In](), reflect.TypeFor[Out]()
+			return nil, nil
+		}
 		typed, ok := inst.(I)
 		if !ok {
 			return nil, fmt.Errorf("plugin instance is %T, action expects %T", inst, *new(I))
@@ -149,6 +163,36 @@ func Bind[I Instance, In, Out any](fn func(I, context.Context, *Call, In) (Out, 
 		}
 		return fn(typed, ctx, c, in)
 	}
+	boundCode.Store(reflect.ValueOf(run).Pointer(), true)
+	return run
+}
+
+// boundCode holds the code pointers of the functions Bind returns, so that
+// BoundTypes only ever probes one of them. A code pointer is shared by
+// every Bind instantiation of one shape, so it cannot name the types
+// itself: the probe asks the function.
+var boundCode sync.Map
+
+// typeProbe is the instance BoundTypes passes to a Bind function, which
+// then records its type parameters instead of running.
+type typeProbe struct{ in, out reflect.Type }
+
+// BoundTypes returns the input and output types of a RunFunc made by
+// [Bind], and ok false for any other RunFunc (which it does not call). The
+// conformance kit uses it to compare an action's schemas with the Go types
+// that decode and encode its values.
+func BoundTypes(run RunFunc) (in, out reflect.Type, ok bool) {
+	if run == nil {
+		return nil, nil, false
+	}
+	if _, bound := boundCode.Load(reflect.ValueOf(run).Pointer()); !bound {
+		return nil, nil, false
+	}
+	var probe typeProbe
+	if _, err := run(context.Background(), &probe, nil, nil); err != nil || probe.in == nil {
+		return nil, nil, false
+	}
+	return probe.in, probe.out, true
 }
 
 // ProcessType describes a kind of governance process, such as a vote.
@@ -159,6 +203,11 @@ type ProcessType struct {
 	// Input is the schema of the start parameters (callback_url excluded).
 	// Defaults are filled in before Start sees them.
 	Input Schema
+	// InputType is the Go type the handler decodes the start parameters
+	// into with [Process.DecodeInput], such as reflect.TypeFor[pollInput]().
+	// The conformance kit (plugin/plugintest) checks that Input and it
+	// agree, and requires it whenever Input is set.
+	InputType reflect.Type
 	// Outcome documents the shape of the process outcome.
 	Outcome Schema
 	// PollInterval is how often pending processes whose handler implements

@@ -13,6 +13,7 @@ package randomness
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -41,9 +42,10 @@ func init() {
 			},
 		},
 		Processes: []plugin.ProcessType{{
-			Name:    "delayed-stochastic-vote",
-			Input:   voteInputSchema,
-			Outcome: voteOutcomeSchema,
+			Name:      "delayed-stochastic-vote",
+			Input:     voteInputSchema,
+			InputType: reflect.TypeFor[voteInput](),
+			Outcome:   voteOutcomeSchema,
 			// The vote needs nothing from the instance; a handler that does
 			// would assert inst to *Randomness here and keep it.
 			New: func(plugin.Instance) plugin.ProcessHandler { return vote{} },
