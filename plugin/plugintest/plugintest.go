@@ -169,6 +169,7 @@ func checkStatic(t testing.TB, info plugin.Info, s Suite) bool {
 	t.Helper()
 	ok := true
 	compile := func(what string, raw json.RawMessage) any {
+		t.Helper()
 		_, doc, err := compileSchema(info.Name+"."+what, raw)
 		if err != nil {
 			t.Errorf("plugintest: %s: the schema of %s %v", info.Name, what, err)
@@ -178,6 +179,7 @@ func checkStatic(t testing.TB, info plugin.Info, s Suite) bool {
 		return doc
 	}
 	report := func(what string, problems []string) {
+		t.Helper()
 		for _, p := range problems {
 			t.Errorf("plugintest: %s: %s: %s", info.Name, what, p)
 		}

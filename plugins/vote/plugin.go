@@ -14,6 +14,7 @@
 package vote
 
 import (
+	"reflect"
 	"slices"
 	"sync"
 
@@ -33,6 +34,7 @@ func init() {
 				Name:        "cast",
 				Description: "Cast or change a ballot in a vote.poll",
 				Input:       castInput,
+				InputType:   reflect.TypeFor[castParams](),
 				Output:      castOutput,
 				RunProcess:  cast,
 			},
@@ -40,6 +42,7 @@ func init() {
 				Name:        "export",
 				Description: "Export a vote.poll's rules, ballots, outcome and digest, for `metagov tally`",
 				Input:       exportInput,
+				InputType:   reflect.TypeFor[struct{}](), // process_id only, which the gateway reads
 				RunProcess:  export,
 			},
 		},
@@ -47,6 +50,7 @@ func init() {
 			Name:        "poll",
 			Description: "A vote counted by the gateway, closing at closing_at (or after duration_minutes)",
 			Input:       pollInput,
+			InputType:   reflect.TypeFor[pollParams](),
 			New:         func(inst plugin.Instance) plugin.ProcessHandler { return poll{v: inst.(*Vote)} },
 		}},
 		Events: []plugin.EventType{{
