@@ -44,6 +44,8 @@ func FuzzCommunityBody(f *testing.F) {
 		`{"plugins": [{"name": "testkit", "config": {"token": "********"}}]}`,
 		`{"plugins": [{"name": "nope"}]}`, `{"plugins": null}`, `{"plugins": [null]}`, `[]`, `null`, `{`, ``,
 		`{"readable_name": 5}`, `{"plugins": [{"name": "randomness", "config": [1]}]}`,
+		`{"plugins": [{"name": "randomness", "config": {"default_low": 1e3000000, "default_high": 2}}]}`,
+		`{"readable_name": "\u0000"}`, `{"plugins": [], "pluginſ": null}`, `{"readable_name": "a", "readable_name": "b"}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -59,6 +61,8 @@ func FuzzActionBody(f *testing.F) {
 		`{"parameters": {"low": 1, "high": 5}}`, `{"parameters": {"low": "x"}}`, `{"parameters": null}`,
 		`{"parameters": [1, 2]}`, `{"parameters": {"low": 1e400}}`, `{"parameters": {"low": -9223372036854775808, "high": 9223372036854775807}}`,
 		`{"parameters": {"value": "\u0000"}}`, `{}`, `[`, `"x"`, ``,
+		`{"options": ["a"], "delay": 60, "optionſ": []}`, `{"options": ["a"], "delay": 153722867280912}`,
+		`{"parameters": {"low": 1e1000000}}`, `{"parameters": {"lucky_number": -0.0}}`, `{"parameters": {"low": 1, "loW": 2}}{}`,
 	} {
 		f.Add([]byte(seed))
 	}
