@@ -162,12 +162,9 @@ func newRootCommand() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("listening on %s: %w", s.addr, err)
 				}
-				a, err := app.Open(cmd.Context(), s.appConfig(logger))
-				if err != nil {
-					ln.Close()
-					return err
-				}
-				return a.ServeListener(cmd.Context(), ln)
+				// Serve at once: /healthz answers while the database opens
+				// and migrates, /readyz once the gateway is ready.
+				return app.Run(cmd.Context(), ln, s.appConfig(logger))
 			},
 		}, serveSettings...),
 		s.withFlags(&cobra.Command{

@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/metagov/metagov-go/internal/core"
@@ -118,9 +120,8 @@ type App struct {
 	stopCtx    context.CancelFunc
 }
 
-// Open connects to the database, applies migrations and assembles the
-// gateway. It does not start workers or listen; see Start and Serve.
-func Open(ctx context.Context, cfg Config) (*App, error) {
+// withDefaults fills in the settings left zero.
+func withDefaults(cfg Config) Config {
 	cfg.Addr = cmp.Or(cfg.Addr, "127.0.0.1:8000")
 	cfg.Database = cmp.Or(cfg.Database, "metagov.db")
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
@@ -131,6 +132,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	cfg.ReadTimeout = cmp.Or(cfg.ReadTimeout, time.Minute)
 	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, max(time.Minute, cfg.PlatformTimeout+30*time.Second))
 	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, 2*time.Minute)
+	return cfg
+}
+
+// Open connects to the database, applies migrations and assembles the
+// gateway. It does not start workers or listen; see Start and Serve.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	cfg = withDefaults(cfg)
 	st, err := store.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
@@ -267,21 +275,62 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 		return err
 	}
+	srv, errc := serveHTTP(a.cfg, ln, a.handler)
+	a.cfg.Logger.Info("metagov listening", slog.String("addr", ln.Addr().String()),
+		slog.String("database", a.store.Dialect().String()))
+	return a.serveUntil(ctx, srv, errc)
+}
+
+// Run serves on ln at once and opens, migrates and starts the gateway
+// behind it, so that a supervisor's liveness probe is answered within
+// milliseconds of the start, however long migrations take: until the
+// gateway is ready, GET /healthz answers 200 and every other route,
+// /readyz included, 503 with Retry-After. Then it serves until ctx is done,
+// as ServeListener. If the gateway cannot open, Run closes the listener and
+// returns why.
+func Run(ctx context.Context, ln net.Listener, cfg Config) error {
+	cfg = withDefaults(cfg)
+	gate := &startGate{}
+	srv, errc := serveHTTP(cfg, ln, gate)
+	cfg.Logger.Info("metagov listening; starting", slog.String("addr", ln.Addr().String()))
+	a, err := Open(ctx, cfg)
+	if err == nil {
+		if err = a.Start(ctx); err != nil {
+			_ = a.Stop(context.WithoutCancel(ctx))
+		}
+	}
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	gate.open(a.handler)
+	cfg.Logger.Info("metagov ready", slog.String("addr", ln.Addr().String()),
+		slog.String("database", a.store.Dialect().String()))
+	return a.serveUntil(ctx, srv, errc)
+}
+
+// serveHTTP serves h on ln in the background; errc gets Serve's error.
+func serveHTTP(cfg Config, ln net.Listener, h http.Handler) (*http.Server, <-chan error) {
 	// The timeouts keep slow or stuck clients from pinning connections and
 	// handlers; the header and body size limits are the API's (httpapi).
 	// No route streams or long-polls, so WriteTimeout bounds them all.
 	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
-		ReadTimeout:       a.cfg.ReadTimeout,
-		WriteTimeout:      a.cfg.WriteTimeout,
-		IdleTimeout:       a.cfg.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(a.cfg.Logger.Handler(), slog.LevelWarn),
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	a.cfg.Logger.Info("metagov listening", slog.String("addr", ln.Addr().String()),
-		slog.String("database", a.store.Dialect().String()))
+	return srv, errc
+}
+
+// serveUntil waits for ctx, then shuts down gracefully: the listener
+// closes, requests in flight finish, jobs in flight finish or are handed
+// back, all within ShutdownTimeout.
+func (a *App) serveUntil(ctx context.Context, srv *http.Server, errc <-chan error) error {
 	select {
 	case err := <-errc:
 		_ = a.Stop(context.Background())
@@ -293,4 +342,31 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	err := srv.Shutdown(shutdownCtx)
 	return errors.Join(err, a.Stop(shutdownCtx))
+}
+
+// startGate is the handler while the gateway starts: alive, not ready.
+// Once opened it hands every request to the API.
+type startGate struct {
+	api atomic.Pointer[http.Handler]
+}
+
+func (g *startGate) open(h http.Handler) { g.api.Store(&h) }
+
+func (g *startGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := g.api.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+		return
+	}
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	code := "starting"
+	if r.URL.Path == "/readyz" {
+		code = "not_ready"
+	}
+	_, _ = io.WriteString(w, `{"detail":"not ready: the gateway is starting (opening the database, applying migrations, starting the job queue)","code":"`+code+`"}`+"\n")
 }

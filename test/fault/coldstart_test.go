@@ -30,7 +30,7 @@ func TestTwoGatewaysColdStart(t *testing.T) {
 			gateways[i] = launch(t, db, addr, "http://127.0.0.1:9")
 		}
 		for i, g := range gateways {
-			waitHealthy(t, g)
+			waitReady(t, g)
 			resp, err := http.Get("http://" + addrs[i] + "/readyz")
 			require.NoError(t, err)
 			resp.Body.Close()

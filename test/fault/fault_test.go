@@ -84,7 +84,7 @@ type gateway struct {
 func start(t *testing.T, db apptest.Database, addr, receiver string) *gateway {
 	t.Helper()
 	g := launch(t, db, addr, receiver)
-	waitHealthy(t, g)
+	waitReady(t, g)
 	return g
 }
 
@@ -103,14 +103,17 @@ func launch(t *testing.T, db apptest.Database, addr, receiver string) *gateway {
 	return g
 }
 
-// waitHealthy waits until the gateway answers /healthz.
-func waitHealthy(t *testing.T, g *gateway) {
+// waitReady waits until the gateway says it is ready on /readyz (/healthz
+// answers as soon as the process listens, before migrations).
+func waitReady(t *testing.T, g *gateway) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + g.addr + "/healthz"); err == nil {
+		if resp, err := http.Get("http://" + g.addr + "/readyz"); err == nil {
 			resp.Body.Close()
-			return
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
