@@ -75,6 +75,10 @@ type Options struct {
 	// as a deleted community.
 	Refresh      func()
 	RefreshEvery int
+	// Choose gives, for some headers, the values one of which every
+	// request carries (such as the API keys of several tenants); a
+	// header-focused mutation may drop or replace it.
+	Choose map[string][]string
 	// Expected, if set, names the 5xx answers that are by design (such
 	// as a 502 for a platform call the egress policy refused); they are
 	// counted apart and are not failures.
@@ -223,7 +227,7 @@ func Run(ctx context.Context, opts Options) *Report {
 				}
 				route := opts.Routes[rng.IntN(len(opts.Routes))]
 				key := route.Method + " " + route.Pattern
-				req, body := build(ctx, rng, opts.BaseURL, route)
+				req, body := build(ctx, rng, opts.BaseURL, route, opts.Choose)
 				if req == nil {
 					mu.Lock()
 					rep.Unsendable++
@@ -300,7 +304,7 @@ const (
 // build makes one mutated request from a route. Most requests change one
 // part and keep the rest well-formed, so that they get past routing and
 // authentication to the code behind; some change everything.
-func build(ctx context.Context, rng *rand.Rand, base string, route Route) (*http.Request, []byte) {
+func build(ctx context.Context, rng *rand.Rand, base string, route Route, choose map[string][]string) (*http.Request, []byte) {
 	var focus int
 	switch n := rng.IntN(100); {
 	case n < 55:
@@ -349,6 +353,12 @@ func build(ctx context.Context, rng *rand.Rand, base string, route Route) (*http
 			}
 			req.Header.Add(k, v)
 		}
+	}
+	for k, vs := range choose {
+		if on(focusHeader) && rng.IntN(4) == 0 {
+			continue // dropped
+		}
+		req.Header.Set(k, pick(rng, vs))
 	}
 	if on(focusHeader) {
 		for range 1 + rng.IntN(3) {

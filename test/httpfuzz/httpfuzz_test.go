@@ -20,6 +20,7 @@ import (
 
 	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/apptest"
+	"github.com/metagov/metagov-go/internal/core"
 	_ "github.com/metagov/metagov-go/plugins/discourse"
 	_ "github.com/metagov/metagov-go/plugins/loomio"
 	_ "github.com/metagov/metagov-go/plugins/opencollective"
@@ -104,18 +105,37 @@ func TestHTTPFuzz(t *testing.T) {
 		routes := gatewayRoutes(ids, sc.URL, callbacks.URL)
 		requireEveryDocumentedRoute(t, s, routes)
 
-		rep := httpfuzz.Run(context.Background(), httpfuzz.Options{
-			BaseURL: s.URL, Routes: routes, N: *requests, Seed: *seed, Workers: *workers,
+		// Half the requests in protected mode (no API key exists), half
+		// with keys: an admin key, a key limited to the community, none or
+		// a wrong one.
+		opts := httpfuzz.Options{
+			BaseURL: s.URL, Routes: routes, N: *requests / 2, Seed: *seed, Workers: *workers,
 			Refresh: func() { restore(s, sc.URL) }, RefreshEvery: 250,
 			Expected: egressRefused,
-		})
-		reports[db.Name] = rep
-		rep.Panics = logs.count()
-		t.Logf("%s: %d requests in %s (%d mutations the client would not send); %d handler panics\n%s",
-			db.Name, rep.Total.Requests, rep.Duration.Round(1e6), rep.Unsendable, logs.count(), rep.Table())
-		for _, f := range rep.Failures {
-			t.Errorf("%s %s → %d %s\n  header: %v\n  body: %q\n  error: %s", f.Method, f.URL, f.Status, f.Response, f.Header, f.Body, f.Error)
 		}
+		open := httpfuzz.Run(context.Background(), opts)
+		admin, _, err := core.CreateAPIKey(context.Background(), s.App.Store(), "fuzz admin", nil)
+		require.NoError(t, err)
+		limited, _, err := core.CreateAPIKey(context.Background(), s.App.Store(), "fuzz limited", []string{community})
+		require.NoError(t, err)
+		opts.Refresh = func() { restore(s, sc.URL, "Authorization", "Bearer "+admin) }
+		opts.Seed++
+		opts.N = *requests - opts.N
+		opts.Choose = map[string][]string{"Authorization": {"Bearer " + admin, "Bearer " + admin, "Bearer " + limited, "Bearer " + limited, "Bearer mgv_wrong", ""}}
+		keyed := httpfuzz.Run(context.Background(), opts)
+
+		for phase, rep := range map[string]*httpfuzz.Report{"protected mode": open, "with API keys": keyed} {
+			t.Logf("%s, %s: %d requests in %s (%d mutations the client would not send)\n%s",
+				db.Name, phase, rep.Total.Requests, rep.Duration.Round(1e6), rep.Unsendable, rep.Table())
+			for _, f := range rep.Failures {
+				t.Errorf("%s %s → %d %s\n  header: %v\n  body: %q\n  error: %s", f.Method, f.URL, f.Status, f.Response, f.Header, f.Body, f.Error)
+			}
+		}
+		rep := merge(open, keyed)
+		rep.Panics = logs.count()
+		reports[db.Name] = rep
+		t.Logf("%s, both phases: %d requests, %d 5xx (%d by design), %d without an answer, %d handler panics\n%s",
+			db.Name, rep.Total.Requests, rep.Total.Status5xx, rep.Total.Expected5xx, rep.Total.NoAnswer, rep.Panics, rep.Table())
 		logs.mu.Lock()
 		defer logs.mu.Unlock()
 		if logs.panics > 0 || rep.Total.Status5xx > 0 {
@@ -136,6 +156,34 @@ func TestHTTPFuzz(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(*report, raw, 0o644))
 	}
+}
+
+// merge adds up two reports.
+func merge(a, b *httpfuzz.Report) *httpfuzz.Report {
+	out := &httpfuzz.Report{PerRoute: map[string]*httpfuzz.Stats{}, Duration: a.Duration + b.Duration,
+		Unsendable: a.Unsendable + b.Unsendable, Failures: append(append([]httpfuzz.Failure(nil), a.Failures...), b.Failures...)}
+	add := func(dst *httpfuzz.Stats, src *httpfuzz.Stats) {
+		dst.Requests += src.Requests
+		dst.Status5xx += src.Status5xx
+		dst.Expected5xx += src.Expected5xx
+		dst.NoAnswer += src.NoAnswer
+		if dst.ByStatus == nil {
+			dst.ByStatus = map[int]int{}
+		}
+		for k, v := range src.ByStatus {
+			dst.ByStatus[k] += v
+		}
+	}
+	for _, r := range []*httpfuzz.Report{a, b} {
+		add(&out.Total, &r.Total)
+		for k, st := range r.PerRoute {
+			if out.PerRoute[k] == nil {
+				out.PerRoute[k] = &httpfuzz.Stats{}
+			}
+			add(out.PerRoute[k], st)
+		}
+	}
+	return out
 }
 
 // egressRefused accepts the 502 a plugin answers when the egress policy
@@ -167,8 +215,8 @@ func configs(sourcecredURL string) []map[string]any {
 
 // restore puts the community back as setUp made it, after the fuzzer
 // deleted or changed it; failures are the fuzzer's doing and ignored.
-func restore(s *apptest.Server, sourcecredURL string) {
-	s.Do("PUT", "/api/internal/community/"+community, map[string]any{"readable_name": "Fuzz", "plugins": configs(sourcecredURL)})
+func restore(s *apptest.Server, sourcecredURL string, header ...string) {
+	s.Do("PUT", "/api/internal/community/"+community, map[string]any{"readable_name": "Fuzz", "plugins": configs(sourcecredURL)}, header...)
 }
 
 func setUp(t *testing.T, s *apptest.Server, sourcecredURL, callbackURL string) fixture {
