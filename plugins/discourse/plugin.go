@@ -24,6 +24,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -49,6 +50,7 @@ func init() {
 			Name:         "poll",
 			Description:  "A Discourse poll, posted as a new topic or a reply; votes are fetched every minute",
 			Input:        pollInputSchema,
+			InputType:    reflect.TypeFor[pollInput](),
 			Outcome:      pollOutcomeSchema,
 			PollInterval: pollInterval,
 			New:          func(inst plugin.Instance) plugin.ProcessHandler { return poll{d: inst.(*Discourse)} },
