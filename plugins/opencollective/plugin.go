@@ -26,6 +26,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"time"
 
@@ -49,6 +50,7 @@ func init() {
 			Name:        "vote",
 			Description: "Open a conversation and count 👍 (yes) and 👎 (no) reactions on it until the vote is closed",
 			Input:       voteInputSchema,
+			InputType:   reflect.TypeFor[voteInput](),
 			Outcome:     voteOutcomeSchema,
 			// Open Collective sends no webhook for reactions, so votes are
 			// counted by polling.

@@ -14,6 +14,12 @@ var listMembersOutputSchema = plugin.Schema(`{
 				"slug": {"type": "string"},
 				"name": {"type": ["string", "null"]},
 				"type": {"type": "string"},
+				"twitterHandle": {"type": ["string", "null"]},
+				"githubHandle": {"type": ["string", "null"]},
+				"isArchived": {"type": "boolean"},
+				"isActive": {"type": ["boolean", "null"]},
+				"isHost": {"type": "boolean"},
+				"isAdmin": {"type": "boolean"},
 				"roles": {"type": "array", "items": {"type": "string"}}
 			},
 			"required": ["id", "slug", "roles"]
