@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -71,6 +72,7 @@ func init() {
 			Name:         "poll",
 			Description:  "A Loomio poll; its outcome follows the votes and it completes when Loomio closes it",
 			Input:        pollInputSchema,
+			InputType:    reflect.TypeFor[pollInput](),
 			Outcome:      pollOutcomeSchema,
 			PollInterval: pollInterval,
 			New:          func(inst plugin.Instance) plugin.ProcessHandler { l, _ := inst.(*Loomio); return poll{l: l} },
