@@ -239,23 +239,31 @@ type DeliveryOutcome struct {
 }
 
 // DeliveryRecord stores an attempt, the delivery's new status and when it is
-// due again, and ends its lease.
+// due again, and ends its lease. A delivery that no longer exists (deleted
+// with its community) is skipped without error.
 func (q *Queries) DeliveryRecord(ctx context.Context, o *DeliveryOutcome) error {
 	a := o.Attempt
-	_, err := q.db.ExecContext(ctx,
-		`INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, error, duration_ms)
-		 VALUES ($1, $2, $3, $4, $5)`,
-		a.DeliveryID, a.AttemptedAt.UTC(), a.StatusCode, a.Error, a.Duration.Milliseconds())
-	if err != nil {
-		return fmt.Errorf("recording attempt of delivery %d: %w", a.DeliveryID, err)
-	}
-	_, err = q.db.ExecContext(ctx,
+	// The delivery first: if it went away with its community while the
+	// attempt was in flight, there is nothing to record, and the attempt's
+	// foreign key must not fail the batch it is recorded with (the other
+	// deliveries' outcomes would be lost, and they sent again).
+	res, err := q.db.ExecContext(ctx,
 		`UPDATE deliveries SET status = $1, attempts = attempts + 1, last_error = $2, next_attempt_ms = $3,
 		   lease_until_ms = 0, updated_at = $4
 		 WHERE id = $5`,
 		o.Status, a.Error, o.NextAttempt.UnixMilli(), now(), a.DeliveryID)
 	if err != nil {
 		return fmt.Errorf("updating delivery %d: %w", a.DeliveryID, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return nil
+	}
+	_, err = q.db.ExecContext(ctx,
+		`INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, error, duration_ms)
+		 VALUES ($1, $2, $3, $4, $5)`,
+		a.DeliveryID, a.AttemptedAt.UTC(), a.StatusCode, a.Error, a.Duration.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("recording attempt of delivery %d: %w", a.DeliveryID, err)
 	}
 	return nil
 }

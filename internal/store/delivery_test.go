@@ -170,6 +170,45 @@ func TestDeliveries(t *testing.T) {
 			require.Equal(t, []int64{ids[0]}, claim(time.Now().Add(time.Second), time.Minute, 10))
 		})
 
+		t.Run("an outcome for a delivery deleted meanwhile does not fail the batch", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			kept, doomed := b.community(t), b.community(t)
+			var keptID, doomedID int64
+			b.tx(t, func(tx *store.Tx) error {
+				var err error
+				for _, d := range []struct {
+					c  store.Community
+					id *int64
+				}{{kept, &keptID}, {doomed, &doomedID}} {
+					if *d.id, err = tx.DeliveryInsert(b.ctx, &store.DeliveryInsertParams{CommunityID: d.c.ID, Kind: store.DeliveryEvent,
+						MessageID: fmt.Sprintf("msg_gone_%d", d.c.ID), URL: "https://driver.example/events", Payload: []byte(`{}`)}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			// The attempts are in flight when the community goes.
+			b.tx(t, func(tx *store.Tx) error { return tx.CommunityDelete(b.ctx, doomed.ID) })
+			now := time.Now()
+			b.tx(t, func(tx *store.Tx) error {
+				for _, id := range []int64{doomedID, keptID} {
+					if err := tx.DeliveryRecord(b.ctx, &store.DeliveryOutcome{
+						Attempt: store.DeliveryAttempt{DeliveryID: id, AttemptedAt: now, StatusCode: 200},
+						Status:  store.DeliverySucceeded}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			d, err := b.st.DeliveryGetByID(b.ctx, keptID)
+			require.NoError(t, err)
+			require.Equal(t, store.DeliverySucceeded, d.Status, "the other outcome is recorded")
+			require.Equal(t, 1, d.Attempts)
+			_, err = b.st.DeliveryGetByID(b.ctx, doomedID)
+			require.ErrorIs(t, err, store.ErrNotFound)
+		})
+
 		t.Run("concurrent claims never hand out a delivery twice", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)

@@ -111,7 +111,7 @@ func TestHTTPFuzz(t *testing.T) {
 		opts := httpfuzz.Options{
 			BaseURL: s.URL, Routes: routes, N: *requests / 2, Seed: *seed, Workers: *workers,
 			Refresh: func() { restore(s, sc.URL) }, RefreshEvery: 250,
-			Expected: egressRefused,
+			Expected: platformAnswer,
 		}
 		open := httpfuzz.Run(context.Background(), opts)
 		admin, _, err := core.CreateAPIKey(context.Background(), s.App.Store(), "fuzz admin", nil)
@@ -186,14 +186,25 @@ func merge(a, b *httpfuzz.Report) *httpfuzz.Report {
 	return out
 }
 
-// egressRefused accepts the 502 a plugin answers when the egress policy
-// refuses the address its config names (the fuzzer sends configs with the
-// cloud metadata address): the policy's documented answer, not a failure.
-func egressRefused(status int, body []byte) bool {
+// platformAnswer accepts the 502 and 504 the gateway answers when a
+// plugin's platform cannot be reached: the egress policy refused the
+// address (the fuzzer sends configs naming the cloud metadata address), or
+// a mutated server_url names a host that does not resolve. They are the
+// API's documented answers for a platform failure, counted apart.
+func platformAnswer(status int, body []byte) bool {
 	var e struct {
 		Code string `json:"code"`
 	}
-	return status == http.StatusBadGateway && json.Unmarshal(body, &e) == nil && e.Code == "egress_refused"
+	if json.Unmarshal(body, &e) != nil {
+		return false
+	}
+	switch status {
+	case http.StatusBadGateway:
+		return e.Code == "egress_refused" || e.Code == "platform_error"
+	case http.StatusGatewayTimeout:
+		return e.Code == "platform_timeout"
+	}
+	return false
 }
 
 // fixture is what the fuzzer's routes refer to.
