@@ -17,6 +17,10 @@ type WebhookRequest struct {
 	Body       []byte
 	RemoteAddr string
 	ReceivedAt time.Time
+	// Setting reads a gateway setting by name, as [Env.Setting] does; the
+	// gateway sets it. A [PlatformRouter], which has no instance, reads its
+	// app's webhook secret with it.
+	Setting func(name string) string
 }
 
 // WebhookResponse is what to answer the platform, for platforms that expect a

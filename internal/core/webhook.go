@@ -15,6 +15,7 @@ import (
 // its receiver, then the webhook receivers of its open processes.
 func (g *Gateway) ReceiveWebhook(ctx context.Context, slug, pluginName, hookSlug string, req *plugin.WebhookRequest) (*plugin.WebhookResponse, error) {
 	notFound := newError(KindNotFound, "hook_not_found", "no webhook receiver at this path")
+	req.Setting = g.cfg.Settings
 	typ, ok := g.types[pluginName]
 	if !ok || !typ.takesWebhooks {
 		return nil, notFound
@@ -47,6 +48,7 @@ func (g *Gateway) ReceivePlatformWebhook(ctx context.Context, pluginName string,
 	if !ok || typ.info.Platform == nil {
 		return nil, newError(KindNotFound, "hook_not_found", "plugin %s has no platform webhook receiver", pluginName)
 	}
+	req.Setting = g.cfg.Settings
 	route, err := typ.info.Platform.RouteWebhook(ctx, req)
 	if err != nil {
 		return nil, g.webhookError(ctx, pluginName, err)
