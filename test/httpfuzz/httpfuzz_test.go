@@ -138,9 +138,13 @@ func TestHTTPFuzz(t *testing.T) {
 			db.Name, rep.Total.Requests, rep.Total.Status5xx, rep.Total.Expected5xx, rep.Total.NoAnswer, rep.Panics, rep.Table())
 		logs.mu.Lock()
 		defer logs.mu.Unlock()
-		if logs.panics > 0 || rep.Total.Status5xx > 0 {
-			for text, n := range logs.failures {
+		// Every error the gateway logged, for a person to read: errors in
+		// background work (deliveries, timers) do not answer any request.
+		for text, n := range logs.failures {
+			if logs.panics > 0 || rep.Total.Status5xx > 0 {
 				t.Errorf("gateway logged %d× %s", n, text)
+			} else {
+				t.Logf("gateway logged %d× %s", n, text)
 			}
 		}
 		require.Zero(t, logs.panics, "handlers panicked")
