@@ -100,4 +100,10 @@
 // fails at once with an error matching [ErrEgressRefused]; keep it wrapped
 // (as [CheckResponse] does) and the gateway answers 502 egress_refused
 // naming the rule.
+//
+// Package plugin/plugintest is the conformance kit: a plugin's test calls
+// plugintest.Exercise with a config and a few example calls, and the kit
+// checks the promises above (schemas against the Go types they decode into,
+// secrets, SDK errors, process statuses, webhook verification) through a
+// real gateway. Every built-in plugin runs it from conformance_test.go.
 package plugin

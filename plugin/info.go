@@ -52,9 +52,9 @@ const GeneratedKeyword = "x-metagov-generated"
 // "items" (the same places as "writeOnly"); elsewhere, or with a value that
 // is not a boolean, the gateway refuses to start. Writing it false records
 // that a URL-like property was considered and is not a destination (a web
-// link, say); the built-in plugins' conformance test requires every
-// property whose name ends in "url" of a plugin with secrets to carry it,
-// true or false.
+// link, say); the conformance kit (plugin/plugintest) requires every
+// URL-like property (format uri, or a name ending in url, uri or host) of a
+// plugin with secrets to carry it, true or false.
 const DestinationKeyword = "x-metagov-destination"
 
 // Instance is the value Info.New returns for each enabled plugin instance. It

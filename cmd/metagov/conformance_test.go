@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,5 +62,17 @@ func TestPluginsDeclareSecretDestinations(t *testing.T) {
 	}
 	for _, name := range []string{"discourse", "loomio", "opencollective", "sourcecred"} {
 		require.Contains(t, destinations[name], "/server_url", name)
+	}
+}
+
+// TestPluginsRunTheConformanceKit checks that every built-in plugin's
+// package runs plugin/plugintest on itself, so a new plugin cannot skip it.
+func TestPluginsRunTheConformanceKit(t *testing.T) {
+	for _, info := range plugin.List() {
+		path := filepath.Join("..", "..", "plugins", info.Name, "conformance_test.go")
+		src, err := os.ReadFile(path)
+		require.NoError(t, err, "plugin %s: copy plugins/randomness/conformance_test.go and adapt it", info.Name)
+		require.Contains(t, string(src), "plugintest.Exercise(", path)
+		require.Contains(t, string(src), `Plugin: "`+info.Name+`"`, path)
 	}
 }
