@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/json"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -346,7 +346,9 @@ func TestMissingInputTypeIsFlagged(t *testing.T) {
 		Name: name, New: func() plugin.Instance { return &toy{} },
 		Actions: []plugin.Action{{
 			Name: "raw", Input: addInput,
-			Run: func(context.Context, plugin.Instance, *plugin.Call, json.RawMessage) (any, error) { return map[string]any{}, nil },
+			Run: func(context.Context, plugin.Instance, *plugin.Call, json.RawMessage) (any, error) {
+				return map[string]any{}, nil
+			},
 		}},
 		Processes: []plugin.ProcessType{{Name: "poll", Input: pollInput, New: func(plugin.Instance) plugin.ProcessHandler { return poll{} }}},
 	})
