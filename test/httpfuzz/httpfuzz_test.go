@@ -22,8 +22,10 @@ import (
 	"github.com/metagov/metagov-go/internal/apptest"
 	"github.com/metagov/metagov-go/internal/core"
 	_ "github.com/metagov/metagov-go/plugins/discourse"
+	"github.com/metagov/metagov-go/plugins/discourse/discoursefake"
 	_ "github.com/metagov/metagov-go/plugins/loomio"
 	_ "github.com/metagov/metagov-go/plugins/opencollective"
+	ocfake "github.com/metagov/metagov-go/plugins/opencollective/opencollectivefake"
 	_ "github.com/metagov/metagov-go/plugins/randomness"
 	_ "github.com/metagov/metagov-go/plugins/sourcecred"
 	"github.com/metagov/metagov-go/plugins/sourcecred/sourcecredfake"
@@ -44,10 +46,12 @@ var (
 )
 
 const (
-	community   = "fuzz-community"
-	hookSlug    = "fuzzhook01"
-	hookSecret  = "fuzz-shared-secret"
-	signatureHd = "X-Hub-Signature-256"
+	community     = "fuzz-community"
+	discourseSlug = "fuzzdiscourse01"
+	ocSlug        = "fuzzcollective01"
+	hookSlug      = "fuzzhook01"
+	hookSecret    = "fuzz-shared-secret"
+	signatureHd   = "X-Hub-Signature-256"
 )
 
 // panicCounter counts the gateway's error logs: a handler that panicked is
@@ -97,12 +101,15 @@ func TestHTTPFuzz(t *testing.T) {
 		logs := &panicCounter{failures: map[string]int{}}
 		sc := sourcecredfake.New(t)
 		sc.SetAccounts(sourcecredfake.Account{Name: "alice", TotalCred: 12.5})
+		forum := discoursefake.New(t, discoursefake.Options{APIUsername: "metagov-bot"})
+		forum.AddUser(discoursefake.User{Username: "alice", Name: "Alice"})
+		p := platforms{sourcecred: sc.URL, forum: forum, oc: ocfake.New(t)}
 		callbacks := apptest.NewReceiver(t)
 		events := apptest.NewReceiver(t)
 		s := apptest.Start(t, db, app.Config{Logger: slog.New(logs), EventReceiverURL: events.URL})
-		ids := setUp(t, s, sc.URL, callbacks.URL)
+		ids := setUp(t, s, p, callbacks.URL)
 
-		routes := gatewayRoutes(ids, sc.URL, callbacks.URL)
+		routes := gatewayRoutes(ids, p, callbacks.URL)
 		requireEveryDocumentedRoute(t, s, routes)
 
 		// Half the requests in protected mode (no API key exists), half
@@ -110,7 +117,7 @@ func TestHTTPFuzz(t *testing.T) {
 		// a wrong one.
 		opts := httpfuzz.Options{
 			BaseURL: s.URL, Routes: routes, N: *requests / 2, Seed: *seed, Workers: *workers,
-			Refresh: func() { restore(s, sc.URL) }, RefreshEvery: 250,
+			Refresh: func() { restore(s, p) }, RefreshEvery: 250,
 			Expected: platformAnswer,
 		}
 		open := httpfuzz.Run(context.Background(), opts)
@@ -118,7 +125,7 @@ func TestHTTPFuzz(t *testing.T) {
 		require.NoError(t, err)
 		limited, _, err := core.CreateAPIKey(context.Background(), s.App.Store(), "fuzz limited", []string{community})
 		require.NoError(t, err)
-		opts.Refresh = func() { restore(s, sc.URL, "Authorization", "Bearer "+admin) }
+		opts.Refresh = func() { restore(s, p, "Authorization", "Bearer "+admin) }
 		opts.Seed++
 		opts.N = *requests - opts.N
 		opts.Choose = map[string][]string{"Authorization": {"Bearer " + admin, "Bearer " + admin, "Bearer " + limited, "Bearer " + limited, "Bearer mgv_wrong", ""}}
@@ -211,6 +218,13 @@ func platformAnswer(status int, body []byte) bool {
 	return false
 }
 
+// platforms are the fakes the platform plugins are enabled against.
+type platforms struct {
+	sourcecred string // server_url of the SourceCred fake
+	forum      *discoursefake.Server
+	oc         *ocfake.Fake
+}
+
 // fixture is what the fuzzer's routes refer to.
 type fixture struct {
 	processes  []map[string]string // {"id": "<plugin>.<process>", "pid": "<id>"}
@@ -219,24 +233,29 @@ type fixture struct {
 	instances  []map[string]string // {"name": "<plugin>", "id": "<instance id>"}
 }
 
-func configs(sourcecredURL string) []map[string]any {
+func configs(p platforms) []map[string]any {
+	o := p.forum.Options()
 	return []map[string]any{
 		{"name": "randomness", "config": map[string]any{"default_low": 1, "default_high": 10}},
 		{"name": "vote", "config": map[string]any{}},
 		{"name": "webhook", "config": map[string]any{"secret": hookSecret, "webhook_slug": hookSlug}},
-		{"name": "sourcecred", "config": map[string]any{"server_url": sourcecredURL}},
+		{"name": "sourcecred", "config": map[string]any{"server_url": p.sourcecred}},
+		{"name": "discourse", "config": map[string]any{"server_url": p.forum.URL + "/", "api_key": o.APIKey,
+			"api_username": o.APIUsername, "webhook_secret": o.WebhookSecret, "webhook_slug": discourseSlug}},
+		{"name": "opencollective", "config": map[string]any{"collective_slug": ocfake.CollectiveSlug, "api_key": ocfake.PersonalToken,
+			"webhook_slug": ocSlug, "server_url": p.oc.URL, "web_url": "https://oc.example"}},
 	}
 }
 
 // restore puts the community back as setUp made it, after the fuzzer
 // deleted or changed it; failures are the fuzzer's doing and ignored.
-func restore(s *apptest.Server, sourcecredURL string, header ...string) {
-	s.Do("PUT", "/api/internal/community/"+community, map[string]any{"readable_name": "Fuzz", "plugins": configs(sourcecredURL)}, header...)
+func restore(s *apptest.Server, p platforms, header ...string) {
+	s.Do("PUT", "/api/internal/community/"+community, map[string]any{"readable_name": "Fuzz", "plugins": configs(p)}, header...)
 }
 
-func setUp(t *testing.T, s *apptest.Server, sourcecredURL, callbackURL string) fixture {
+func setUp(t *testing.T, s *apptest.Server, p platforms, callbackURL string) fixture {
 	t.Helper()
-	r := s.Do("PUT", "/api/internal/community/"+community, map[string]any{"readable_name": "Fuzz", "plugins": configs(sourcecredURL)})
+	r := s.Do("PUT", "/api/internal/community/"+community, map[string]any{"readable_name": "Fuzz", "plugins": configs(p)})
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 	r = s.Do("PUT", "/api/internal/community/other", map[string]any{"readable_name": "Other"})
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
@@ -306,7 +325,8 @@ func sign(h http.Header, body []byte) {
 
 // gatewayRoutes is every route of internal/httpapi/routes.go with what a
 // well-formed request to it looks like.
-func gatewayRoutes(f fixture, sourcecredURL, callbackURL string) []httpfuzz.Route {
+func gatewayRoutes(f fixture, p platforms, callbackURL string) []httpfuzz.Route {
+	sourcecredURL := p.sourcecred
 	h := http.Header{"X-Metagov-Community": {community}}
 	slugs := []string{community, "other", "fuzz-scratch", "fuzz-scratch-2"}
 	plugins := []string{"randomness", "vote", "webhook", "sourcecred", "loomio", "discourse", "opencollective"}
@@ -334,7 +354,14 @@ func gatewayRoutes(f fixture, sourcecredURL, callbackURL string) []httpfuzz.Rout
 		{"sourcecred.user-cred", []string{`{"parameters": {"username": "alice"}}`, `{"parameters": {"id": "123"}}`}},
 		{"sourcecred.total-cred", []string{`{"parameters": {}}`}},
 		{"loomio.list-members", []string{`{"parameters": {}}`}},
-		{"discourse.create-post", []string{`{"parameters": {"raw": "hello", "topic_id": 1}}`}},
+		{"discourse.create-topic", []string{`{"parameters": {"raw": "Hello there, a first post", "title": "A topic of some length", "category": 1}}`}},
+		{"discourse.create-post", []string{`{"parameters": {"raw": "A reply of some length", "topic_id": 100}}`}},
+		{"discourse.create-message", []string{`{"parameters": {"raw": "A private message", "target_usernames": ["alice"], "title": "A message title"}}`}},
+		{"discourse.delete-post", []string{`{"parameters": {"id": 101}}`}},
+		{"discourse.lock-post", []string{`{"parameters": {"id": 101, "locked": true}}`}},
+		{"opencollective.list-members", []string{`{"parameters": {}}`}},
+		{"opencollective.create-conversation", []string{`{"parameters": {"raw": "<p>Hi</p>", "title": "Budget", "tags": ["a"]}}`}},
+		{"opencollective.create-comment", []string{`{"parameters": {"raw": "<p>Yes</p>", "expense_id": 1}}`}},
 	}
 	processStarts := []struct {
 		id     string
@@ -352,6 +379,9 @@ func gatewayRoutes(f fixture, sourcecredURL, callbackURL string) []httpfuzz.Rout
 			`{"method": "condorcet-schulze", "options": ["a", "b", "c"], "duration_minutes": 5}`,
 		}},
 		{"loomio.poll", []string{`{"title": "t", "options": ["a"], "closing_at": "2030-01-01T00:00:00Z"}`}},
+		{"discourse.poll", []string{`{"title": "Lunch today?", "options": ["yes", "no"], "closing_at": "2030-01-01T00:00:00Z", "callback_url": ` + cb + `}`,
+			`{"title": "How many?", "poll_type": "number", "min": 1, "max": 10, "step": 1, "topic_id": 100, "public": true, "results": "on_vote"}`}},
+		{"opencollective.vote", []string{`{"title": "Buy a kettle?", "details": "For the office", "callback_url": ` + cb + `}`}},
 	}
 	hookBodies := []string{`{"type": "push", "data": {"x": 1}}`, `{"action": "created", "post": {"id": 1}}`, `[]`, `"x"`}
 	pages := []string{"after=0&limit=10", "limit=1", "after=1", "community=" + community, ""}
@@ -387,6 +417,20 @@ func gatewayRoutes(f fixture, sourcecredURL, callbackURL string) []httpfuzz.Rout
 		{Method: "POST", Pattern: "/api/hooks/{community}/{plugin}/{webhook_slug}",
 			Params: map[string][]string{"community": {community}, "plugin": {"webhook"}, "webhook_slug": {hookSlug}},
 			Bodies: hookBodies, Sign: sign, Header: http.Header{"X-Github-Event": {"push"}}},
+		{Method: "POST", Pattern: "/api/hooks/{community}/{plugin}/{webhook_slug}",
+			Params: map[string][]string{"community": {community}, "plugin": {"discourse"}, "webhook_slug": {discourseSlug}},
+			Bodies: []string{`{"post": {"id": 101, "topic_id": 100, "username": "alice", "raw": "hi", "post_number": 2}}`,
+				`{"topic": {"id": 100, "title": "A topic", "user_id": 1}}`, `{"user": {"id": 5, "username": "bob"}}`},
+			Header: http.Header{"X-Discourse-Event-Type": {"post"}, "X-Discourse-Event": {"post_created"}, "X-Discourse-Event-Id": {"7"},
+				"X-Discourse-Instance": {p.forum.URL}},
+			Sign: func(h http.Header, body []byte) {
+				mac := hmac.New(sha256.New, []byte(p.forum.Options().WebhookSecret))
+				mac.Write(body)
+				h.Set("X-Discourse-Event-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+			}},
+		{Method: "POST", Pattern: "/api/hooks/{community}/{plugin}/{webhook_slug}",
+			Params: map[string][]string{"community": {community}, "plugin": {"opencollective"}, "webhook_slug": {ocSlug}},
+			Bodies: []string{`{"type": "collective.expense.created", "CollectiveId": 1, "data": {"expense": {"id": 1}}}`}},
 	}
 	for _, a := range actionRoutes {
 		routes = append(routes, httpfuzz.Route{Method: "POST", Pattern: "/api/internal/action/{id}", Params: map[string][]string{"id": {a.id}}, Header: h, Bodies: a.bodies})
