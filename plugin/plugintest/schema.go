@@ -364,6 +364,7 @@ func (pc *pairCheck) object(branches []map[string]any, t reflect.Type, path stri
 type field struct {
 	goName       string
 	typ          reflect.Type
+	depth        int  // how many embedded structs deep
 	omitted      bool // omitempty or omitzero
 	stringOption bool // numbers and booleans as JSON strings
 }
@@ -371,7 +372,8 @@ type field struct {
 // structFields lists a struct's JSON members as encoding/json v2 (which
 // plugin.Unmarshal uses) names them: the json tag's name or the Go name,
 // "-" skipped, unexported fields skipped, embedded structs without a name
-// and fields tagged inline flattened into their parent.
+// and fields tagged inline flattened into their parent. Of two fields with
+// one name, the shallower wins, as in encoding/json.
 func structFields(t reflect.Type) map[string]field {
 	out := map[string]field{}
 	var walk func(t reflect.Type, depth int)
@@ -381,7 +383,7 @@ func structFields(t reflect.Type) map[string]field {
 		}
 		for i := range t.NumField() {
 			sf := t.Field(i)
-			tag, hasTag := sf.Tag.Lookup("json")
+			tag := sf.Tag.Get("json")
 			if tag == "-" {
 				continue
 			}
@@ -391,29 +393,26 @@ func structFields(t reflect.Type) map[string]field {
 			for ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
-			inline := slices.Contains(options, "inline") || (sf.Anonymous && name == "" && ft.Kind() == reflect.Struct)
-			if inline && ft.Kind() == reflect.Struct {
+			if ft.Kind() == reflect.Struct && (slices.Contains(options, "inline") || (sf.Anonymous && name == "")) {
 				walk(ft, depth+1)
 				continue
 			}
-			if slices.Contains(options, "unknown") || (!sf.IsExported() && !(hasTag && name != "")) {
-				continue
-			}
-			if !sf.IsExported() {
+			if !sf.IsExported() || slices.Contains(options, "unknown") {
 				continue
 			}
 			if name == "" {
 				name = sf.Name
 			}
-			if strings.HasPrefix(name, "'") && strings.HasSuffix(name, "'") && len(name) >= 2 {
+			if len(name) >= 2 && strings.HasPrefix(name, "'") && strings.HasSuffix(name, "'") {
 				name = name[1 : len(name)-1]
 			}
-			if _, dup := out[name]; dup {
-				continue // the shallower field wins, as in encoding/json
+			if prev, dup := out[name]; dup && prev.depth <= depth {
+				continue
 			}
 			out[name] = field{
 				goName:       sf.Name,
 				typ:          sf.Type,
+				depth:        depth,
 				omitted:      slices.Contains(options, "omitempty") || slices.Contains(options, "omitzero"),
 				stringOption: slices.Contains(options, "string"),
 			}
