@@ -44,6 +44,15 @@ func (e *engine) additive() {
 			}
 		}
 	})
+	e.additiveResult(pos, neg, decisive, weight)
+}
+
+// additiveResult completes an additive count from its sums: support per
+// option (pos), votes against (neg, quadratic), the decisive support and
+// the weight of the counted ballots.
+func (e *engine) additiveResult(pos, neg []float64, decisive, weight float64) {
+	r, n := e.r, len(e.opts)
+	lo := float64(r.ScoreMin)
 	totals := make([]float64, n)
 	for i := range totals {
 		totals[i] = pos[i] - neg[i]
@@ -108,7 +117,7 @@ func (e *engine) additiveDecided(totals []float64, winner int, gap, support, dec
 // of positive weight fails the proposal; otherwise it passes when the
 // quorum is met and agree / (agree + disagree) meets the threshold.
 func (e *engine) consent() {
-	const agree, disagree, block = 0, 2, 3
+	const block = 3
 	totals := make([]float64, len(e.opts))
 	blocked := false
 	e.each(func(w float64, c *choice) {
@@ -117,6 +126,12 @@ func (e *engine) consent() {
 		blocked = blocked || (s == block && w > 0)
 		e.support(s)
 	})
+	e.consentResult(totals, blocked)
+}
+
+// consentResult completes a consent count from the stances' totals.
+func (e *engine) consentResult(totals []float64, blocked bool) {
+	const agree, disagree = 0, 2
 	e.out.Totals = optionMap(e.opts, totals)
 	support, decisive := totals[agree], totals[agree]+totals[disagree]
 	e.finish(totals, -1, support, decisive)

@@ -36,6 +36,13 @@ func (e *engine) condorcet() {
 			e.support(c.idx[0])
 		}
 	})
+	e.condorcetResult(d, first)
+}
+
+// condorcetResult completes a Condorcet count from the pairwise matrix d
+// (n×n, row-major) and the first preferences.
+func (e *engine) condorcetResult(d, first []float64) {
+	n := len(e.opts)
 	var scores []float64
 	var top []int
 	if e.r.Method == CondorcetSchulze {

@@ -12,6 +12,14 @@
 //	rec, err := NewRecord(rules, ballots)       // at the close: outcome + digest
 //	err = Verify(rec)                           // `metagov tally FILE`
 //
+// Or keep a running count, so that a ballot costs the same however many
+// came before it (the vote plugin does):
+//
+//	k, err := NewCounter(rules, count)          // count: the stored Count, zero at first
+//	k.Remove(old); k.Add(ballot)                // a changed ballot; a new one is just Add
+//	out, ok := k.Outcome()                      // Tally's outcome; not for ranked-choice
+//	count = k.Count()                           // store it; if k.Stale(), CountBallots
+//
 // # Ballots
 //
 // A ballot's choice is JSON, one shape per method:
@@ -86,7 +94,9 @@
 //
 // The outcome does not depend on the order of the ballots. Users lists are
 // sorted by voter id (byte order), so an outcome changes only when the
-// votes do. Totals of whole numbers are exact whatever the order; with
+// votes do, and hold at most UsersLimit (100) voters per option, the first
+// by id; users_truncated counts the others, whom the ballots name. (Records
+// made before that limit list everyone; Verify accepts them as they are.) Totals of whole numbers are exact whatever the order; with
 // fractional weights the ballots are summed in a canonical order (by the
 // 64-bit FNV-1a hash of the voter id, then the id), so even then the bits
 // are the same. With Anonymous set, the outcome names nobody; the ballots,

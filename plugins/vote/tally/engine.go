@@ -11,10 +11,20 @@ import (
 // CheckBallot would refuse, are counted in Outcome.Rejected and nothing
 // else. The error is a *FieldError for invalid rules.
 func Tally(r Rules, ballots []Ballot) (Outcome, error) {
+	return tally(r, ballots, UsersLimit)
+}
+
+// UsersLimit is how many voters an outcome's users list names per option:
+// the first in voter id order. VoteSummary.UsersTruncated counts the rest;
+// the ballots (a Record, GET ?include=ballots) name them all.
+const UsersLimit = 100
+
+// tally is Tally with users lists of at most limit voters.
+func tally(r Rules, ballots []Ballot, limit int) (Outcome, error) {
 	if err := r.Validate(); err != nil {
 		return Outcome{}, err
 	}
-	e := &engine{r: &r, p: newParser(&r), ballots: ballots, sel: selectBallots(&r, ballots, maxValue(&r))}
+	e := &engine{r: &r, p: newParser(&r), ballots: ballots, sel: selectBallots(&r, ballots, maxValue(&r)), limit: limit}
 	e.opts = e.p.opts
 	e.out = Outcome{Method: r.Method, Rejected: e.sel.rejected, Winners: []string{}}
 	if !r.Anonymous {
@@ -74,6 +84,11 @@ type engine struct {
 	words   int
 	cur     int32 // the ballot being counted
 	nusers  []int
+	limit   int // users listed per option
+	// lists are the users lists when they come ready-made (from a
+	// Counter) rather than from mask; nusers then counts each option's
+	// users, listed or not.
+	lists [][]string
 }
 
 // each parses the selected ballots in counting order and calls count with
@@ -120,18 +135,23 @@ func (e *engine) support(i int) {
 }
 
 // usersLists turns the support noted per ballot into users lists sorted
-// by voter id.
+// by voter id, each of at most e.limit voters.
 func (e *engine) usersLists() [][]string {
+	if e.lists != nil {
+		return e.lists
+	}
 	<-e.byVoter
 	users := make([][]string, len(e.opts))
 	for i, n := range e.nusers {
-		users[i] = make([]string, 0, n)
+		users[i] = make([]string, 0, min(n, e.limit))
 	}
 	for _, k := range e.sel.canon {
 		for w, m := range e.mask[int(k.i)*e.words : int(k.i+1)*e.words] {
 			for ; m != 0; m &= m - 1 {
 				o := w*64 + bits.TrailingZeros64(m)
-				users[o] = append(users[o], k.voter)
+				if len(users[o]) < e.limit {
+					users[o] = append(users[o], k.voter)
+				}
 			}
 		}
 	}
@@ -159,13 +179,14 @@ func (e *engine) finish(counts []float64, winner int, support, decisive float64)
 	}
 	o.Votes = make(map[string]VoteSummary, len(e.opts))
 	var users [][]string
-	if e.mask != nil {
+	if e.mask != nil || e.lists != nil {
 		users = e.usersLists()
 	}
 	for i, opt := range e.opts {
 		v := VoteSummary{Count: counts[i]}
 		if users != nil {
 			v.Users = users[i]
+			v.UsersTruncated = e.nusers[i] - len(users[i])
 		}
 		o.Votes[opt] = v
 	}

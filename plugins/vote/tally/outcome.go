@@ -65,12 +65,14 @@ type Round struct {
 
 // VoteSummary is one option's count and, unless the vote is anonymous, the
 // voters (sorted) who chose it, approved it, ranked it first, scored it
-// above score_min, gave it votes or points, or took that consent stance.
-// Count is the option's total, or its first preferences for ranked and
-// Condorcet methods.
+// above score_min, gave it votes or points, or took that consent stance:
+// the first UsersLimit of them by voter id, with UsersTruncated counting
+// those left out (the ballots name them all). Count is the option's total,
+// or its first preferences for ranked and Condorcet methods.
 type VoteSummary struct {
-	Count float64  `json:"count"`
-	Users []string `json:"users,omitzero"`
+	Count          float64  `json:"count"`
+	Users          []string `json:"users,omitzero"`
+	UsersTruncated int      `json:"users_truncated,omitempty"`
 }
 
 // optionMap pairs options with numbers.
