@@ -3,8 +3,6 @@ package vote
 import (
 	"context"
 	"encoding/json"
-	"slices"
-	"strings"
 
 	"github.com/metagov/metagov-go/plugin"
 	"github.com/metagov/metagov-go/plugins/vote/tally"
@@ -23,10 +21,9 @@ type castResult struct {
 }
 
 // cast stores a voter's ballot (replacing their earlier one when the rules
-// allow it), recounts, and closes the poll early once the result can no
-// longer change, if the rules ask for that.
-func cast(ctx context.Context, inst plugin.Instance, c *plugin.Call, p *plugin.Process, params json.RawMessage) (any, error) {
-	v := inst.(*Vote)
+// allow it), adds it to the running count, and closes the poll early once
+// the result can no longer change, if the rules ask for that.
+func cast(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Process, params json.RawMessage) (any, error) {
 	var in castParams
 	if err := plugin.Unmarshal(params, &in); err != nil {
 		return nil, err
@@ -34,7 +31,7 @@ func cast(ctx context.Context, inst plugin.Instance, c *plugin.Call, p *plugin.P
 	if p.Status() != plugin.StatusPending {
 		return nil, &plugin.InputError{Field: "/process_id", Message: "the vote is closed"}
 	}
-	rules, s, ballots, version, err := load(ctx, v, c, p)
+	rules, s, err := loadRules(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -59,61 +56,46 @@ func cast(ctx context.Context, inst plugin.Instance, c *plugin.Call, p *plugin.P
 		}
 		b.Revision = prev.Revision + 1
 	}
-	if err := c.State().Set(key, b); err != nil {
-		return nil, err
-	}
-	ballots = replaceBallot(ballots, b)
-	if err := p.State().Set("ballots_version", version+1); err != nil {
-		return nil, err
-	}
-	v.remember(p.ID(), version+1, ballots)
-	out, err := tally.Tally(rules, ballots)
+	k, err := counter(ctx, c, p, rules) // before the new ballot is stored
 	if err != nil {
 		return nil, err
 	}
-	if err := p.SetOutcome(finalOutcome{Outcome: out, ClosesAt: s.ClosesAt}); err != nil {
+	if err := c.State().Set(key, b); err != nil {
 		return nil, err
 	}
-	if s.CloseEarly && decided(rules, ballots) {
+	if had {
+		k.Remove(prev)
+	}
+	k.Add(b)
+	if k.Stale() {
+		if k, err = recount(ctx, c, p, rules); err != nil {
+			return nil, err
+		}
+	}
+	if err := publish(ctx, c, p, rules, s, k); err != nil {
+		return nil, err
+	}
+	if s.CloseEarly && k.DecidedIfFinal() {
 		if now.Before(s.MinOpenUntil) {
 			p.WakeAt(s.MinOpenUntil) // decided, but it must stay open until then
-		} else if err := closePoll(ctx, v, c, p); err != nil {
+		} else if err := closePoll(ctx, c, p); err != nil {
 			return nil, err
 		}
 	}
 	return castResult{ProcessID: p.ID(), Voter: in.Voter, Revision: b.Revision, Status: string(p.Status())}, nil
 }
 
-// replaceBallot puts b in place of its voter's earlier ballot, or adds it,
-// keeping the ballots sorted by voter.
-func replaceBallot(ballots []tally.Ballot, b tally.Ballot) []tally.Ballot {
-	i, found := slices.BinarySearchFunc(ballots, b.Voter, func(x tally.Ballot, voter string) int {
-		return strings.Compare(x.Voter, voter)
-	})
-	if found {
-		ballots[i] = b
-		return ballots
-	}
-	return slices.Insert(ballots, i, b)
-}
-
 // export returns the poll as a tally.Record: rules, ballots, outcome and
 // digest, which `metagov tally FILE` recounts. It names the voters even of
 // an anonymous vote, so it is for the driver, not for the public.
-func export(ctx context.Context, inst plugin.Instance, c *plugin.Call, p *plugin.Process, _ json.RawMessage) (any, error) {
-	rules, _, ballots, _, err := load(ctx, inst.(*Vote), c, p)
+func export(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Process, _ json.RawMessage) (any, error) {
+	rules, _, err := loadRules(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	ballots, err := loadBallots(ctx, c, p)
 	if err != nil {
 		return nil, err
 	}
 	return tally.NewRecord(rules, ballots)
-}
-
-// decided reports whether the voters who have not voted yet can no longer
-// change the result. The tally counts a ballot that may still change as
-// undecided; closing early freezes the ballots cast so far, so here they
-// count as final.
-func decided(rules tally.Rules, ballots []tally.Ballot) bool {
-	rules.AllowChange = false
-	out, err := tally.Tally(rules, ballots)
-	return err == nil && out.Decided
 }

@@ -1,8 +1,8 @@
 // Package vote is the gateway's own voting engine: governance processes
 // that need no external platform. A driver (or any platform relaying its
 // users' choices) starts a vote.poll with the counting method and rules,
-// casts ballots with the vote.cast action, and is told the outcome after
-// every ballot and at the close, like any other process. The counting is
+// casts ballots with the vote.cast action, and is told the outcome as
+// ballots come in and at the close, like any other process. The counting is
 // package tally; this package stores ballots, keeps the deadline with
 // durable timers and closes the vote.
 //
@@ -15,11 +15,8 @@ package vote
 
 import (
 	"reflect"
-	"slices"
-	"sync"
 
 	"github.com/metagov/metagov-go/plugin"
-	"github.com/metagov/metagov-go/plugins/vote/tally"
 )
 
 func init() {
@@ -51,7 +48,7 @@ func init() {
 			Description: "A vote counted by the gateway, closing at closing_at (or after duration_minutes)",
 			Input:       pollInput,
 			InputType:   reflect.TypeFor[pollParams](),
-			New:         func(inst plugin.Instance) plugin.ProcessHandler { return poll{v: inst.(*Vote)} },
+			New:         func(plugin.Instance) plugin.ProcessHandler { return poll{} },
 		}},
 		Events: []plugin.EventType{{
 			Type:        "closing_soon",
@@ -62,46 +59,8 @@ func init() {
 }
 
 // Vote is a community's voting engine. It has no config: everything a vote
-// needs is in its rules.
-type Vote struct {
-	// ballots caches each open poll's ballots, so a cast does not read
-	// them all back from the database. An entry is used only when its
-	// version is the one in the poll's state, which casts advance under
-	// the process's lock, so a stale entry (another gateway process cast
-	// meanwhile, or a commit failed) is never used.
-	mu      sync.Mutex
-	ballots map[int64]cachedBallots
-}
-
-type cachedBallots struct {
-	version int64
-	ballots []tally.Ballot
-}
-
-func (v *Vote) cached(processID, version int64) ([]tally.Ballot, bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	c, ok := v.ballots[processID]
-	if !ok || c.version != version {
-		return nil, false
-	}
-	return slices.Clone(c.ballots), true
-}
-
-func (v *Vote) remember(processID, version int64, ballots []tally.Ballot) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.ballots == nil {
-		v.ballots = map[int64]cachedBallots{}
-	}
-	v.ballots[processID] = cachedBallots{version: version, ballots: slices.Clone(ballots)}
-}
-
-func (v *Vote) forget(processID int64) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	delete(v.ballots, processID)
-}
+// needs is in its rules, and its running count is in the process state.
+type Vote struct{}
 
 // Interface guards.
 var (

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/metagov/metagov-go/plugin"
@@ -40,9 +38,13 @@ type finalOutcome struct {
 	tally.Outcome
 	Digest   string    `json:"digest,omitempty"`
 	ClosesAt time.Time `json:"closes_at"`
+	// Pending counts the ballots cast or changed since the outcome was
+	// counted: ranked-choice polls count all their ballots again at most
+	// every second or so (see recountMin), and at the close.
+	Pending int `json:"pending,omitempty"`
 }
 
-type poll struct{ v *Vote }
+type poll struct{}
 
 // Start freezes the rules, schedules the close (and the closing-soon event)
 // with durable timers and publishes the empty count.
@@ -115,23 +117,30 @@ func checkSpans(in pollParams, now time.Time) error {
 
 // Wake closes the poll at its deadline, or once its minimum open time is
 // over if the result was decided before, or sends the closing-soon event.
-func (h poll) Wake(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
+func (poll) Wake(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
 	var s schedule
 	if _, err := p.State().Get(ctx, "schedule", &s); err != nil {
 		return err
 	}
 	now := c.Now()
 	if !now.Before(s.ClosesAt) {
-		return closePoll(ctx, h.v, c, p)
+		return closePoll(ctx, c, p)
 	}
 	if s.CloseEarly && !now.Before(s.MinOpenUntil) {
-		rules, _, ballots, _, err := load(ctx, h.v, c, p)
+		rules, _, err := loadRules(ctx, p)
 		if err != nil {
 			return err
 		}
-		if decided(rules, ballots) {
-			return closePoll(ctx, h.v, c, p)
+		k, err := counter(ctx, c, p, rules)
+		if err != nil {
+			return err
 		}
+		if k.DecidedIfFinal() {
+			return closePoll(ctx, c, p)
+		}
+	}
+	if err := countRanked(ctx, c, p, s); err != nil {
+		return err
 	}
 	var sent bool
 	if _, err := p.State().Get(ctx, "closing_soon_sent", &sent); err != nil {
@@ -148,14 +157,18 @@ func (h poll) Wake(ctx context.Context, c *plugin.Call, p *plugin.Process) error
 }
 
 // Close closes the poll early, when the driver asks.
-func (h poll) Close(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
-	return closePoll(ctx, h.v, c, p)
+func (poll) Close(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
+	return closePoll(ctx, c, p)
 }
 
 // Export gives the poll's rules, ballots and digest, which with its outcome
 // make the record `metagov tally FILE` recounts (GET ?include=ballots).
-func (h poll) Export(ctx context.Context, c *plugin.Call, p *plugin.Process) (any, error) {
-	rules, _, ballots, _, err := load(ctx, h.v, c, p)
+func (poll) Export(ctx context.Context, c *plugin.Call, p *plugin.Process) (any, error) {
+	rules, _, err := loadRules(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	ballots, err := loadBallots(ctx, c, p)
 	if err != nil {
 		return nil, err
 	}
@@ -163,9 +176,15 @@ func (h poll) Export(ctx context.Context, c *plugin.Call, p *plugin.Process) (an
 }
 
 // closePoll counts the ballots a last time, seals the result with the
-// digest of rules and ballots, and completes the process.
-func closePoll(ctx context.Context, v *Vote, c *plugin.Call, p *plugin.Process) error {
-	rules, s, ballots, _, err := load(ctx, v, c, p)
+// digest of rules and ballots, and completes the process. The recount is
+// what counts; a running count that disagrees with it is a bug, reported
+// as a warning.
+func closePoll(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
+	rules, s, err := loadRules(ctx, p)
+	if err != nil {
+		return err
+	}
+	ballots, err := loadBallots(ctx, c, p)
 	if err != nil {
 		return err
 	}
@@ -173,46 +192,27 @@ func closePoll(ctx context.Context, v *Vote, c *plugin.Call, p *plugin.Process) 
 	if err != nil {
 		return err
 	}
+	var count tally.Count
+	if found, err := p.State().Get(ctx, "count", &count); err == nil && found && !count.Stale {
+		if k, err := tally.NewCounter(rules, count); err == nil {
+			if out, ok := k.Outcome(); ok && !sameOutcome(out, rec.Outcome) {
+				c.Warn("vote %d: the running count differed from the recount at the close; the recount stands", p.ID())
+			}
+		}
+	}
 	if err := p.SetOutcome(finalOutcome{Outcome: rec.Outcome, Digest: rec.Digest, ClosesAt: s.ClosesAt}); err != nil {
 		return err
 	}
+	p.State().Delete("count")
 	p.Complete()
-	v.forget(p.ID())
 	return nil
 }
 
-// load reads a poll's rules, schedule and current ballots (one per voter,
-// sorted by voter), and the ballots' version.
-func load(ctx context.Context, v *Vote, c *plugin.Call, p *plugin.Process) (tally.Rules, schedule, []tally.Ballot, int64, error) {
-	var rules tally.Rules
-	var s schedule
-	var version int64
-	if _, err := p.State().Get(ctx, "rules", &rules); err != nil {
-		return rules, s, nil, 0, err
-	}
-	if _, err := p.State().Get(ctx, "schedule", &s); err != nil {
-		return rules, s, nil, 0, err
-	}
-	if _, err := p.State().Get(ctx, "ballots_version", &version); err != nil {
-		return rules, s, nil, 0, err
-	}
-	if ballots, ok := v.cached(p.ID(), version); ok {
-		return rules, s, ballots, version, nil
-	}
-	stored, err := c.State().List(ctx, ballotPrefix(p.ID()))
-	if err != nil {
-		return rules, s, nil, 0, err
-	}
-	ballots := make([]tally.Ballot, 0, len(stored))
-	for key, raw := range stored {
-		var b tally.Ballot
-		if err := json.Unmarshal(raw, &b); err != nil {
-			return rules, s, nil, 0, fmt.Errorf("decoding ballot %s: %w", key, err)
-		}
-		ballots = append(ballots, b)
-	}
-	slices.SortFunc(ballots, func(a, b tally.Ballot) int { return strings.Compare(a.Voter, b.Voter) })
-	return rules, s, ballots, version, nil
+// sameOutcome compares two outcomes as they are stored.
+func sameOutcome(a, b tally.Outcome) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
 // ballotPrefix is where a poll's ballots live in the instance state: one
