@@ -46,6 +46,10 @@ type settings struct {
 	egressAllow       string
 	egressDenyPrivate bool
 	egressProxy       string
+
+	// OAuth installs.
+	oauthRedirectAllow string
+	legacyDriver       bool
 }
 
 // envNames maps each flag to the environment variable that sets it when the
@@ -68,6 +72,9 @@ var envNames = map[string][]string{
 	"egress-allow":        {"METAGOV_EGRESS_ALLOW", "METAGOV_DELIVERY_ALLOW"},
 	"egress-deny-private": {"METAGOV_EGRESS_DENY_PRIVATE"},
 	"egress-proxy":        {"METAGOV_EGRESS_PROXY"},
+
+	"oauth-redirect-allow": {"METAGOV_OAUTH_REDIRECT_ALLOW"},
+	"legacy-driver":        {"METAGOV_LEGACY_DRIVER"},
 }
 
 // Which settings each command takes: every command shows and accepts only
@@ -77,6 +84,7 @@ var (
 		"addr", "database", "event-receiver-url", "public-url", "log-format", "log-level", "webhook-secret",
 		"egress-allow", "delivery-allow", "egress-deny-private", "egress-proxy",
 		"event-retention", "secret-key", "delivery-timeout", "job-rescue-after",
+		"oauth-redirect-allow", "legacy-driver",
 	}
 	databaseSettings = []string{"database"}
 )
@@ -122,6 +130,12 @@ func (s *settings) defineFlags(f *pflag.FlagSet, names ...string) {
 		case "job-rescue-after":
 			f.DurationVar(&s.jobRescueAfter, "job-rescue-after", 5*time.Minute,
 				"how long a job may run before it is taken to have died with its process and is run again (METAGOV_JOB_RESCUE_AFTER)")
+		case "oauth-redirect-allow":
+			f.StringVar(&s.oauthRedirectAllow, "oauth-redirect-allow", "",
+				"comma-separated prefixes a driver's OAuth redirect_uri must start with; empty refuses OAuth installs (METAGOV_OAUTH_REDIRECT_ALLOW)")
+		case "legacy-driver":
+			switchVar(f, &s.legacyDriver, "legacy-driver", "",
+				"legacy: put the installer's user token in the OAuth redirect and show secrets to admin keys, as the original did (METAGOV_LEGACY_DRIVER)")
 		default:
 			panic("metagov: no setting " + name)
 		}
@@ -291,6 +305,9 @@ func (s *settings) appConfig(logger *slog.Logger) app.Config {
 		EgressAllow:       s.egressAllow,
 		EgressDenyPrivate: s.egressDenyPrivate,
 		EgressProxy:       s.egressProxy,
+
+		OAuthRedirectAllow: s.oauthRedirectAllow,
+		LegacyDriver:       s.legacyDriver,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,18 @@ type Config struct {
 	// Settings reads the settings plugins ask for by name (such as
 	// SLACK_CLIENT_ID). Default: os.Getenv.
 	Settings func(name string) string
+	// OAuthRedirectAllow lists, comma or space separated, the prefixes a
+	// driver's OAuth redirect_uri must start with
+	// (METAGOV_OAUTH_REDIRECT_ALLOW). Empty refuses every OAuth install.
+	OAuthRedirectAllow string
+	// LegacyDriver restores the original's leaky behaviours for drivers
+	// that read them (METAGOV_LEGACY_DRIVER): the installer's user token in
+	// the OAuth redirect, and plugin secrets in a community's GET for admin
+	// keys.
+	LegacyDriver bool
+
+	// oauthBase is PublicURL as configured, before its default.
+	oauthBase string
 	// Version is reported in the API document.
 	Version string
 	// Now is the clock. Default: time.Now.
@@ -126,6 +139,9 @@ func withDefaults(cfg Config) Config {
 	cfg.Database = cmp.Or(cfg.Database, "metagov.db")
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, 30*time.Second)
+	// OAuth callbacks go to the configured public URL; without one, to the
+	// host the driver's authorize request reached.
+	cfg.oauthBase = cfg.PublicURL
 	cfg.PublicURL = cmp.Or(cfg.PublicURL, "http://"+cfg.Addr)
 	cfg.PlatformTimeout = cmp.Or(cfg.PlatformTimeout, 30*time.Second)
 	cfg.ReadHeaderTimeout = cmp.Or(cfg.ReadHeaderTimeout, 10*time.Second)
@@ -192,6 +208,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 
 		ConfigWatchInterval: cfg.ConfigWatchInterval,
 		Settings:            cfg.Settings,
+		OAuthRedirectAllow:  splitList(cfg.OAuthRedirectAllow),
+		LegacyDriver:        cfg.LegacyDriver,
 	})
 	if err != nil {
 		return fail(err)
@@ -207,7 +225,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Client: policy.DeliveryClient(cmp.Or(cfg.DeliveryTimeout, 15*time.Second)), Signer: signer, Metrics: m, Logger: cfg.Logger,
 		Wake: g.DeliveryWake(), Schedule: cfg.RetrySchedule,
 	})
-	h, err := httpapi.New(g, httpapi.Config{Logger: cfg.Logger, Version: cfg.Version, PublicURL: cfg.PublicURL, Metrics: m})
+	h, err := httpapi.New(g, httpapi.Config{Logger: cfg.Logger, Version: cfg.Version, PublicURL: cfg.PublicURL, Metrics: m,
+		OAuthBaseURL: cfg.oauthBase})
 	if err != nil {
 		return fail(err)
 	}
@@ -369,4 +388,9 @@ func (g *startGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		code = "not_ready"
 	}
 	_, _ = io.WriteString(w, `{"detail":"not ready: the gateway is starting (opening the database, applying migrations, starting the job queue)","code":"`+code+`"}`+"\n")
+}
+
+// splitList splits a comma- or space-separated setting.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
 }

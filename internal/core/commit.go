@@ -76,7 +76,8 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 		pc = u.proc.Changes()
 	}
 	written := u.stored
-	if !u.isNew && u.auditAction == "" && len(changes.State) == 0 && len(changes.Events) == 0 && !pc.Changed && !pc.StateChanged && len(pc.Wakes) == 0 {
+	if !u.isNew && u.auditAction == "" && len(changes.State) == 0 && len(changes.Events) == 0 && len(changes.Links) == 0 &&
+		!pc.Changed && !pc.StateChanged && len(pc.Wakes) == 0 {
 		return written, nil
 	}
 	if u.proc != nil && !u.isNew {
@@ -86,6 +87,9 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 	}
 	err := g.writeTx(ctx, func(tx *store.Tx) error {
 		if err := g.putState(ctx, tx, u.inst.row.ID, changes); err != nil {
+			return err
+		}
+		if err := g.linkAccounts(ctx, tx, u.community.community, u.inst.row.Name, u.inst.row.PlatformID, changes.Links); err != nil {
 			return err
 		}
 		if pc.Changed || pc.StateChanged || u.isNew {

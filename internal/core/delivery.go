@@ -183,7 +183,7 @@ func (g *Gateway) ListEvents(ctx context.Context, f EventFilter) ([]json.RawMess
 }
 
 // PruneEvents deletes events older than the retention period, with their
-// deliveries, and plugin state that has expired.
+// deliveries, plugin state that has expired, and expired OAuth records.
 func (g *Gateway) PruneEvents(ctx context.Context, retention time.Duration) (int64, error) {
 	var n int64
 	err := g.store.InTx(ctx, func(tx *store.Tx) error {
@@ -193,7 +193,10 @@ func (g *Gateway) PruneEvents(ctx context.Context, retention time.Duration) (int
 		}
 		// Expired plugin state goes as its instance writes more; this
 		// catches the instances that stopped.
-		_, err = tx.PluginStateDeleteExpired(ctx, 0, g.now())
+		if _, err = tx.PluginStateDeleteExpired(ctx, 0, g.now()); err != nil {
+			return err
+		}
+		_, err = tx.OAuthDeleteExpired(ctx, g.now())
 		return err
 	})
 	return n, err

@@ -12,6 +12,7 @@ package core
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -66,6 +67,18 @@ type Config struct {
 	// app credentials, such as SLACK_CLIENT_ID). Default: os.Getenv (the
 	// CLI has loaded .env into the environment).
 	Settings func(name string) string
+	// OAuthRedirectAllow lists the prefixes a driver's OAuth redirect_uri
+	// must start with (METAGOV_OAUTH_REDIRECT_ALLOW); empty refuses every
+	// OAuth install.
+	OAuthRedirectAllow []string
+	// OAuthStateTTL is how long an OAuth state is accepted. Default:
+	// DefaultOAuthStateTTL.
+	OAuthStateTTL time.Duration
+	// LegacyDriver restores the original's behaviours that leak secrets,
+	// for drivers that depend on them (METAGOV_LEGACY_DRIVER): the
+	// installer's user token in the OAuth redirect, and secrets in a
+	// community's GET for admin keys.
+	LegacyDriver bool
 }
 
 // Jobs inserts background jobs inside the caller's transaction. A
@@ -86,6 +99,8 @@ type Gateway struct {
 	procs *processCache
 	auth  authCache
 	ids   idPool
+	// stateKeys sign OAuth states, the current one first.
+	stateKeys [][]byte
 	// deliveryWake tells the delivery dispatcher that a commit queued
 	// deliveries, so it need not wait for its next sweep.
 	deliveryWake chan struct{}
@@ -119,9 +134,19 @@ func New(st *store.Store, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.OAuthStateTTL = cmp.Or(cfg.OAuthStateTTL, DefaultOAuthStateTTL)
+	// OAuth states are signed with a key derived from the secret key, so
+	// every gateway process sharing the database (and the key) accepts
+	// them; without a secret key (tests) a random key per process.
+	stateKeys := [][]byte{make([]byte, 32)}
+	if cfg.Secrets != nil {
+		stateKeys = cfg.Secrets.Derive("oauth-state")
+	} else {
+		_, _ = rand.Read(stateKeys[0])
+	}
 	procs := newProcessCache(cfg.ConfigWatchInterval, processCacheBytes)
 	return &Gateway{store: st, cfg: cfg, log: cfg.Logger, types: types, cache: newCache(procs), procs: procs,
-		deliveryWake: make(chan struct{}, 1)}, nil
+		stateKeys: stateKeys, deliveryWake: make(chan struct{}, 1)}, nil
 }
 
 // SetJobs sets the job inserter. The job client needs the gateway to build

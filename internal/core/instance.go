@@ -191,6 +191,9 @@ func (g *Gateway) apply(ctx context.Context, tx *store.Tx, c store.Community, p 
 	if err := g.putState(ctx, tx, row.ID, p.changes); err != nil {
 		return row, err
 	}
+	if err := g.linkAccounts(ctx, tx, c, row.Name, row.PlatformID, p.changes.Links); err != nil {
+		return row, err
+	}
 	for _, e := range p.changes.Events {
 		if err := g.insertEvent(ctx, tx, c, row.Name, e); err != nil {
 			return row, err

@@ -60,7 +60,7 @@ func (h *handler) putCommunity(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) getCommunity(w http.ResponseWriter, r *http.Request) error {
-	view, err := h.gateway.GetCommunity(r.Context(), r.PathValue("slug"))
+	view, err := h.gateway.ShowCommunity(r.Context(), r.PathValue("slug"))
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,10 @@ type Config struct {
 	PublicURL string
 	// Metrics records requests and serves /metrics; nil serves no metrics.
 	Metrics *metrics.Metrics
+	// OAuthBaseURL is the base of the OAuth callback URL given to
+	// platforms: the configured public URL, or empty for the scheme and
+	// host the authorize request came to.
+	OAuthBaseURL string
 }
 
 // handler holds what the route handlers need.
@@ -88,6 +92,20 @@ func New(g *core.Gateway, cfg Config) (http.Handler, error) {
 	mux.Handle("POST /api/internal/deliveries/{id}/redeliver", h.wrap(h.redeliver))
 	mux.Handle("GET /api/internal/events", h.wrap(h.listEvents))
 	mux.Handle("GET /api/internal/audit", h.wrap(h.listAudit))
+
+	// OAuth installs (public: the user's browser follows them) and the
+	// identity API.
+	mux.Handle("GET /auth/{plugin}/authorize", h.wrap(h.oauthAuthorize))
+	mux.Handle("GET /auth/{plugin}/callback", h.wrap(h.oauthCallback))
+	mux.Handle("POST /api/internal/oauth/token", h.wrap(h.oauthToken))
+	mux.Handle("POST /api/internal/identity/create_id", h.wrap(h.createID))
+	mux.Handle("POST /api/internal/identity/merge_ids", h.wrap(h.mergeIDs))
+	mux.Handle("POST /api/internal/identity/link_account", h.wrap(h.linkAccount))
+	mux.Handle("POST /api/internal/identity/unlink_account", h.wrap(h.unlinkAccount))
+	mux.Handle("GET /api/internal/identity/get_user", h.wrap(h.getUser))
+	mux.Handle("GET /api/internal/identity/get_users", h.wrap(h.getUsers))
+	mux.Handle("GET /api/internal/identity/filter_users_by_account", h.wrap(h.filterUsersByAccount))
+	mux.Handle("GET /api/internal/identity/get_linked_account", h.wrap(h.getLinkedAccount))
 
 	// Operations.
 	mux.HandleFunc("GET /healthz", h.healthz)

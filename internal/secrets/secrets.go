@@ -6,6 +6,7 @@ package secrets
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -27,6 +28,7 @@ const KeySize = 32
 type Box struct {
 	ids   []string
 	aeads map[string]cipher.AEAD
+	keys  [][]byte
 }
 
 // NewBox returns a box that seals with keys[0].
@@ -48,6 +50,7 @@ func NewBox(keys ...[]byte) (*Box, error) {
 			return nil, fmt.Errorf("secrets: %w", err)
 		}
 		id := KeyID(k)
+		b.keys = append(b.keys, append([]byte(nil), k...))
 		b.ids = append(b.ids, id)
 		b.aeads[id] = aead
 	}
@@ -68,6 +71,23 @@ func (b *Box) Seal(plain []byte) string {
 	_, _ = rand.Read(nonce)
 	sealed := aead.Seal(nonce, nonce, plain, []byte(id))
 	return prefix + id + ":" + base64.RawStdEncoding.EncodeToString(sealed)
+}
+
+// Derive returns a key for another purpose (purpose names it, such as
+// "oauth-state") from each of the box's keys, the sealing key's first:
+// HKDF-SHA256, so a derived key reveals nothing of the key it came from and
+// keys for different purposes are unrelated. Sign with the first; during a
+// rotation accept any.
+func (b *Box) Derive(purpose string) [][]byte {
+	out := make([][]byte, 0, len(b.keys))
+	for _, k := range b.keys {
+		d, err := hkdf.Key(sha256.New, k, nil, "metagov "+purpose, KeySize)
+		if err != nil { // only for lengths HKDF cannot produce
+			panic("secrets: deriving a key: " + err.Error())
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // IsSealed reports whether s is a sealed value.
