@@ -9,7 +9,7 @@
 //			Config: map[string]any{"default_low": 1, "default_high": 7},
 //			Actions: []plugintest.Call{
 //				{Action: "random-int", Params: map[string]any{"low": 1, "high": 3}},
-//				{Action: "random-int", Params: map[string]any{"low": 3, "high": 3}, WantStatus: 400, WantField: "/low"},
+//				{Action: "random-int", Params: map[string]any{"low": 3, "high": 3}, WantStatus: 400, WantField: "/high"},
 //			},
 //			Processes: []plugintest.Start{{Process: "delayed-stochastic-vote", Input: map[string]any{"options": []string{"a"}, "delay": 60}}},
 //		})
