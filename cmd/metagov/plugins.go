@@ -5,6 +5,7 @@ package main
 import (
 	_ "github.com/metagov/metagov-go/plugins/discourse"
 	_ "github.com/metagov/metagov-go/plugins/loomio"
+	_ "github.com/metagov/metagov-go/plugins/mailgun"
 	_ "github.com/metagov/metagov-go/plugins/opencollective"
 	_ "github.com/metagov/metagov-go/plugins/randomness"
 	_ "github.com/metagov/metagov-go/plugins/revshare"
