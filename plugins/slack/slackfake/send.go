@@ -126,7 +126,7 @@ func (f *Fake) validateEvent(body []byte, typ any) {
 		f.t.Fatalf("slackfake: the event envelope does not match Slack's schema: %v", err)
 	}
 	name, _ := typ.(string)
-	if s := spec.Events[strings.ReplaceAll(name, "_", ".")]; s != nil {
+	if s := spec.Events[topic(name, doc)]; s != nil {
 		if err := s.Validate(doc); err != nil {
 			f.t.Fatalf("slackfake: the %s event does not match Slack's schema: %v", name, err)
 		}
@@ -197,4 +197,16 @@ func (f *Fake) Interact(user, channel, ts string, a Action) *Request {
 	raw, _ := json.Marshal(payload)
 	body := url.Values{"payload": {string(raw)}}.Encode()
 	return f.signed("application/x-www-form-urlencoded", []byte(body))
+}
+
+// topic is the description's topic of an event: its type with dots for
+// underscores, and for messages the kind of conversation (the "message"
+// topic itself describes only deleted messages).
+func topic(typ string, doc any) string {
+	if typ == "message" {
+		ev, _ := doc.(map[string]any)["event"].(map[string]any)
+		kind, _ := ev["channel_type"].(string)
+		return "message." + map[string]string{"channel": "channels", "group": "groups", "im": "im", "mpim": "mpim", "app_home": "app.home"}[kind]
+	}
+	return strings.ReplaceAll(typ, "_", ".")
 }

@@ -133,38 +133,20 @@ func (api *webAPI) loadEvents() error {
 	if err != nil || !found {
 		return err
 	}
-	raw, err := os.ReadFile(eventsPath)
+	events, err := readJSON(eventsPath)
 	if err != nil {
 		return err
 	}
-	var async struct {
-		Topics map[string]struct {
-			Subscribe struct {
-				Payload json.RawMessage `json:"payload"`
-			} `json:"subscribe"`
-		} `json:"topics"`
+	topics, _ := events.(map[string]any)["topics"].(map[string]any)
+	ec := jsonschema.NewCompiler()
+	ec.DefaultDraft(jsonschema.Draft7)
+	if err := ec.AddResource("slack-events.json", events); err != nil {
+		return err
 	}
-	if err := json.Unmarshal(raw, &async); err != nil {
-		return fmt.Errorf("reading %s: %w", eventsPath, err)
-	}
-	for topic, t := range async.Topics {
-		if len(t.Subscribe.Payload) == 0 {
-			continue
-		}
-		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(t.Subscribe.Payload)))
+	for topic := range topics {
+		s, err := ec.Compile("slack-events.json#/topics/" + strings.ReplaceAll(strings.ReplaceAll(topic, "~", "~0"), "/", "~1") + "/subscribe/payload")
 		if err != nil {
-			return err
-		}
-		ec := jsonschema.NewCompiler()
-		ec.DefaultDraft(jsonschema.Draft7)
-		name := "slack-event-" + topic + ".json"
-		if err := ec.AddResource(name, doc); err != nil {
-			return err
-		}
-		s, err := ec.Compile(name)
-		if err != nil {
-			// A topic whose payload schema does not compile is not checked.
-			continue
+			return fmt.Errorf("compiling the payload schema of %s in %s: %w", topic, eventsPath, err)
 		}
 		api.Events[topic] = s
 	}
