@@ -36,6 +36,21 @@ var postMessageInputSchema = plugin.Schema(`{
 	"additionalProperties": {"description": "any other argument of chat.postMessage"}
 }`)
 
+// methodParams are the method action's named parameters; the others are
+// the method's arguments, read as they came.
+type methodParams struct {
+	MethodName string `json:"method_name"`
+}
+
+// postMessageParams are post-message's named parameters; the others are
+// chat.postMessage's arguments.
+type postMessageParams struct {
+	Channel string   `json:"channel"`
+	Users   []string `json:"users"`
+	Text    string   `json:"text"`
+	Blocks  any      `json:"blocks"`
+}
+
 // answerSchema: Slack's answer without "ok".
 var answerSchema = plugin.Schema(`{"type": "object", "description": "Slack's answer, without ok"}`)
 

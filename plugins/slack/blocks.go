@@ -26,7 +26,9 @@ type textObject struct {
 	Emoji bool   `json:"emoji,omitempty"`
 }
 
-func mrkdwn(s string) *textObject { return &textObject{Type: "mrkdwn", Text: truncate(s, maxSectionText)} }
+func mrkdwn(s string) *textObject {
+	return &textObject{Type: "mrkdwn", Text: truncate(s, maxSectionText)}
+}
 
 func plainText(s string, limit int) *textObject {
 	return &textObject{Type: "plain_text", Text: truncate(s, limit), Emoji: true}

@@ -51,7 +51,7 @@ var emojiVoteOutcomeSchema = plugin.Schema(`{
 
 // emojiVoteInput is the start request.
 type emojiVoteInput struct {
-	voters `json:",inline"`
+	voters      `json:",inline"`
 	Title       string   `json:"title"`
 	PollType    string   `json:"poll_type"`
 	Options     []string `json:"options"`
@@ -67,7 +67,7 @@ type optionVotes struct {
 
 // emojiVoteOutcome is the original's outcome.
 type emojiVoteOutcome struct {
-	Votes map[string]*optionVotes `json:"votes"`
+	Votes   map[string]*optionVotes `json:"votes"`
 	message `json:",inline"`
 }
 

@@ -180,13 +180,11 @@ func parseInteraction(req *plugin.WebhookRequest) (in *interaction, ok bool, err
 }
 
 // router receives the app's requests at /api/hooks/slack.
-type router struct {
-	settings func() Settings
-}
+type router struct{}
 
 // RouteWebhook verifies a request and names the workspace it concerns.
-func (r *router) RouteWebhook(_ context.Context, req *plugin.WebhookRequest) (plugin.Route, error) {
-	st := r.settings()
+func (router) RouteWebhook(_ context.Context, req *plugin.WebhookRequest) (plugin.Route, error) {
+	st := readSettings(req.Setting)
 	if err := verifySignature(req, st.SigningSecret, req.ReceivedAt); err != nil {
 		return plugin.Route{}, err
 	}
@@ -229,7 +227,7 @@ func (r *router) RouteWebhook(_ context.Context, req *plugin.WebhookRequest) (pl
 // VerifyWebhook verifies every request that reaches an instance, also at
 // the per-community path /api/hooks/<community>/slack.
 func (s *Slack) VerifyWebhook(_ context.Context, req *plugin.WebhookRequest) error {
-	return verifySignature(req, s.settings().SigningSecret, req.ReceivedAt)
+	return verifySignature(req, s.st.SigningSecret, req.ReceivedAt)
 }
 
 // ReceiveWebhook turns an Events API callback for the instance's workspace

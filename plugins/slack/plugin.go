@@ -7,9 +7,19 @@
 // instance's community_platform_id (a community may hold several
 // workspaces), team_name, bot_token (write-only), bot_user_id,
 // installer_user_id and installer_user_token (write-only). The app's own
-// credentials and Slack's addresses are gateway settings, not config (see
-// [Settings]): every secret a config holds is sent only to the API URL of
-// the settings, so no config property is a destination.
+// credentials and Slack's addresses are gateway settings, not config
+// (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, SLACK_APP_ID,
+// METAGOV_SLACK_API_URL, METAGOV_SLACK_OAUTH_URL): every secret a config
+// holds is sent only to the API URL of the settings, so no config property
+// is a destination.
+//
+// Install: GET /auth/slack/authorize sends the person to Slack's
+// /oauth/v2/authorize; the callback exchanges the code with
+// oauth.v2.access, checks with users.info that the installer is a workspace
+// admin (owners are admins), refuses a workspace installed in another
+// community (slack_wrong_community), and links the installer's (or, for
+// type=user, the logged-in person's) Slack account to the community's
+// identities as oauth, confirmed (strong).
 //
 // Actions: method (any Web API method, form-encoded with the bot token; on
 // not_in_channel the bot joins the channel and the call is retried once) and
@@ -36,35 +46,28 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
+	"reflect"
 
 	"github.com/metagov/metagov-go/plugin"
 )
 
 func init() {
-	plugin.Register(NewInfo(sync.OnceValue(SettingsFromEnv)))
-}
-
-// NewInfo describes the plugin with the settings that settings returns
-// (called when they are first needed, after the gateway's command has read
-// its .env file). init registers it with [SettingsFromEnv]; tests serve it
-// with their own settings (app.Config.Plugins).
-func NewInfo(settings func() Settings) plugin.Info {
-	get := func() Settings { return settings().withDefaults() }
-	return plugin.Info{
+	plugin.Register(plugin.Info{
 		Name:          "slack",
 		Description:   "Slack workspace (one Slack app installed by OAuth): Web API actions, events, and votes with buttons and selects",
 		AuthType:      plugin.AuthOAuth,
 		Config:        configSchema,
 		PlatformIDKey: "team_id",
-		New:           func() plugin.Instance { return &Slack{settings: get} },
-		Platform:      &router{settings: get},
+		OAuth:         installer{},
+		New:           func() plugin.Instance { return &Slack{} },
+		Platform:      router{},
 		Actions: []plugin.Action{
 			{
 				Name:        "method",
 				Description: "Perform any Slack Web API method (method_name) with the other parameters as its arguments",
 				Input:       methodInputSchema,
 				Output:      answerSchema,
+				InputType:   reflect.TypeFor[methodParams](),
 				Run:         runMethod,
 			},
 			{
@@ -72,6 +75,7 @@ func NewInfo(settings func() Settings) plugin.Info {
 				Description: "Post a message to a channel, or to a group DM of users",
 				Input:       postMessageInputSchema,
 				Output:      answerSchema,
+				InputType:   reflect.TypeFor[postMessageParams](),
 				Run:         runPostMessage,
 			},
 		},
@@ -80,6 +84,7 @@ func NewInfo(settings func() Settings) plugin.Info {
 				Name:        "emoji-vote",
 				Description: "A vote in a Slack message with one button per option (yes/no or choices); re-voting moves the vote",
 				Input:       emojiVoteInputSchema,
+				InputType:   reflect.TypeFor[emojiVoteInput](),
 				Outcome:     emojiVoteOutcomeSchema,
 				New:         func(inst plugin.Instance) plugin.ProcessHandler { s, _ := inst.(*Slack); return emojiVote{s: s} },
 			},
@@ -87,12 +92,13 @@ func NewInfo(settings func() Settings) plugin.Info {
 				Name:        "advanced-vote",
 				Description: "A vote in a Slack message with one select per candidate, each voter choosing an option for every candidate",
 				Input:       advancedVoteInputSchema,
+				InputType:   reflect.TypeFor[advancedVoteInput](),
 				Outcome:     advancedVoteOutcomeSchema,
 				New:         func(inst plugin.Instance) plugin.ProcessHandler { s, _ := inst.(*Slack); return advancedVote{s: s} },
 			},
 		},
 		Events: eventTypes,
-	}
+	})
 }
 
 // config is the instance config.
@@ -107,10 +113,10 @@ type config struct {
 
 // Slack is one workspace's instance.
 type Slack struct {
-	settings func() Settings
-	cfg      config
-	env      plugin.Env
-	api      *client
+	st  settings
+	cfg config
+	env plugin.Env
+	api *client
 }
 
 // Provision takes the config and the gateway's HTTP client.
@@ -119,11 +125,12 @@ func (s *Slack) Provision(_ context.Context, env plugin.Env) error {
 		return err
 	}
 	s.env = env
+	s.st = readSettings(env.Settings)
 	hc := env.HTTPClient
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	s.api = &client{api: s.settings().APIURL, token: s.cfg.BotToken, hc: hc}
+	s.api = &client{api: s.st.APIURL, token: s.cfg.BotToken, hc: hc}
 	return nil
 }
 

@@ -2,32 +2,23 @@ package slack
 
 import (
 	"cmp"
-	"os"
 	"strings"
 )
 
-// Settings are the gateway-wide settings of the Slack app, the same for
-// every workspace that installs it. They are not instance config: one Slack
-// app serves every community, and a community must not be able to point the
-// app's credentials at a server of its choosing.
-type Settings struct {
-	// ClientID and ClientSecret are the app's OAuth credentials
-	// (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET).
-	ClientID     string
-	ClientSecret string
-	// SigningSecret verifies every request Slack sends to /api/hooks/slack
-	// (SLACK_SIGNING_SECRET). Without it every request there is refused.
-	SigningSecret string
-	// AppID is the app's id (SLACK_APP_ID); events of other apps are ignored
-	// when it is set.
-	AppID string
-	// APIURL is the base of the Web API, without a trailing slash
-	// (METAGOV_SLACK_API_URL, default https://slack.com/api).
-	APIURL string
-	// OAuthURL is the base under which /oauth/v2/authorize lives
-	// (METAGOV_SLACK_OAUTH_URL, default https://slack.com).
-	OAuthURL string
-}
+// The gateway settings the plugin reads (environment or .env, through the
+// SDK's Setting): the Slack app's credentials, with the original Metagov's
+// names, and Slack's base URLs, so that tests and Slack-compatible servers
+// can point elsewhere. They are not instance config: one Slack app serves
+// every community, and no community may point the app's secrets at a
+// server of its choosing.
+const (
+	SettingClientID      = "SLACK_CLIENT_ID"
+	SettingClientSecret  = "SLACK_CLIENT_SECRET"
+	SettingSigningSecret = "SLACK_SIGNING_SECRET"
+	SettingAppID         = "SLACK_APP_ID"
+	SettingAPIURL        = "METAGOV_SLACK_API_URL"
+	SettingOAuthURL      = "METAGOV_SLACK_OAUTH_URL"
+)
 
 // Default base URLs of Slack.
 const (
@@ -35,23 +26,27 @@ const (
 	DefaultOAuthURL = "https://slack.com"
 )
 
-// SettingsFromEnv reads the settings from the environment, where the
-// gateway's command also puts the lines of its .env file. The names are the
-// original Metagov's.
-func SettingsFromEnv() Settings {
-	return Settings{
-		ClientID:      os.Getenv("SLACK_CLIENT_ID"),
-		ClientSecret:  os.Getenv("SLACK_CLIENT_SECRET"),
-		SigningSecret: os.Getenv("SLACK_SIGNING_SECRET"),
-		AppID:         os.Getenv("SLACK_APP_ID"),
-		APIURL:        os.Getenv("METAGOV_SLACK_API_URL"),
-		OAuthURL:      os.Getenv("METAGOV_SLACK_OAUTH_URL"),
-	}
+// settings are the values of the settings, defaults filled.
+type settings struct {
+	ClientID      string
+	ClientSecret  string
+	SigningSecret string // without it every request to /api/hooks/slack is refused
+	AppID         string // when set, requests for other apps are ignored
+	APIURL        string // no trailing slash
+	OAuthURL      string // no trailing slash
 }
 
-// withDefaults fills the base URLs.
-func (s Settings) withDefaults() Settings {
-	s.APIURL = strings.TrimSuffix(cmp.Or(s.APIURL, DefaultAPIURL), "/")
-	s.OAuthURL = strings.TrimSuffix(cmp.Or(s.OAuthURL, DefaultOAuthURL), "/")
-	return s
+// readSettings reads the settings with get (nil reads none).
+func readSettings(get func(string) string) settings {
+	if get == nil {
+		get = func(string) string { return "" }
+	}
+	return settings{
+		ClientID:      get(SettingClientID),
+		ClientSecret:  get(SettingClientSecret),
+		SigningSecret: get(SettingSigningSecret),
+		AppID:         get(SettingAppID),
+		APIURL:        strings.TrimSuffix(cmp.Or(get(SettingAPIURL), DefaultAPIURL), "/"),
+		OAuthURL:      strings.TrimSuffix(cmp.Or(get(SettingOAuthURL), DefaultOAuthURL), "/"),
+	}
 }

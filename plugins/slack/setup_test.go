@@ -10,7 +10,6 @@ import (
 
 	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/apptest"
-	"github.com/metagov/metagov-go/plugin"
 	"github.com/metagov/metagov-go/plugins/slack"
 	"github.com/metagov/metagov-go/plugins/slack/slackfake"
 )
@@ -27,10 +26,14 @@ type testBundle struct {
 	s    *apptest.Server
 }
 
-// settings points the plugin at the fake.
-func settings(f *slackfake.Fake) slack.Settings {
-	return slack.Settings{ClientID: slackfake.ClientID, ClientSecret: slackfake.ClientSecret,
-		SigningSecret: slackfake.SigningSecret, AppID: slackfake.AppID, APIURL: f.APIURL(), OAuthURL: f.URL}
+// settings points the plugin at the fake, with the fake app's credentials.
+func settings(f *slackfake.Fake) func(string) string {
+	values := map[string]string{
+		slack.SettingClientID: slackfake.ClientID, slack.SettingClientSecret: slackfake.ClientSecret,
+		slack.SettingSigningSecret: slackfake.SigningSecret, slack.SettingAppID: slackfake.AppID,
+		slack.SettingAPIURL: f.APIURL(), slack.SettingOAuthURL: f.URL,
+	}
+	return func(name string) string { return values[name] }
 }
 
 // setup starts a gateway on db whose Slack plugin talks to a new fake, and
@@ -38,7 +41,7 @@ func settings(f *slackfake.Fake) slack.Settings {
 func setup(t *testing.T, db apptest.Database, cfg app.Config) *testBundle {
 	t.Helper()
 	b := &testBundle{fake: slackfake.New(t)}
-	cfg.Plugins = []plugin.Info{slack.NewInfo(func() slack.Settings { return settings(b.fake) })}
+	cfg.Settings = settings(b.fake)
 	b.s = apptest.Start(t, db, cfg)
 	r := b.s.Do("POST", "/api/internal/community", map[string]any{"slug": community, "readable_name": "Slack town"})
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))

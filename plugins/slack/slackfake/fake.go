@@ -167,7 +167,7 @@ func New(t testing.TB) *Fake {
 		f.users[u.ID] = u
 	}
 	f.channels[General] = &Channel{ID: General, Name: "general", Members: map[string]bool{BotUserID: true, Admin: true, Member: true, Outsider: true}}
-	f.channels[Random] = &Channel{ID: Random, Name: "random", Members: map[string]bool{Admin: true, Member: true}}
+	f.channels[Random] = &Channel{ID: Random, Name: "random", Members: map[string]bool{Admin: true, Member: true, Outsider: true}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/{method}", func(w http.ResponseWriter, r *http.Request) { f.serveAPI(w, r, spec) })
 	mux.HandleFunc("GET /oauth/v2/authorize", f.serveAuthorize)

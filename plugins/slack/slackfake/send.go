@@ -153,9 +153,14 @@ func (f *Fake) Interact(user, channel, ts string, a Action) *Request {
 	if found {
 		_ = json.Unmarshal(m.Blocks, &blocks)
 	}
+	ch := f.channels[channel]
+	member := ch != nil && ch.Members[user]
 	f.mu.Unlock()
 	if !found {
 		f.t.Fatalf("slackfake: no message %s in %s", ts, channel)
+	}
+	if !member {
+		f.t.Fatalf("slackfake: %s is not in %s, so cannot see the message", user, channel)
 	}
 	var action map[string]any
 	for _, b := range blocks {
@@ -183,8 +188,8 @@ func (f *Fake) Interact(user, channel, ts string, a Action) *Request {
 		f.t.Fatalf("slackfake: the message %s has no element %s offering %q", ts, a.ActionID, a.Value)
 	}
 	payload := map[string]any{
-		"type": "block_actions",
-		"user": map[string]any{"id": user, "username": user, "name": user, "team_id": TeamID},
+		"type":       "block_actions",
+		"user":       map[string]any{"id": user, "username": user, "name": user, "team_id": TeamID},
 		"api_app_id": AppID, "token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
 		"container":    map[string]any{"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false},
 		"trigger_id":   "1700000000.1.abc",
