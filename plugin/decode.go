@@ -64,25 +64,43 @@ func inputError(err error) *InputError {
 
 func describeSemantic(field string, e *jsonv2.SemanticError) string {
 	where := quotedOrRoot(field)
-	if e.GoType != nil && e.JSONKind == '0' {
-		switch e.GoType.Kind() {
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			if errors.Is(e.Err, strconv.ErrRange) {
-				return fmt.Sprintf("%s is out of range: it must fit in a %d-bit %s", where, e.GoType.Bits(), signedness(e.GoType))
-			}
-			return fmt.Sprintf("%s must be an integer written without a fraction or an exponent", where)
-		case reflect.Float32, reflect.Float64:
-			return fmt.Sprintf("%s is out of range for a %d-bit floating-point number", where, e.GoType.Bits())
-		}
+	t := e.GoType
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	if e.JSONKind != 0 && e.GoType != nil {
-		return fmt.Sprintf("%s must be %s, not a JSON %s", where, expected(e.GoType), e.JSONKind)
+	// The numbers' own errors; anything else comes from a type's own
+	// UnmarshalJSON, whose message is the one to show.
+	numeric := e.Err == nil || errors.Is(e.Err, strconv.ErrRange) || errors.Is(e.Err, strconv.ErrSyntax)
+	switch {
+	case t == nil:
+	case !numeric && t != reflect.TypeFor[time.Time]():
+	case t == reflect.TypeFor[time.Time]():
+		return fmt.Sprintf("%s must be an RFC 3339 date-time string", where)
+	case e.JSONKind == '0' && isInteger(t):
+		if errors.Is(e.Err, strconv.ErrRange) {
+			return fmt.Sprintf("%s is out of range: it must fit in a %d-bit %s", where, t.Bits(), signedness(t))
+		}
+		return fmt.Sprintf("%s must be an integer written without a fraction or an exponent", where)
+	case e.JSONKind == '0' && (t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64):
+		return fmt.Sprintf("%s is out of range for a %d-bit floating-point number", where, t.Bits())
+	case e.Err == nil && e.JSONKind != 0:
+		// No underlying error: the JSON kind does not fit the Go type.
+		return fmt.Sprintf("%s must be %s, not a JSON %s", where, expected(t), e.JSONKind)
 	}
 	if e.Err != nil {
+		// A type's own UnmarshalJSON refused the value, for instance.
 		return fmt.Sprintf("%s is invalid: %v", where, e.Err)
 	}
 	return fmt.Sprintf("%s is invalid", where)
+}
+
+func isInteger(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
 }
 
 // expected names the JSON a Go type decodes from, for error messages.

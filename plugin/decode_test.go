@@ -2,6 +2,7 @@ package plugin_test
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -85,4 +86,31 @@ func TestUnmarshalKeepsValidInput(t *testing.T) {
 
 func TestMaxMinutesIsTenYears(t *testing.T) {
 	require.EqualValues(t, 5_256_000, plugin.MaxMinutes)
+}
+
+// evenID refuses odd numbers in its own UnmarshalJSON.
+type evenID int
+
+func (e *evenID) UnmarshalJSON(b []byte) error {
+	n, err := strconv.Atoi(string(b))
+	if err != nil || n%2 != 0 {
+		return errors.New("an even number is needed")
+	}
+	*e = evenID(n)
+	return nil
+}
+
+// A type's own UnmarshalJSON error reaches the caller as an *InputError at
+// the field, with the type's message.
+func TestUnmarshalReportsCustomErrors(t *testing.T) {
+	var in struct {
+		IDs []evenID `json:"ids"`
+	}
+	err := plugin.Unmarshal([]byte(`{"ids": [2, 3]}`), &in)
+	var inputErr *plugin.InputError
+	require.True(t, errors.As(err, &inputErr), "%v", err)
+	require.Equal(t, "/ids/1", inputErr.Field)
+	require.Contains(t, inputErr.Message, "an even number is needed")
+	require.NoError(t, plugin.Unmarshal([]byte(`{"ids": [2, 4]}`), &in))
+	require.Equal(t, []evenID{2, 4}, in.IDs)
 }
