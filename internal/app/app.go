@@ -259,6 +259,7 @@ func (a *App) Start(ctx context.Context) error {
 	watchCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopCtx = cancel
 	go a.gateway.WatchConfig(watchCtx)
+	go a.gateway.WatchTimers(watchCtx)
 	return nil
 }
 

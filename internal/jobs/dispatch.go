@@ -46,9 +46,10 @@ type DispatcherConfig struct {
 	Logger *slog.Logger
 	// Wake is signalled when deliveries were queued.
 	Wake <-chan struct{}
-	// Sweep is how often the outbox is checked for due deliveries without
-	// a wake-up (retries, other processes' deliveries, expired leases).
-	// Default: 250 ms.
+	// Sweep is how often the outbox is checked, with a read, for due
+	// deliveries without a wake-up (retries, other processes' deliveries,
+	// expired leases); one falling due before the next sweep is claimed
+	// when it does. Default: one second.
 	Sweep time.Duration
 	// Concurrency bounds deliveries in flight. Default: 64.
 	Concurrency int
@@ -78,7 +79,7 @@ type Dispatcher struct {
 
 // NewDispatcher returns a dispatcher; Start runs it.
 func NewDispatcher(st *store.Store, cfg DispatcherConfig) *Dispatcher {
-	cfg.Sweep = cmp.Or(cfg.Sweep, 250*time.Millisecond)
+	cfg.Sweep = cmp.Or(cfg.Sweep, time.Second)
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, 64)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	cfg.Lease = cmp.Or(cfg.Lease, 2*cfg.Client.Timeout+5*time.Second)
@@ -130,6 +131,11 @@ const maxRecordBatch = 256
 func (d *Dispatcher) run(ctx context.Context) {
 	ticker := time.NewTicker(d.cfg.Sweep)
 	defer ticker.Stop()
+	// next fires when the earliest delivery the last sweep saw waiting
+	// falls due, so that retries keep their time without a fast sweep.
+	next := time.NewTimer(time.Hour)
+	next.Stop()
+	defer next.Stop()
 	inFlight := 0
 	due := true // a backlog may be waiting at start
 	var outcomes []store.DeliveryOutcome
@@ -181,8 +187,21 @@ func (d *Dispatcher) run(ctx context.Context) {
 			}
 		case <-d.cfg.Wake:
 			due = true
-		case <-ticker.C:
+		case <-next.C:
 			due = true
+		case <-ticker.C:
+			// Looking is a read; claiming nothing would be a write
+			// transaction each time on an idle gateway.
+			now := time.Now()
+			at, ok, err := d.store.DeliveryNextDue(ctx)
+			switch {
+			case err != nil:
+				due = true // let the claim report it
+			case ok && !at.After(now):
+				due = true
+			case ok && at.Before(now.Add(d.cfg.Sweep)):
+				next.Reset(at.Sub(now))
+			}
 		case <-doneC:
 		}
 	}

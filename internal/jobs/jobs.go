@@ -34,8 +34,9 @@ type Config struct {
 	// RescueAfter is how long a job may stay running before it is taken to
 	// have died with its gateway process and is run again. Default: 5 min.
 	RescueAfter time.Duration
-	// FetchPollInterval is how often idle workers look for new jobs.
-	// Default: 200 ms.
+	// FetchPollInterval is how often idle workers look for jobs that fell
+	// due or that another gateway process inserted; jobs this process
+	// inserts wake its workers at once. Default: one second.
 	FetchPollInterval time.Duration
 	// Workers is the number of jobs run at once per queue. Default: 10.
 	Workers int
@@ -62,8 +63,24 @@ func driver(st *store.Store) riverdriver.Driver[*sql.Tx] {
 	if st.Dialect() == store.Postgres {
 		return riverdatabasesql.New(st.DB())
 	}
-	return riversqlite.New(st.DB())
+	return pollingSQLite{riversqlite.New(st.DB())}
 }
+
+// pollingSQLite is River's SQLite driver without its listener. That driver
+// emulates LISTEN/NOTIFY with a table that every client polls several times
+// a second and every insert writes to: most of an idle gateway's CPU. One
+// SQLite file serves one gateway process, and without a listener River
+// wakes this process's workers directly when it inserts a job, so nothing
+// is lost but that cost; jobs that fall due later are found by the fetch
+// poll.
+type pollingSQLite struct{ *riversqlite.Driver }
+
+// SupportsListener reports false, so that River polls instead.
+func (pollingSQLite) SupportsListener() bool { return false }
+
+// SupportsListenNotify reports false, so that inserts write no
+// notifications.
+func (pollingSQLite) SupportsListenNotify() bool { return false }
 
 // Migrate applies River's own migrations.
 func Migrate(ctx context.Context, st *store.Store) error {
@@ -82,7 +99,7 @@ func Migrate(ctx context.Context, st *store.Store) error {
 // work jobs; a client that is never started still inserts.
 func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
-	cfg.FetchPollInterval = cmp.Or(cfg.FetchPollInterval, 200*time.Millisecond)
+	cfg.FetchPollInterval = cmp.Or(cfg.FetchPollInterval, time.Second)
 	cfg.Workers = cmp.Or(cfg.Workers, 10)
 	cfg.EventRetention = cmp.Or(cfg.EventRetention, 30*24*time.Hour)
 	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, 5*time.Minute)
@@ -95,7 +112,9 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 	river.AddWorker(workers, &fireTimersWorker{gateway: g})
 
 	periodic := []*river.PeriodicJob{
-		river.NewPeriodicJob(river.PeriodicInterval(time.Second),
+		// The gateway's timer watcher fires timers as they fall due; this
+		// is for the start, and a safety net.
+		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return core.FireTimersArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -227,6 +228,23 @@ func (t *Tx) DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// DeliveryNextDue returns when the next pending delivery can be claimed:
+// when it is due, or its lease ends if that is later; ok is false when none
+// is pending. It is a read, so looking takes no write lock.
+func (q *Queries) DeliveryNextDue(ctx context.Context) (at time.Time, ok bool, err error) {
+	var ms sql.NullInt64
+	err = q.db.QueryRowContext(ctx,
+		`SELECT min(CASE WHEN lease_until_ms > next_attempt_ms THEN lease_until_ms ELSE next_attempt_ms END)
+		 FROM deliveries WHERE status = 'pending'`).Scan(&ms)
+	if err != nil {
+		return at, false, fmt.Errorf("looking for due deliveries: %w", err)
+	}
+	if !ms.Valid {
+		return at, false, nil
+	}
+	return time.UnixMilli(ms.Int64), true, nil
 }
 
 // DeliveryOutcome is the result of one attempt and what it decides.

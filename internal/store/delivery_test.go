@@ -116,6 +116,9 @@ func TestDeliveries(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			c := b.community(t)
+			_, ok, err := b.st.DeliveryNextDue(b.ctx)
+			require.NoError(t, err)
+			require.False(t, ok, "nothing pending")
 			var ids []int64
 			b.tx(t, func(tx *store.Tx) error {
 				for i := range 4 {
@@ -155,6 +158,11 @@ func TestDeliveries(t *testing.T) {
 					Attempt: store.DeliveryAttempt{DeliveryID: ids[1], AttemptedAt: now, StatusCode: 500, Error: "500"},
 					Status:  store.DeliveryPending, NextAttempt: now.Add(10 * time.Second)})
 			})
+			next, ok, err := b.st.DeliveryNextDue(b.ctx)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, now.Add(10*time.Second).UnixMilli(), next.UnixMilli(),
+				"the retry is next, before the leases of the others end; the succeeded one is done")
 			require.Empty(t, claim(now.Add(5*time.Second), time.Minute, 10), "a retry waits for its next attempt")
 			require.Equal(t, []int64{ids[1]}, claim(now.Add(11*time.Second), time.Minute, 10))
 

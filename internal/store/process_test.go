@@ -324,11 +324,23 @@ func TestTimers(t *testing.T) {
 		none, err := b.st.TimerListDue(b.ctx, now.Add(-2*time.Hour), 10)
 		require.NoError(t, err)
 		require.Empty(t, none)
+		isDue, err := b.st.TimerDue(b.ctx, now.Add(-2*time.Hour))
+		require.NoError(t, err)
+		require.False(t, isDue, "nothing is due two hours ago")
+		isDue, err = b.st.TimerDue(b.ctx, now.Add(-time.Hour))
+		require.NoError(t, err)
+		require.True(t, isDue, "the oldest is due an hour ago")
 
 		b.tx(t, func(tx *store.Tx) error {
-			require.NoError(t, tx.TimerDelete(b.ctx, due[0].ID))
-			require.NoError(t, tx.TimerDelete(b.ctx, due[3].ID))
-			return tx.TimerDelete(b.ctx, due[0].ID) // deleting twice is harmless
+			for _, step := range []struct {
+				id   int64
+				took bool
+			}{{due[0].ID, true}, {due[3].ID, true}, {due[0].ID, false}} {
+				took, err := tx.TimerDelete(b.ctx, step.id)
+				require.NoError(t, err)
+				require.Equal(t, step.took, took, "timer %d: deleting twice takes it once", step.id)
+			}
+			return nil
 		})
 		after, err := b.st.TimerListDue(b.ctx, now, 100)
 		require.NoError(t, err)

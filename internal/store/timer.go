@@ -45,10 +45,28 @@ func (q *Queries) TimerListDue(ctx context.Context, now time.Time, limit int) ([
 	return out, rows.Err()
 }
 
-// TimerDelete removes a timer that fired.
-func (q *Queries) TimerDelete(ctx context.Context, id int64) error {
-	if _, err := q.db.ExecContext(ctx, `DELETE FROM process_timers WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("deleting timer %d: %w", id, err)
+// TimerDelete removes a timer that fired and reports whether it was still
+// there: two gateway processes firing timers at once both list it, and only
+// the one whose delete took it may queue its wake-up.
+func (q *Queries) TimerDelete(ctx context.Context, id int64) (bool, error) {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM process_timers WHERE id = $1`, id)
+	if err != nil {
+		return false, fmt.Errorf("deleting timer %d: %w", id, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("deleting timer %d: %w", id, err)
+	}
+	return n > 0, nil
+}
+
+// TimerDue reports whether some timer is due at now, without taking the
+// write lock.
+func (q *Queries) TimerDue(ctx context.Context, now time.Time) (bool, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT 1 FROM process_timers WHERE due_ms <= $1 LIMIT 1`, now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("looking for due timers: %w", err)
+	}
+	defer rows.Close()
+	return rows.Next(), rows.Err()
 }
