@@ -9,6 +9,7 @@ import (
 	_ "github.com/metagov/metagov-go/plugins/opencollective"
 	_ "github.com/metagov/metagov-go/plugins/randomness"
 	_ "github.com/metagov/metagov-go/plugins/revshare"
+	_ "github.com/metagov/metagov-go/plugins/sendgrid"
 	_ "github.com/metagov/metagov-go/plugins/slack"
 	_ "github.com/metagov/metagov-go/plugins/sourcecred"
 	_ "github.com/metagov/metagov-go/plugins/tsc"
