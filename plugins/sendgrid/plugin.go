@@ -11,7 +11,7 @@
 //
 // The key is the instance's api_key (write-only). Without one, the
 // gateway's SENDGRID_API_KEY setting (the original's one global key) is
-// used, but only towards the gateway's SENDGRID_API_URL (default
+// used, but only towards the gateway's METAGOV_SENDGRID_API_URL (default
 // https://api.sendgrid.com), so that no instance config can send the
 // gateway's key to a host of its choosing.
 package sendgrid
@@ -32,7 +32,7 @@ const DefaultAPIURL = "https://api.sendgrid.com"
 // the only host it may be sent to.
 const (
 	SettingAPIKey = "SENDGRID_API_KEY"
-	SettingAPIURL = "SENDGRID_API_URL"
+	SettingAPIURL = "METAGOV_SENDGRID_API_URL"
 )
 
 func init() {
@@ -58,7 +58,7 @@ var configSchema = plugin.Schema(`{
 	"type": "object",
 	"properties": {
 		"api_key": {"type": "string", "minLength": 1, "maxLength": 512, "writeOnly": true,
-			"description": "A SendGrid API key with the Mail Send permission. Without it, the gateway's SENDGRID_API_KEY setting is used (only towards its SENDGRID_API_URL)."},
+			"description": "A SendGrid API key with the Mail Send permission. Without it, the gateway's SENDGRID_API_KEY setting is used (only towards its METAGOV_SENDGRID_API_URL)."},
 		"api_url": {"type": "string", "default": "https://api.sendgrid.com", "pattern": "^https?://[^\\s]+$", "maxLength": 2048,
 			"x-metagov-destination": true,
 			"description": "SendGrid's API host: https://api.sendgrid.com (the default) or https://api.eu.sendgrid.com for EU regional subusers."},

@@ -35,7 +35,7 @@ func start(t *testing.T, db apptest.Database, fakeKey, globalURL string) *testBu
 	if globalURL == "fake" {
 		globalURL = fake.URL
 	}
-	settings := map[string]string{"SENDGRID_API_KEY": globalKey, "SENDGRID_API_URL": globalURL}
+	settings := map[string]string{"SENDGRID_API_KEY": globalKey, "METAGOV_SENDGRID_API_URL": globalURL}
 	s := apptest.Start(t, db, app.Config{PlatformTimeout: 300 * time.Millisecond, Settings: func(name string) string { return settings[name] }})
 	r := s.Do("PUT", "/api/internal/community/"+community, map[string]any{"readable_name": "SendGrid test"})
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
@@ -168,7 +168,7 @@ func TestFailures(t *testing.T) {
 
 // TestKeys: the instance key is write-only and stays with its host; the
 // gateway's SENDGRID_API_KEY serves instances without one, towards
-// SENDGRID_API_URL only.
+// METAGOV_SENDGRID_API_URL only.
 func TestKeys(t *testing.T) {
 	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
 		t.Parallel()
@@ -200,7 +200,7 @@ func TestKeys(t *testing.T) {
 		require.Equal(t, "secret_required", r.JSON(t)["code"])
 
 		// The default host is SendGrid's, which the global key may reach
-		// when SENDGRID_API_URL is unset.
+		// when METAGOV_SENDGRID_API_URL is unset.
 		fresh := apptest.SQLite(t)
 		if db.Name == "postgres" {
 			fresh = apptest.Postgres(t)
