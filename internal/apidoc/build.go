@@ -44,6 +44,8 @@ var tagList = []tag{
 	{tagPublic, "Actions a plugin declares public, also served outside `/api/internal`. Same contract as the internal route."},
 	{tagProcesses, "Long-running governance processes (votes, polls). Start one, read its state, close it early; every change is POSTed to `callback_url`."},
 	{tagWebhooks, "Receivers for platform webhooks. Each platform's own signature scheme is verified before the body is parsed."},
+	{tagAuth, "OAuth installs: the user's browser starts at authorize and comes back to the driver's redirect_uri; the driver fetches the installer's token once."},
+	{tagIdentity, "A community's identities (MetagovIDs) and the platform accounts linked to them, as the original's identity API."},
 	{tagDeliveries, "What the gateway sent drivers (signed callbacks and events, retried for days), redelivery, events to pull, and the audit log of changes."},
 	{tagOps, "Health, readiness and metrics for operators."},
 	{tagSent, "What the gateway POSTs to the driver (`webhooks`): process callbacks and events, signed the Standard Webhooks way and retried for days."},

@@ -458,6 +458,17 @@ func TestStaticOperations(t *testing.T) {
 		{"get", "/healthz", "healthz", tagOps},
 		{"get", "/readyz", "readyz", tagOps},
 		{"get", "/metrics", "metrics", tagOps},
+		{"get", "/auth/{plugin}/authorize", "oauthAuthorize", tagAuth},
+		{"get", "/auth/{plugin}/callback", "oauthCallback", tagAuth},
+		{"post", "/api/internal/oauth/token", "oauthUserToken", tagAuth},
+		{"post", "/api/internal/identity/create_id", "identityCreateID", tagIdentity},
+		{"post", "/api/internal/identity/merge_ids", "identityMergeIDs", tagIdentity},
+		{"post", "/api/internal/identity/link_account", "identityLinkAccount", tagIdentity},
+		{"post", "/api/internal/identity/unlink_account", "identityUnlinkAccount", tagIdentity},
+		{"get", "/api/internal/identity/get_user", "identityGetUser", tagIdentity},
+		{"get", "/api/internal/identity/get_users", "identityGetUsers", tagIdentity},
+		{"get", "/api/internal/identity/filter_users_by_account", "identityFilterUsersByAccount", tagIdentity},
+		{"get", "/api/internal/identity/get_linked_account", "identityGetLinkedAccount", tagIdentity},
 	}
 	for _, w := range want {
 		op := at(t, doc, "/paths/"+esc(w.path)+"/"+w.method)
@@ -479,6 +490,11 @@ func TestStaticOperations(t *testing.T) {
 		assert.Equal(t, map[string]any{"type": "boolean", "default": false}, force["schema"], op)
 	}
 	assert.Contains(t, at(t, doc, "/paths/"+esc("/api/internal/community/{slug}")+"/delete/responses"), "204")
+	// The OAuth routes are public redirects; the identity API needs a key.
+	authorize := at(t, doc, "/paths/"+esc("/auth/{plugin}/authorize")+"/get")
+	assert.Contains(t, at(t, authorize, "/responses"), "302")
+	assert.Equal(t, []any{}, at(t, authorize, "/security"))
+	assert.NotEmpty(t, at(t, doc, "/paths/"+esc("/api/internal/identity/get_user")+"/get/security"))
 	hooks := at(t, doc, "/paths/"+esc("/api/hooks/{plugin}")+"/post/responses")
 	for _, code := range []string{"200", "401", "404", "413"} {
 		assert.Contains(t, hooks, code)
@@ -496,7 +512,7 @@ func TestStaticOperations(t *testing.T) {
 	for _, tg := range at(t, doc, "/tags").([]any) {
 		tags = append(tags, tg.(map[string]any)["name"])
 	}
-	assert.Equal(t, []any{tagCommunity, tagPlugins, tagActions, tagPublic, tagProcesses, tagWebhooks, tagDeliveries, tagOps, tagSent, tagDocs}, tags)
+	assert.Equal(t, []any{tagCommunity, tagPlugins, tagActions, tagPublic, tagProcesses, tagWebhooks, tagAuth, tagIdentity, tagDeliveries, tagOps, tagSent, tagDocs}, tags)
 }
 
 func TestBuildRejectsBadPlugins(t *testing.T) {

@@ -16,6 +16,8 @@ func TestLintReportsProblems(t *testing.T) {
 		"paths": {
 			"/things/": {"get": {"operationId": "a", "summary": "s", "tags": ["known"], "security": [],
 				"responses": {"200": {"description": "ok"}}}},
+			"/go": {"get": {"operationId": "c", "summary": "a redirect is a success", "tags": ["known"], "security": [],
+				"responses": {"302": {"description": "elsewhere"}}}},
 			"/things/{id}": {"get": {"operationId": "a", "tags": ["unknown"],
 				"parameters": [{"name": "other", "in": "path", "required": true, "schema": {}},
 					{"$ref": "#/components/parameters/Q"}, {"$ref": "#/components/parameters/Q"}],

@@ -237,6 +237,9 @@ func (b *builder) addStaticRoutes() error {
 			return err
 		}
 	}
+	if err := b.addAuthAndIdentityRoutes(); err != nil {
+		return err
+	}
 
 	// What the gateway sends the driver.
 	if err := b.addWebhook("processCallback", &operation{
