@@ -181,7 +181,9 @@ func TestIdentityErrors(t *testing.T) {
 		require.Equal(t, http.StatusCreated, s.Do("PUT", "/api/internal/community/city", map[string]any{}).Status)
 		r := s.Do("POST", "/api/internal/identity/create_id", map[string]any{"community_slug": "city"})
 		other := int64(jsonArrayAny(t, r.Body)[0].(float64))
-		post := func(route string, body any) apptest.Response { return s.Do("POST", "/api/internal/identity/"+route, body) }
+		post := func(route string, body any) apptest.Response {
+			return s.Do("POST", "/api/internal/identity/"+route, body)
+		}
 		get := func(route, q string) apptest.Response { return s.Do("GET", "/api/internal/identity/"+route+"?"+q, nil) }
 		for _, tc := range []struct {
 			name   string

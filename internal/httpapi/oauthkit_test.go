@@ -47,7 +47,7 @@ func init() {
 			{Name: "bot-token", Run: plugin.Bind((*oauthkit).token),
 				Output: plugin.Schema(`{"type":"object","properties":{"bot_token":{"type":"string"},"account":{"type":"string"}}}`)},
 			{Name: "link", Run: plugin.Bind((*oauthkit).link),
-				Input: plugin.Schema(`{"type":"object","properties":{"user":{"type":"string"},"quality":{"type":"string"},"type":{"type":"string"}},"required":["user"]}`),
+				Input:  plugin.Schema(`{"type":"object","properties":{"user":{"type":"string"},"quality":{"type":"string"},"type":{"type":"string"}},"required":["user"]}`),
 				Output: plugin.Schema(`{"type":"object"}`)},
 		},
 	})
@@ -217,7 +217,10 @@ func (f *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.exchanges++
-	answer := func(a tokenAnswer) { w.Header().Set("Content-Type", "application/json"); _ = json.NewEncoder(w).Encode(a) }
+	answer := func(a tokenAnswer) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(a)
+	}
 	if r.PostFormValue("client_id") != fakeClientID || r.PostFormValue("client_secret") != fakeClientSecret {
 		answer(tokenAnswer{Error: "invalid_client"})
 		return
