@@ -24,11 +24,15 @@ import (
 	_ "github.com/metagov/metagov-go/plugins/discourse"
 	"github.com/metagov/metagov-go/plugins/discourse/discoursefake"
 	_ "github.com/metagov/metagov-go/plugins/loomio"
+	_ "github.com/metagov/metagov-go/plugins/mailgun"
 	_ "github.com/metagov/metagov-go/plugins/opencollective"
 	ocfake "github.com/metagov/metagov-go/plugins/opencollective/opencollectivefake"
 	_ "github.com/metagov/metagov-go/plugins/randomness"
+	_ "github.com/metagov/metagov-go/plugins/revshare"
+	_ "github.com/metagov/metagov-go/plugins/slack"
 	_ "github.com/metagov/metagov-go/plugins/sourcecred"
 	"github.com/metagov/metagov-go/plugins/sourcecred/sourcecredfake"
+	_ "github.com/metagov/metagov-go/plugins/tsc"
 	_ "github.com/metagov/metagov-go/plugins/vote"
 	_ "github.com/metagov/metagov-go/plugins/webhook"
 	"github.com/metagov/metagov-go/test/httpfuzz"
@@ -383,6 +387,10 @@ func gatewayRoutes(f fixture, p platforms, callbackURL string) []httpfuzz.Route 
 			`{"title": "How many?", "poll_type": "number", "min": 1, "max": 10, "step": 1, "topic_id": 100, "public": true, "results": "on_vote"}`}},
 		{"opencollective.vote", []string{`{"title": "Buy a kettle?", "details": "For the office", "callback_url": ` + cb + `}`}},
 	}
+	accountBodies := []string{
+		`{"external_id": 1, "community_slug": "` + community + `", "platform_type": "slack", "platform_identifier": "U1", "community_platform_id": "T1", "custom_data": {"a": 1}, "link_type": "oauth", "link_quality": "confirmed"}`,
+		`{"external_id": 2, "community_slug": "` + community + `", "platform_type": "discourse", "platform_identifier": "alice"}`,
+	}
 	hookBodies := []string{`{"type": "push", "data": {"x": 1}}`, `{"action": "created", "post": {"id": 1}}`, `[]`, `"x"`}
 	pages := []string{"after=0&limit=10", "limit=1", "after=1", "community=" + community, ""}
 	routes := []httpfuzz.Route{
@@ -409,6 +417,27 @@ func gatewayRoutes(f fixture, p platforms, callbackURL string) []httpfuzz.Route 
 		{Method: "POST", Pattern: "/api/internal/deliveries/{id}/redeliver", Params: map[string][]string{"id": f.deliveries}},
 		{Method: "GET", Pattern: "/api/internal/events", Queries: pages},
 		{Method: "GET", Pattern: "/api/internal/audit", Queries: pages},
+		// Identity (the original's /api/internal/identity API).
+		{Method: "POST", Pattern: "/api/internal/identity/create_id",
+			Bodies: []string{`{"community_slug": "` + community + `", "count": 2}`, `{"community_slug": "` + community + `"}`}},
+		{Method: "POST", Pattern: "/api/internal/identity/merge_ids",
+			Bodies: []string{`{"community_slug": "` + community + `", "primary_instance_id": 1, "secondary_instance_id": 2}`}},
+		{Method: "POST", Pattern: "/api/internal/identity/link_account", Bodies: accountBodies},
+		{Method: "POST", Pattern: "/api/internal/identity/unlink_account", Bodies: accountBodies},
+		{Method: "GET", Pattern: "/api/internal/identity/get_user", Queries: []string{"external_id=1", "external_id=2", "external_id=x"}},
+		{Method: "GET", Pattern: "/api/internal/identity/get_users", Queries: []string{
+			"community=" + community, "community=" + community + "&platform_type=slack", "community=" + community + "&external_id=1&external_id=2"}},
+		{Method: "GET", Pattern: "/api/internal/identity/filter_users_by_account", Queries: []string{
+			"community=" + community + "&platform_type=slack&platform_identifier=U1", "community=" + community + "&external_id=1&platform_type=slack"}},
+		{Method: "GET", Pattern: "/api/internal/identity/get_linked_account", Queries: []string{
+			"external_id=1&platform_type=slack", "external_id=1&platform_type=slack&community_platform_id=T1"}},
+		// OAuth installs: the platform is not reachable, but every answer
+		// before it must still be a 4xx or a redirect.
+		{Method: "GET", Pattern: "/auth/{plugin}/authorize", Params: map[string][]string{"plugin": {"slack", "randomness", "nope"}},
+			Queries: []string{"type=app&community=" + community + "&redirect_uri=http://127.0.0.1:9/done&state=abc", "type=user&community=" + community}},
+		{Method: "GET", Pattern: "/auth/{plugin}/callback", Params: map[string][]string{"plugin": {"slack", "randomness"}},
+			Queries: []string{"code=abc&state=abc", "error=access_denied&state=abc", "state="}},
+		{Method: "POST", Pattern: "/api/internal/oauth/token", Bodies: []string{`{"ref": "abc"}`, `{}`}},
 		{Method: "GET", Pattern: "/healthz"},
 		{Method: "GET", Pattern: "/readyz"},
 		{Method: "GET", Pattern: "/metrics"},
