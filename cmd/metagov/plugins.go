@@ -4,6 +4,7 @@ package main
 // the only file that names them.
 import (
 	_ "github.com/metagov/metagov-go/plugins/discourse"
+	_ "github.com/metagov/metagov-go/plugins/github"
 	_ "github.com/metagov/metagov-go/plugins/loomio"
 	_ "github.com/metagov/metagov-go/plugins/mailgun"
 	_ "github.com/metagov/metagov-go/plugins/opencollective"

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,6 +75,7 @@ func init() {
 			Name:         "issue-react-vote",
 			Description:  "A vote on a new GitHub issue, counted from 👍 (yes) and 👎 (no) reactions of users; closes at max_votes or on DELETE",
 			Input:        voteInputSchema,
+			InputType:    reflect.TypeFor[voteInput](),
 			Outcome:      reactOutcomeSchema,
 			PollInterval: pollInterval,
 			New:          func(inst plugin.Instance) plugin.ProcessHandler { return reactVote{g: inst.(*GitHub)} },
@@ -81,6 +83,7 @@ func init() {
 			Name:         "issue-comment-vote",
 			Description:  "A vote on a new GitHub issue, counted from comments of the form ^^^^vote^^^^ (each user's first vote counts); closes at max_votes or on DELETE",
 			Input:        voteInputSchema,
+			InputType:    reflect.TypeFor[voteInput](),
 			Outcome:      commentOutcomeSchema,
 			PollInterval: pollInterval,
 			New:          func(inst plugin.Instance) plugin.ProcessHandler { return commentVote{g: inst.(*GitHub)} },

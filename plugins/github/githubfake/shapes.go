@@ -115,36 +115,21 @@ func (d *docs) webhookSchema(name string) (*jsonschema.Schema, error) {
 
 // build makes an instance of components/schemas/<name> of a description:
 // every required property filled with a value of its documented type
-// (the first enum value, the first non-null alternative), then the fake's
-// data merged over it. The result has exactly the documented shape as long
-// as the overrides keep to it, which the callers check by validating.
+// (the first enum value, the first non-null alternative), with the fake's
+// data in over taking the place of the generated values; an object in over
+// is filled out the same way with its own schema's required properties. The
+// result has exactly the documented shape as long as over keeps to it,
+// which the callers check by validating.
 func build(root map[string]any, name string, over map[string]any) map[string]any {
-	v := map[string]any{}
-	if root != nil {
-		g := &generator{root: root, depth: map[string]int{}}
-		if m, ok := g.gen(map[string]any{"$ref": "#/components/schemas/" + name}).(map[string]any); ok {
-			v = m
-		}
+	if root == nil {
+		return over
 	}
-	merge(v, over)
+	g := &generator{root: root, depth: map[string]int{}}
+	v, _ := g.gen(map[string]any{"$ref": "#/components/schemas/" + name}, over, true).(map[string]any)
+	if v == nil {
+		return over
+	}
 	return v
-}
-
-// merge copies over into dst, recursing into objects present on both sides.
-func merge(dst, over map[string]any) {
-	for k, ov := range over {
-		if om, ok := ov.(map[string]any); ok {
-			if dm, ok := dst[k].(map[string]any); ok {
-				merge(dm, om)
-				continue
-			}
-			cp := map[string]any{}
-			merge(cp, om)
-			dst[k] = cp
-			continue
-		}
-		dst[k] = ov
-	}
 }
 
 type generator struct {
@@ -162,19 +147,25 @@ func (g *generator) resolve(ref string) map[string]any {
 	return s
 }
 
-func (g *generator) gen(s map[string]any) any {
+// gen generates a value of schema s; when has is set, over is the fake's
+// value for it (objects are completed, anything else taken as is).
+func (g *generator) gen(s map[string]any, over any, has bool) any {
+	overMap, isMap := over.(map[string]any)
+	if has && !isMap {
+		return over
+	}
 	if ref, ok := s["$ref"].(string); ok {
-		if g.depth[ref] > 1 {
+		if g.depth[ref] > 1 && !has {
 			return nil
 		}
 		g.depth[ref]++
 		defer func() { g.depth[ref]-- }()
-		return g.gen(g.resolve(ref))
+		return g.gen(g.resolve(ref), over, has)
 	}
-	if c, ok := s["const"]; ok {
+	if c, ok := s["const"]; ok && !has {
 		return c
 	}
-	if e, ok := s["enum"].([]any); ok && len(e) > 0 {
+	if e, ok := s["enum"].([]any); ok && len(e) > 0 && !has {
 		for _, v := range e {
 			if v != nil {
 				return v
@@ -185,7 +176,7 @@ func (g *generator) gen(s map[string]any) any {
 	if all, ok := s["allOf"].([]any); ok {
 		out := map[string]any{}
 		for _, sub := range all {
-			if m, ok := g.gen(sub.(map[string]any)).(map[string]any); ok {
+			if m, ok := g.gen(sub.(map[string]any), over, has).(map[string]any); ok {
 				maps.Copy(out, m)
 			}
 		}
@@ -198,7 +189,7 @@ func (g *generator) gen(s map[string]any) any {
 				if am["type"] == "null" {
 					continue
 				}
-				return g.gen(am)
+				return g.gen(am, over, has)
 			}
 			return nil
 		}
@@ -216,7 +207,7 @@ func (g *generator) gen(s map[string]any) any {
 		}
 	}
 	if typ == "" {
-		if _, ok := s["properties"]; ok {
+		if _, ok := s["properties"]; ok || has {
 			typ = "object"
 		}
 	}
@@ -231,13 +222,25 @@ func (g *generator) gen(s map[string]any) any {
 			if ps == nil {
 				ps = map[string]any{}
 			}
-			out[name] = g.gen(ps)
+			ov, has := overMap[name]
+			out[name] = g.gen(ps, ov, has)
+		}
+		for name, ov := range overMap {
+			if _, done := out[name]; done {
+				continue
+			}
+			ps, _ := props[name].(map[string]any)
+			if ps == nil {
+				out[name] = ov
+				continue
+			}
+			out[name] = g.gen(ps, ov, true)
 		}
 		return out
 	case "array":
 		if mi, _ := s["minItems"].(float64); mi > 0 {
 			if items, ok := s["items"].(map[string]any); ok {
-				return []any{g.gen(items)}
+				return []any{g.gen(items, nil, false)}
 			}
 		}
 		return []any{}
