@@ -26,6 +26,8 @@ var advancedVoteInputSchema = plugin.Schema(`{
 		"details": {"type": "string", "maxLength": 1500},
 		"channel": {"type": "string", "minLength": 1, "maxLength": 255, "description": "where to post the vote; without it, a group DM of eligible_voters"},
 		"eligible_voters": {"type": "array", "maxItems": 10000, "uniqueItems": true, "items": {"type": "string", "minLength": 1, "maxLength": 64}},
+		"users": {"type": "array", "maxItems": 10000, "uniqueItems": true, "items": {"type": "string", "minLength": 1, "maxLength": 64},
+			"description": "the original's first name for eligible_voters (PolicyKit sends it); eligible_voters wins when both are given"},
 		"ineligible_voters": {"type": "array", "maxItems": 10000, "uniqueItems": true, "items": {"type": "string", "minLength": 1, "maxLength": 64}},
 		"ineligible_voter_message": {"type": "string", "minLength": 1, "maxLength": 3000, "default": "You are not eligible to vote in this poll."}
 	},

@@ -29,6 +29,8 @@ var emojiVoteInputSchema = plugin.Schema(`{
 		"channel": {"type": "string", "minLength": 1, "maxLength": 255, "description": "where to post the vote; without it, a group DM of eligible_voters"},
 		"eligible_voters": {"type": "array", "maxItems": 10000, "uniqueItems": true, "items": {"type": "string", "minLength": 1, "maxLength": 64},
 			"description": "Slack user ids who may vote (empty: anyone who sees the message)"},
+		"users": {"type": "array", "maxItems": 10000, "uniqueItems": true, "items": {"type": "string", "minLength": 1, "maxLength": 64},
+			"description": "the original's first name for eligible_voters (PolicyKit sends it); eligible_voters wins when both are given"},
 		"ineligible_voters": {"type": "array", "maxItems": 10000, "uniqueItems": true, "items": {"type": "string", "minLength": 1, "maxLength": 64},
 			"description": "Slack user ids who may not vote"},
 		"ineligible_voter_message": {"type": "string", "minLength": 1, "maxLength": 3000, "default": "You are not eligible to vote in this poll."},
@@ -216,7 +218,7 @@ func emojiBlocks(in *emojiVoteInput, out *emojiVoteOutcome, open bool) []block {
 		}
 		text := escapeMrkdwn(label) + fmt.Sprintf("   `%d`", ov.Count)
 		if ov.Count > 0 {
-			text += "\n" + mentions(ov.Users)
+			text += " (" + mentions(ov.Users) + ")"
 		}
 		var button *element
 		if open {
@@ -237,7 +239,7 @@ func mentions(users []string) string {
 	for i, u := range shown {
 		parts[i] = "<@" + u + ">"
 	}
-	s := strings.Join(parts, " ")
+	s := strings.Join(parts, ", ")
 	if rest := len(users) - len(shown); rest > 0 {
 		s += fmt.Sprintf(" and %d more", rest)
 	}

@@ -20,8 +20,11 @@ const maxGroupDM = 8
 
 // voters are the eligibility rules both votes share.
 type voters struct {
-	Channel                string   `json:"channel"`
-	EligibleVoters         []string `json:"eligible_voters"`
+	Channel        string   `json:"channel"`
+	EligibleVoters []string `json:"eligible_voters"`
+	// Users is eligible_voters' name in the original's first generation,
+	// which PolicyKit still sends; eligible_voters wins when both are given.
+	Users                  []string `json:"users"`
 	IneligibleVoters       []string `json:"ineligible_voters"`
 	IneligibleVoterMessage string   `json:"ineligible_voter_message"`
 }
@@ -29,19 +32,31 @@ type voters struct {
 // eligible reports whether user may vote: in eligible_voters when that is
 // given, and never in ineligible_voters.
 func (v voters) eligible(user string) bool {
-	if len(v.EligibleVoters) > 0 && !slices.Contains(v.EligibleVoters, user) {
+	if list := v.eligibleList(); len(list) > 0 && !slices.Contains(list, user) {
 		return false
 	}
 	return !slices.Contains(v.IneligibleVoters, user)
 }
 
+// eligibleList is eligible_voters, or users when only that is given.
+func (v voters) eligibleList() []string {
+	if len(v.EligibleVoters) > 0 {
+		return v.EligibleVoters
+	}
+	return v.Users
+}
+
 // check refuses a vote with nowhere to post.
 func (v voters) check() error {
-	if v.Channel == "" && len(v.EligibleVoters) == 0 {
+	list, field := v.EligibleVoters, "/eligible_voters"
+	if len(list) == 0 {
+		list, field = v.Users, "/users"
+	}
+	if v.Channel == "" && len(list) == 0 {
 		return &plugin.InputError{Message: "eligible_voters or channel are required"}
 	}
-	if v.Channel == "" && len(v.EligibleVoters) > maxGroupDM {
-		return &plugin.InputError{Field: "/eligible_voters", Message: fmt.Sprintf(
+	if v.Channel == "" && len(list) > maxGroupDM {
+		return &plugin.InputError{Field: field, Message: fmt.Sprintf(
 			"without a channel the vote is posted to a group DM of the eligible voters, which holds at most %d people: give a channel", maxGroupDM)}
 	}
 	return nil
@@ -58,7 +73,11 @@ type message struct {
 func (s *Slack) postVote(ctx context.Context, c *plugin.Call, p *plugin.Process, v voters, text string, blocks []block) (message, error) {
 	channel := v.Channel
 	if channel == "" {
-		ch, err := s.openConversation(ctx, v.EligibleVoters, "/eligible_voters")
+		field := "/eligible_voters"
+		if len(v.EligibleVoters) == 0 {
+			field = "/users"
+		}
+		ch, err := s.openConversation(ctx, v.eligibleList(), field)
 		if err != nil {
 			return message{}, err
 		}

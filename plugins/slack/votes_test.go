@@ -86,7 +86,7 @@ func TestEmojiVote(t *testing.T) {
 			return strings.Contains(string(m.Blocks), "Approve   `1`")
 		})
 		m, _ = b.fake.Message(channel, ts)
-		require.Equal(t, "Approve   `1`\n<@"+slackfake.Admin+">", sectionText(blocksOf(t, m)[1]))
+		require.Equal(t, "Approve   `1` (<@"+slackfake.Admin+">)", sectionText(blocksOf(t, m)[1]))
 
 		// A second click moves the vote.
 		reply = b.send(t, b.fake.Interact(slackfake.Admin, channel, ts, slackfake.Action{ActionID: "cast_vote", Value: "no"}))
@@ -119,7 +119,7 @@ func TestEmojiVote(t *testing.T) {
 			require.NotContains(t, bl, "accessory")
 		}
 		require.Contains(t, sectionText(blocksOf(t, m)[0]), "closed")
-		require.Equal(t, "Reject   `1`\n<@"+slackfake.Admin+">", sectionText(blocksOf(t, m)[2]))
+		require.Equal(t, "Reject   `1` (<@"+slackfake.Admin+">)", sectionText(blocksOf(t, m)[2]))
 		cb = lastCallback(t, callbacks.WaitFor(t, 3, 20*time.Second))
 		require.Equal(t, "completed", cb["status"])
 	})
@@ -142,6 +142,14 @@ func TestEmojiVoteInputs(t *testing.T) {
 		require.Len(t, blocks, 4)
 		require.Equal(t, ":sunflower:", blocks[2]["accessory"].(map[string]any)["text"].(map[string]any)["text"])
 
+		// PolicyKit's payload names the voters users, the original's first
+		// name for eligible_voters: a group DM of them.
+		_, rec = b.startVote(t, "emoji-vote", map[string]any{"title": "PolicyKit vote", "poll_type": "boolean",
+			"users": []string{slackfake.Admin, slackfake.Member}, "callback_url": "http://127.0.0.1:9/cb"})
+		ch, found = b.fake.Channel(rec["outcome"].(map[string]any)["channel"].(string))
+		require.True(t, found)
+		require.True(t, ch.IsMPIM && ch.Members[slackfake.Admin] && ch.Members[slackfake.Member] && !ch.Members[slackfake.Outsider])
+
 		for _, c := range []struct {
 			input map[string]any
 			field string
@@ -151,6 +159,8 @@ func TestEmojiVoteInputs(t *testing.T) {
 				"options": []string{"1", "2", "3", "4", "5", "6", "7", "8"}}, "/options"},
 			{map[string]any{"title": "x", "poll_type": "boolean"}, ""},
 			{map[string]any{"title": "x", "poll_type": "boolean", "eligible_voters": []string{"U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9"}}, "/eligible_voters"},
+			{map[string]any{"title": "x", "poll_type": "boolean", "users": []string{"U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9"}}, "/users"},
+			{map[string]any{"title": "x", "poll_type": "boolean", "channel": slackfake.General, "voters": []string{"U1"}}, "/voters"},
 			{map[string]any{"title": "x", "poll_type": "boolean", "channel": slackfake.General, "options": []string{strings.Repeat("o", 151)}}, "/options/0"},
 		} {
 			r := b.s.Do("POST", "/api/internal/process/slack.emoji-vote", c.input, header...)
