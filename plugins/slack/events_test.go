@@ -2,6 +2,7 @@ package slack_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,13 +33,25 @@ func TestEvents(t *testing.T) {
 			"channel": map[string]any{"id": "C0NEW0001", "name": "fresh", "created": 1700000000, "creator": slackfake.Admin}})
 		require.Equal(t, http.StatusOK, b.send(t, req).Status)
 
+		// user_change carries a user object, which stays in the data.
+		req, _ = b.fake.Event(slackfake.TeamID, map[string]any{"type": "user_change",
+			"user": map[string]any{"id": slackfake.Member, "name": "mo", "real_name": "Mo"}})
+		require.Equal(t, http.StatusOK, b.send(t, req).Status)
+
+		// Another app's event is acknowledged and ignored.
+		req, _ = b.fake.Event(slackfake.TeamID, map[string]any{"type": "message", "user": slackfake.Member, "text": "x",
+			"channel": slackfake.General, "ts": "1700000004.000100", "channel_type": "channel"})
+		req.Body = []byte(strings.Replace(string(req.Body), `"api_app_id":"`+slackfake.AppID+`"`, `"api_app_id":"A0OTHERAPP"`, 1))
+		req.Resign(slackfake.SigningSecret, time.Now())
+		require.Equal(t, http.StatusOK, b.send(t, req).Status)
+
 		// Another workspace's event has nowhere to go: acknowledged.
 		req, _ = b.fake.Event("T0OTHER01", map[string]any{"type": "message", "user": slackfake.Member, "text": "x",
 			"channel": "C0X", "ts": "1700000003.000100"})
 		require.Equal(t, http.StatusOK, b.send(t, req).Status)
 
 		events := b.events(t)
-		require.Len(t, events, 3)
+		require.Len(t, events, 4)
 		require.Equal(t, "reaction_added", events[0]["event_type"])
 		require.Equal(t, community, events[0]["community"])
 		require.Equal(t, "slack", events[0]["source"])
@@ -53,6 +66,9 @@ func TestEvents(t *testing.T) {
 
 		require.Equal(t, "channel_created", events[2]["event_type"])
 		require.Equal(t, map[string]any{"user_id": nil, "provider": "slack"}, events[2]["initiator"])
+
+		require.Equal(t, "user_change", events[3]["event_type"])
+		require.Equal(t, "Mo", events[3]["data"].(map[string]any)["user"].(map[string]any)["real_name"])
 	})
 }
 
