@@ -308,7 +308,7 @@ func (g *Gateway) Callback(ctx context.Context, name string, query url.Values) (
 		},
 	})
 	if err == nil && installation == nil {
-		err = errors.New("Install returned no installation")
+		err = errors.New("the installer returned no installation")
 	}
 	if err != nil {
 		return back.failWith(ctx, log, name, err), nil

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -505,4 +506,24 @@ func jsonArrayAny(t *testing.T, body []byte) []any {
 	var v []any
 	require.NoError(t, json.Unmarshal(body, &v), string(body))
 	return v
+}
+
+// TestOAuthAcrossGateways: with no session, a state one gateway issued
+// completes at another sharing the database (and secret key), and a replay
+// at the first is refused.
+func TestOAuthAcrossGateways(t *testing.T) {
+	if os.Getenv(apptest.PostgresEnv) == "" {
+		t.Skipf("%s is not set: two gateways need PostgreSQL", apptest.PostgresEnv)
+	}
+	db := apptest.Postgres(t)
+	e := startOAuth(t, db, app.Config{})
+	second := apptest.Start(t, db, app.Config{Settings: e.fake.settings, OAuthRedirectAllow: e.driver.URL + "/oauth/"})
+	cb := e.consent(t, e.toPlatform(t, url.Values{"state": {"two"}}))
+	elsewhere := second.URL + strings.TrimPrefix(cb, e.s.URL)
+	back := e.walk(t, elsewhere)
+	require.Empty(t, back.Get("error"), back.Encode())
+	require.Equal(t, "two", back.Get("state"))
+	back = e.walk(t, cb)
+	require.Equal(t, "state_already_used", back.Get("error"))
+	require.Equal(t, 1, e.fake.exchanges)
 }
