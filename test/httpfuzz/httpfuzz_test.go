@@ -288,6 +288,9 @@ func setUp(t *testing.T, s *apptest.Server, p platforms, callbackURL string) fix
 		r = s.Do("POST", "/api/hooks/"+community+"/webhook/"+hookSlug, string(body), signatureHd, hdr.Get(signatureHd))
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	}
+	// Identities for the identity routes to link accounts to.
+	r = s.Do("POST", "/api/internal/identity/create_id", map[string]any{"community_slug": community, "count": 3})
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 	r = s.Do("GET", "/api/internal/community/"+community, nil)
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	var c struct {
