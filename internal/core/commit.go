@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/metagov/metagov-go/internal/requestid"
 	"github.com/metagov/metagov-go/internal/store"
@@ -156,13 +157,29 @@ func (g *Gateway) writeProcess(ctx context.Context, tx *store.Tx, u *unit, pc pl
 	if err != nil {
 		return p, fmt.Errorf("encoding callback of process %d: %w", p.ID, err)
 	}
-	return p, g.enqueueDelivery(ctx, tx, &store.DeliveryInsertParams{
+	return p, g.enqueueCallback(ctx, tx, &store.DeliveryInsertParams{
 		CommunityID: p.CommunityID,
 		Kind:        store.DeliveryCallback,
 		ProcessID:   p.ID,
 		URL:         p.CallbackURL,
 		Payload:     payload,
 	})
+}
+
+// enqueueCallback queues a process's callback, coalesced: the record
+// replaces the process's callback still waiting to be sent, if any, so a
+// driver slower than the changes gets the latest record next rather than
+// every one in between (each carries its sequence). The final record is
+// always sent, since it replaces only what has not gone out.
+func (g *Gateway) enqueueCallback(ctx context.Context, tx *store.Tx, p *store.DeliveryInsertParams) error {
+	p.MessageID = newMessageID()
+	p.RequestID = requestid.From(ctx)
+	replaced, err := tx.DeliveryReplaceQueued(ctx, time.Now(), p) // leases go by the real clock
+	if err != nil || replaced {
+		return err
+	}
+	_, err = tx.DeliveryInsert(ctx, p)
+	return err
 }
 
 // insertEvent stores an event and, when the driver has an event receiver,

@@ -97,6 +97,32 @@ func (q *Queries) DeliveryInsert(ctx context.Context, p *DeliveryInsertParams) (
 	return id, nil
 }
 
+// DeliveryReplaceQueued puts a newer process record in place of the
+// payload of its process's queued callback, one no attempt has been made
+// at and no dispatcher holds, and reports whether there was one; the
+// caller inserts a new delivery otherwise. The callback gets a new
+// webhook-id (p.MessageID), since it is a new message. So a process whose
+// changes come faster than its driver takes them has at most one callback
+// in flight and one waiting, the waiting one always the latest record.
+func (t *Tx) DeliveryReplaceQueued(ctx context.Context, now time.Time, p *DeliveryInsertParams) (bool, error) {
+	const queued = `process_id = $1 AND kind = 'callback' AND status = 'pending' AND attempts = 0 AND lease_until_ms <= $2`
+	res, err := t.db.ExecContext(ctx,
+		`UPDATE deliveries SET payload = $3, url = $4, message_id = $5, request_id = $6, updated_at = $7
+		 WHERE id = (SELECT id FROM deliveries WHERE `+queued+` ORDER BY id DESC LIMIT 1) AND `+queued,
+		p.ProcessID, now.UnixMilli(), string(p.Payload), p.URL, p.MessageID, p.RequestID, now.UTC())
+	if err != nil {
+		return false, fmt.Errorf("replacing the queued callback of process %d: %w", p.ProcessID, interpretError(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("replacing the queued callback of process %d: %w", p.ProcessID, err)
+	}
+	if n > 0 {
+		t.queued++
+	}
+	return n > 0, nil
+}
+
 // DeliveryGetByID returns one delivery.
 func (q *Queries) DeliveryGetByID(ctx context.Context, id int64) (Delivery, error) {
 	d, err := scanDelivery(q.db.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = $1`, id))
@@ -188,8 +214,16 @@ func (q *Queries) DeliveryAttemptList(ctx context.Context, fromID, toID int64) (
 	return out, rows.Err()
 }
 
+// notBehind keeps a process's callbacks one at a time: a callback (d) is
+// not claimed while an older one of its process is in flight or due, so at
+// most one is in flight and they are sent in order (an older one waiting
+// to be retried does not hold newer ones back).
+const notBehind = `(d.kind <> 'callback' OR NOT EXISTS (
+		SELECT 1 FROM deliveries o WHERE o.process_id = d.process_id AND o.status = 'pending' AND o.id < d.id
+		AND o.kind = 'callback' AND (o.lease_until_ms > $2 OR o.next_attempt_ms <= $2)))`
+
 // DeliveryClaim leases up to limit due, pending deliveries until leaseUntil
-// and returns them. A claimed delivery is skipped by other claimers until
+// and returns them, a process's callbacks one at a time (see notBehind). A claimed delivery is skipped by other claimers until
 // its lease ends, so a dispatcher that dies mid-delivery hands it back by
 // simply not finishing. It runs in the transaction because it must: the
 // lease is what keeps gateway processes apart. On PostgreSQL the rows are
@@ -198,7 +232,8 @@ func (q *Queries) DeliveryAttemptList(ctx context.Context, fromID, toID int64) (
 // finding its rows leased; SQLite has a single writer and needs no lock.
 func (t *Tx) DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Delivery, error) {
 	query := `UPDATE deliveries SET lease_until_ms = $1
-		 WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_ms <= $2 AND lease_until_ms <= $2
+		 WHERE id IN (SELECT id FROM deliveries d WHERE status = 'pending' AND next_attempt_ms <= $2 AND lease_until_ms <= $2
+		              AND ` + notBehind + `
 		              ORDER BY next_attempt_ms, id LIMIT $3)
 		   AND +status = 'pending' AND lease_until_ms <= $2
 		 RETURNING ` + deliveryColumns
@@ -209,7 +244,8 @@ func (t *Tx) DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit
 		// A CTE, because PostgreSQL may run a locking subquery under IN
 		// more than once and so lease more than limit rows.
 		query = `WITH due AS (
-		   SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_ms <= $2 AND lease_until_ms <= $2
+		   SELECT id FROM deliveries d WHERE status = 'pending' AND next_attempt_ms <= $2 AND lease_until_ms <= $2
+		   AND ` + notBehind + `
 		   ORDER BY next_attempt_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED)
 		 UPDATE deliveries SET lease_until_ms = $1 FROM due WHERE deliveries.id = due.id
 		 RETURNING ` + deliveryQualified

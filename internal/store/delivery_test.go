@@ -178,6 +178,89 @@ func TestDeliveries(t *testing.T) {
 			require.Equal(t, []int64{ids[0]}, claim(time.Now().Add(time.Second), time.Minute, 10))
 		})
 
+		t.Run("a process's callbacks: one in flight, the queued one replaced", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			c := b.community(t)
+			inst := b.instance(t, c.ID, "kit", "", `{}`)
+			p := b.process(t, inst, "vote", "pending")
+			other := b.process(t, inst, "vote", "pending")
+			n := 0
+			// enqueue queues a process's record as the gateway does:
+			// replacing its queued callback, else inserting one.
+			enqueue := func(processID int64, payload string, now time.Time) (id int64, replaced bool) {
+				t.Helper()
+				n++
+				params := &store.DeliveryInsertParams{CommunityID: c.ID, Kind: store.DeliveryCallback, ProcessID: processID,
+					MessageID: fmt.Sprintf("msg_coalesce_%d", n), URL: "https://driver.example/cb", Payload: []byte(payload)}
+				b.tx(t, func(tx *store.Tx) error {
+					var err error
+					if replaced, err = tx.DeliveryReplaceQueued(b.ctx, now, params); err != nil || replaced {
+						return err
+					}
+					id, err = tx.DeliveryInsert(b.ctx, params)
+					return err
+				})
+				return id, replaced
+			}
+			claim := func(now time.Time) []store.Delivery {
+				t.Helper()
+				var got []store.Delivery
+				b.tx(t, func(tx *store.Tx) error {
+					var err error
+					got, err = tx.DeliveryClaim(b.ctx, now, now.Add(time.Minute), 10)
+					return err
+				})
+				return got
+			}
+			now := time.Now().Add(time.Second) // the deliveries are due
+			first, _ := enqueue(p.ID, `{"sequence": 2}`, now)
+			_, replaced := enqueue(p.ID, `{"sequence": 3}`, now)
+			require.True(t, replaced, "a callback nobody took yet is replaced")
+			otherID, _ := enqueue(other.ID, `{"sequence": 2}`, now)
+			got := claim(now)
+			require.Len(t, got, 2, "one per process")
+			require.Equal(t, first, got[0].ID)
+			require.JSONEq(t, `{"sequence": 3}`, string(got[0].Payload), "the latest record")
+			require.Equal(t, "msg_coalesce_2", got[0].MessageID, "a new message, a new webhook-id")
+			require.Equal(t, otherID, got[1].ID)
+
+			// While it is in flight, a change queues a second callback,
+			// which later changes replace, and which waits its turn.
+			second, replaced := enqueue(p.ID, `{"sequence": 4}`, now)
+			require.False(t, replaced, "the callback in flight is left alone")
+			_, replaced = enqueue(p.ID, `{"sequence": 5}`, now)
+			require.True(t, replaced)
+			require.Empty(t, claim(now), "not while the older one is in flight")
+
+			// The older one fails: it waits for its retry, the newer goes.
+			b.tx(t, func(tx *store.Tx) error {
+				return tx.DeliveryRecord(b.ctx, &store.DeliveryOutcome{
+					Attempt: store.DeliveryAttempt{DeliveryID: first, AttemptedAt: now, StatusCode: 500, Error: "500"},
+					Status:  store.DeliveryPending, NextAttempt: now.Add(time.Hour)})
+			})
+			got = claim(now)
+			require.Len(t, got, 1)
+			require.Equal(t, second, got[0].ID)
+			require.JSONEq(t, `{"sequence": 5}`, string(got[0].Payload), "the final record goes out")
+			_, replaced = enqueue(p.ID, `{"sequence": 6}`, now)
+			require.False(t, replaced, "a callback that was tried is never rewritten")
+
+			// A retry that falls due goes before newer ones.
+			b.tx(t, func(tx *store.Tx) error {
+				return tx.DeliveryRecord(b.ctx, &store.DeliveryOutcome{
+					Attempt: store.DeliveryAttempt{DeliveryID: second, AttemptedAt: now, StatusCode: 200},
+					Status:  store.DeliverySucceeded})
+			})
+			var mine []int64
+			for _, d := range claim(now.Add(2 * time.Hour)) { // the other process's lease ran out too
+				if d.ProcessID == p.ID {
+					mine = append(mine, d.ID)
+				}
+			}
+			require.Equal(t, []int64{first}, mine)
+		})
+
 		t.Run("an outcome for a delivery deleted meanwhile does not fail the batch", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)

@@ -34,6 +34,28 @@ func cast(s *apptest.Server, id float64, voter string, ballot any) apptest.Respo
 		map[string]any{"parameters": map[string]any{"process_id": id, "voter": voter, "ballot": ballot}}, header...)
 }
 
+// waitCompleted waits for the callback of the completed process and
+// returns it, checking that the callbacks came in sequence order.
+func waitCompleted(t *testing.T, rcv *apptest.Receiver) map[string]any {
+	t.Helper()
+	var last map[string]any
+	require.Eventually(t, func() bool {
+		got := rcv.All()
+		if len(got) == 0 {
+			return false
+		}
+		return json.Unmarshal(got[len(got)-1].Body, &last) == nil && last["status"] == "completed"
+	}, 20*time.Second, 20*time.Millisecond)
+	prev := 0.0
+	for _, g := range rcv.All() {
+		var body map[string]any
+		require.NoError(t, json.Unmarshal(g.Body, &body))
+		require.Greater(t, body["sequence"].(float64), prev, "callbacks in sequence order")
+		prev = body["sequence"].(float64)
+	}
+	return last
+}
+
 func requireField(t *testing.T, r apptest.Response, status int, field string) {
 	t.Helper()
 	require.Equal(t, status, r.Status, string(r.Body))
@@ -74,22 +96,11 @@ func TestFullVote(t *testing.T) {
 		require.Equal(t, "completed", r.JSON(t)["status"])
 		requireField(t, cast(s, id, "cy", "dinner"), http.StatusBadRequest, "/process_id")
 
-		// One callback per ballot; they may arrive in any order, and the
-		// sequence tells which is the latest.
-		got := rcv.WaitFor(t, 3, 10*time.Second)
-		var seqs []float64
-		var last map[string]any
-		for _, g := range got {
-			var body map[string]any
-			require.NoError(t, json.Unmarshal(g.Body, &body))
-			seqs = append(seqs, body["sequence"].(float64))
-			if last == nil || body["sequence"].(float64) > last["sequence"].(float64) {
-				last = body
-			}
-		}
-		require.ElementsMatch(t, []float64{2, 3, 4}, seqs)
-		require.Equal(t, "completed", last["status"])
-
+		// Callbacks come one at a time, in order; changes made while one
+		// is on its way are coalesced into the next, and the last is the
+		// final record.
+		last := waitCompleted(t, rcv)
+		require.Equal(t, 4.0, last["sequence"])
 		rec = s.Do("GET", loc, nil).JSON(t)
 		require.Equal(t, "completed", rec["status"])
 		out := rec["outcome"].(map[string]any)
@@ -197,4 +208,117 @@ func TestBadRules(t *testing.T) {
 			requireField(t, s.Do("POST", "/api/internal/process/vote.poll", tc.body, header...), http.StatusBadRequest, tc.field)
 		})
 	}
+}
+
+// TestCallbacksCoalesced: while a callback is on its way to a slow driver,
+// the changes that follow are coalesced into one callback, which carries
+// the final record; nothing in between is sent.
+func TestCallbacksCoalesced(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		rcv := apptest.NewReceiver(t)
+		rcv.Delay = func(n int) time.Duration {
+			if n == 0 {
+				return 3 * time.Second
+			}
+			return 0
+		}
+		s := start(t, db, app.Config{})
+		r := s.Do("POST", "/api/internal/process/vote.poll", map[string]any{
+			"callback_url": rcv.URL, "method": "approval", "options": []string{"x", "y"}, "duration_minutes": 60,
+		}, header...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		id := r.JSON(t)["id"].(float64)
+		require.Equal(t, http.StatusOK, cast(s, id, "v0", []string{"x"}).Status)
+		rcv.WaitFor(t, 1, 10*time.Second) // the first callback is in flight
+		for i := 1; i <= 20; i++ {
+			require.Equal(t, http.StatusOK, cast(s, id, fmt.Sprintf("v%d", i), []string{"y"}).Status)
+		}
+		r = s.Do("DELETE", r.Header.Get("Location"), nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		final := r.JSON(t)
+
+		last := waitCompleted(t, rcv)
+		require.Len(t, rcv.All(), 2, "the first callback, then one with the final record")
+		require.Equal(t, final["sequence"], last["sequence"])
+		require.Equal(t, final["outcome"], last["outcome"])
+		require.Equal(t, 20.0, last["outcome"].(map[string]any)["totals"].(map[string]any)["y"])
+	})
+}
+
+// TestRunningCountMatchesClose: the outcome published while the vote is
+// open (from the running count, with users lists bounded) is the one the
+// close recounts from the ballots; the export names every voter.
+func TestRunningCountMatchesClose(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := start(t, db, app.Config{})
+		r := s.Do("POST", "/api/internal/process/vote.poll", map[string]any{
+			"method": "score", "options": []string{"x", "y", "z"}, "score_max": 3, "duration_minutes": 60,
+			"threshold": map[string]any{"share": 0.4},
+		}, header...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		loc := r.Header.Get("Location")
+		id := r.JSON(t)["id"].(float64)
+		for i := range 200 {
+			require.Equal(t, http.StatusOK, cast(s, id, fmt.Sprintf("v%03d", i), map[string]int{"x": i % 4, "y": 3 - i%4}).Status)
+		}
+		for i := range 20 { // changed ballots, some leaving full users lists
+			require.Equal(t, http.StatusOK, cast(s, id, fmt.Sprintf("v%03d", i*3), map[string]int{"z": 3}).Status)
+		}
+		open := s.Do("GET", loc, nil).JSON(t)["outcome"].(map[string]any)
+		x := open["votes"].(map[string]any)["x"].(map[string]any)
+		require.Len(t, x["users"], tally.UsersLimit)
+		require.Equal(t, "v001", x["users"].([]any)[0], "the first voters by id")
+		require.Positive(t, x["users_truncated"])
+
+		r = s.Do("DELETE", loc, nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		closed := r.JSON(t)["outcome"].(map[string]any)
+		require.NotEmpty(t, closed["digest"])
+		delete(closed, "digest")
+		require.Equal(t, open, closed, "the running count is the recount")
+
+		r = s.Do("POST", "/api/internal/action/vote.export", map[string]any{"parameters": map[string]any{"process_id": id}}, header...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var record tally.Record
+		require.NoError(t, json.Unmarshal(r.Body, &record))
+		require.NoError(t, tally.Verify(record))
+		require.Len(t, record.Ballots, 200)
+	})
+}
+
+// TestRankedChoiceCountedByTimer: a ranked-choice vote publishes its last
+// full count with the ballots pending since, and a timer counts them soon
+// after; the close counts everything.
+func TestRankedChoiceCountedByTimer(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := start(t, db, app.Config{})
+		r := s.Do("POST", "/api/internal/process/vote.poll", map[string]any{
+			"method": "ranked-choice", "options": []string{"a", "b", "c"}, "duration_minutes": 60,
+		}, header...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		loc := r.Header.Get("Location")
+		id := r.JSON(t)["id"].(float64)
+		for voter, ranking := range map[string][]string{"v1": {"a", "b"}, "v2": {"b", "a"}, "v3": {"c", "b"}} {
+			require.Equal(t, http.StatusOK, cast(s, id, voter, ranking).Status)
+		}
+		out := s.Do("GET", loc, nil).JSON(t)["outcome"].(map[string]any)
+		require.Equal(t, 3.0, out["participation"].(map[string]any)["voted"].(float64)+out["pending"].(float64),
+			"counted or pending: %v", out)
+		require.Eventually(t, func() bool {
+			out = s.Do("GET", loc, nil).JSON(t)["outcome"].(map[string]any)
+			return out["pending"] == nil
+		}, 20*time.Second, 50*time.Millisecond, "counted by its timer")
+		require.Equal(t, 3.0, out["participation"].(map[string]any)["voted"])
+		require.Equal(t, []any{"b"}, out["winners"], "c goes, and v3's ballot moves to b")
+
+		require.Equal(t, http.StatusOK, cast(s, id, "v4", []string{"a"}).Status)
+		r = s.Do("DELETE", loc, nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		out = r.JSON(t)["outcome"].(map[string]any)
+		require.Nil(t, out["pending"])
+		require.Equal(t, 4.0, out["participation"].(map[string]any)["voted"])
+	})
 }
