@@ -14,6 +14,7 @@ import (
 	_ "github.com/metagov/metagov-go/plugins/slack"
 	_ "github.com/metagov/metagov-go/plugins/sourcecred"
 	_ "github.com/metagov/metagov-go/plugins/tsc"
+	_ "github.com/metagov/metagov-go/plugins/twitter"
 	_ "github.com/metagov/metagov-go/plugins/vote"
 	_ "github.com/metagov/metagov-go/plugins/webhook"
 )
