@@ -343,7 +343,9 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 			newer = append(newer, s.posts[i])
 		}
 	}
-	sort.SliceStable(newer, func(i, j int) bool { return len(newer[i].ID) > len(newer[j].ID) || (len(newer[i].ID) == len(newer[j].ID) && newer[i].ID > newer[j].ID) })
+	sort.SliceStable(newer, func(i, j int) bool {
+		return len(newer[i].ID) > len(newer[j].ID) || (len(newer[i].ID) == len(newer[j].ID) && newer[i].ID > newer[j].ID)
+	})
 	start := 0
 	if tok := q.Get("pagination_token"); tok != "" {
 		n, err := strconv.Atoi(strings.TrimPrefix(tok, "page-"))
