@@ -181,17 +181,14 @@ func (g *Gateway) Authorize(ctx context.Context, name string, in AuthorizeInput)
 	}
 	s := oauthState{Plugin: name, Type: in.Type, Community: in.Community, RedirectURI: in.RedirectURI, DriverState: in.State,
 		CallbackURL: in.CallbackURL, Expires: g.now().Add(g.cfg.OAuthStateTTL).Unix(), Nonce: newNonce()}
-	var communityID int64
+	// Whether a community or an identity exists is not told here: the
+	// route is public, and slugs are global (see the limited keys). The
+	// callback checks both before it exchanges the code.
 	switch {
 	case in.Community != "":
-		c, err := g.store.CommunityGetBySlug(ctx, in.Community)
-		if isNotFound(err) || (err == nil && !storableText(in.Community)) {
-			return "", badParam("community_not_found", "community", "No such community: %s", in.Community)
+		if !slugPattern.MatchString(in.Community) {
+			return "", badParam("invalid_community", "community", "community must be a slug: 1 to 100 letters, digits, '-' or '_'")
 		}
-		if err != nil {
-			return "", err
-		}
-		communityID = c.ID
 	case in.Type == plugin.InstallApp:
 		// Created by the callback when the install succeeds, not now: an
 		// abandoned install leaves nothing behind (the original created one
@@ -203,12 +200,8 @@ func (g *Gateway) Authorize(ctx context.Context, name string, in AuthorizeInput)
 		if err != nil || id <= 0 {
 			return "", badParam("invalid_metagov_id", "metagov_id", "metagov_id must be a positive integer")
 		}
-		m, err := g.store.MetagovIDGet(ctx, id)
-		if err != nil && !isNotFound(err) {
-			return "", err
-		}
-		if err != nil || communityID == 0 || m.CommunityID != communityID {
-			return "", badParam("invalid_metagov_id", "metagov_id", "metagov_id %d is not an identity of the community being installed", id)
+		if in.Community == "" {
+			return "", badParam("invalid_metagov_id", "metagov_id", "metagov_id is an identity of a community: give community too")
 		}
 		s.MetagovID = id
 	}
@@ -294,9 +287,18 @@ func (g *Gateway) Callback(ctx context.Context, name string, query url.Values) (
 	if s.Community != "" && !s.New {
 		if community, err = g.store.CommunityGetBySlug(ctx, s.Community); err != nil {
 			if isNotFound(err) {
-				return back.fail("community_not_found", "community "+s.Community+" was deleted during the install"), nil
+				return back.fail("community_not_found", "there is no community "+s.Community), nil
 			}
 			return "", err
+		}
+	}
+	if s.MetagovID != 0 {
+		m, err := g.store.MetagovIDGet(ctx, s.MetagovID)
+		if err != nil && !isNotFound(err) {
+			return "", err
+		}
+		if err != nil || m.CommunityID != community.ID {
+			return back.fail("invalid_metagov_id", fmt.Sprintf("metagov_id %d is not an identity of community %s", s.MetagovID, s.Community)), nil
 		}
 	}
 	log := g.log.With(slog.String("plugin", name))

@@ -255,9 +255,9 @@ func TestOAuthAuthorizeRefusals(t *testing.T) {
 			{"allowed host, other port", "oauthkit", url.Values{"redirect_uri": {e.driver.URL + "0/oauth/done"}}, 400, "redirect_uri_not_allowed"},
 			{"not http", "oauthkit", url.Values{"redirect_uri": {"javascript:alert(1)//" + good}}, 400, "invalid_redirect_uri"},
 			{"bad type", "oauthkit", url.Values{"redirect_uri": {good}, "type": {"bot"}}, 400, "invalid_type"},
-			{"unknown community", "oauthkit", url.Values{"redirect_uri": {good}, "community": {"nowhere"}}, 400, "community_not_found"},
+			{"malformed community", "oauthkit", url.Values{"redirect_uri": {good}, "community": {"no/such"}}, 400, "invalid_community"},
 			{"bad metagov_id", "oauthkit", url.Values{"redirect_uri": {good}, "community": {"town"}, "metagov_id": {"abc"}}, 400, "invalid_metagov_id"},
-			{"foreign metagov_id", "oauthkit", url.Values{"redirect_uri": {good}, "community": {"town"}, "metagov_id": {"12345"}}, 400, "invalid_metagov_id"},
+			{"metagov_id without community", "oauthkit", url.Values{"redirect_uri": {good}, "metagov_id": {"12345"}}, 400, "invalid_metagov_id"},
 			{"unknown plugin", "nosuch", url.Values{"redirect_uri": {good}}, 400, "unknown_plugin"},
 			{"plugin without OAuth", "testkit", url.Values{"redirect_uri": {good}}, 404, "oauth_not_supported"},
 		} {
@@ -300,6 +300,16 @@ func TestOAuthCallbackFailures(t *testing.T) {
 		back = e.walk(t, cb)
 		require.Equal(t, "state_already_used", back.Get("error"))
 		require.Equal(t, 1, e.fake.exchanges, "a replay exchanges nothing")
+
+		// An unknown community and an identity of none of it are told only
+		// at the callback (authorize is public: no oracle of slugs), before
+		// any code is exchanged.
+		back = e.walk(t, e.authorizeURL(url.Values{"state": {"s4"}, "community": {"nowhere"}}))
+		require.Equal(t, "community_not_found", back.Get("error"))
+		require.Equal(t, "s4", back.Get("state"))
+		back = e.walk(t, e.authorizeURL(url.Values{"community": {"town"}, "metagov_id": {"12345"}}))
+		require.Equal(t, "invalid_metagov_id", back.Get("error"))
+		require.Equal(t, 1, e.fake.exchanges)
 
 		// The provider reports the user's refusal.
 		e.fake.mu.Lock()
