@@ -77,6 +77,13 @@ func withDiscourseMessage(err error) error {
 	var body errorBody
 	if json.Unmarshal([]byte(pe.Message), &body) == nil && len(body.Errors) > 0 {
 		pe.Message = strings.Join(body.Errors, "; ")
+		// Discourse's own "not_found" answer names a post, topic or user
+		// the driver gave (the forum itself was reached when the plugin was
+		// enabled): the input is wrong, the forum is fine. A 404 without it
+		// (a proxy's page, a wrong server_url) stays a platform failure.
+		if pe.Status == http.StatusNotFound && body.ErrorType == "not_found" {
+			pe.Rejected = true
+		}
 	}
 	return pe
 }

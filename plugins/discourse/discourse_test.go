@@ -161,7 +161,7 @@ func TestActionErrors(t *testing.T) {
 				params: map[string]any{"raw": "A long enough first post for the topic.", "title": "Too short", "category": 1},
 				status: http.StatusUnprocessableEntity, code: "platform_rejected", detail: []string{"Title must be at least 15 characters", "discourse refused the input (422)"}},
 			{name: "not found", action: "delete-post", params: map[string]any{"id": 999999},
-				status: http.StatusBadGateway, code: "platform_error", detail: []string{"The requested URL or resource could not be found.", "404"}},
+				status: http.StatusUnprocessableEntity, code: "platform_rejected", detail: []string{"The requested URL or resource could not be found.", "404"}},
 			{name: "server error", prepare: func() { b.forum.Fail(http.StatusServiceUnavailable, "Discourse is in maintenance") },
 				action: "create-post", params: map[string]any{"raw": "A reply that is long enough to post.", "topic_id": 1},
 				status: http.StatusBadGateway, code: "platform_error", detail: []string{"Discourse is in maintenance", "503"}},

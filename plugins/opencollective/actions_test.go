@@ -70,7 +70,7 @@ func TestConversationsAndComments(t *testing.T) {
 			{name: "two targets", params: map[string]any{"raw": "both", "conversation_id": conv["id"], "expense_id": 1},
 				status: http.StatusBadRequest, code: "invalid_input", fragments: []string{"not both"}},
 			{name: "unknown conversation", params: map[string]any{"raw": "lost", "conversation_id": "conv_404"},
-				status: http.StatusBadGateway, code: "platform_error", fragments: []string{"Conversation not found"}},
+				status: http.StatusUnprocessableEntity, code: "platform_rejected", fragments: []string{"Conversation not found"}},
 			{name: "empty comment", params: map[string]any{"raw": "", "conversation_id": conv["id"]}, status: http.StatusBadRequest, code: "invalid_input"},
 		}
 		for _, tt := range tests {
@@ -116,6 +116,8 @@ func TestProcessExpense(t *testing.T) {
 				url: fmt.Sprintf("%s/metagov/projects/metagov-tools/expenses/%d", webURL, project.ExpenseLegacyID)},
 			{name: "another collective's expense", expenseID: theirs.ExpenseLegacyID, action: "APPROVE", status: http.StatusBadGateway,
 				code: "platform_error", fragments: []string{"forbidden"}, want: "PENDING"},
+			{name: "unknown expense", expenseID: 999999, action: "APPROVE", status: http.StatusUnprocessableEntity,
+				code: "platform_rejected", fragments: []string{"Expense not found"}, want: "PENDING"},
 			{name: "action outside the enum", expenseID: ours.ExpenseLegacyID, action: "PAY", status: http.StatusBadRequest,
 				code: "invalid_input", want: "PENDING"},
 			{name: "expense id of the wrong type", expenseID: 1.5, action: "APPROVE", status: http.StatusBadRequest,

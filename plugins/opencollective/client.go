@@ -63,9 +63,10 @@ type graphQLError struct {
 
 // rejectedCodes are the error codes by which Open Collective refuses the
 // input itself rather than failing: the caller must change it (422).
-// GRAPHQL_VALIDATION_FAILED is not one: it means the plugin's own query is
-// wrong.
-var rejectedCodes = map[string]bool{"ValidationFailed": true, "BadRequest": true, "BAD_USER_INPUT": true}
+// NotFound is one: it names an expense, conversation or account the caller
+// gave. GRAPHQL_VALIDATION_FAILED is not: it means the plugin's own query
+// is wrong.
+var rejectedCodes = map[string]bool{"ValidationFailed": true, "BadRequest": true, "BAD_USER_INPUT": true, "NotFound": true}
 
 // errTwoFactor marks a call refused because the account uses two-factor
 // authentication (or the collective requires it) and the token was not
