@@ -57,6 +57,14 @@ func loadRules(ctx context.Context, p *plugin.Process) (tally.Rules, schedule, e
 
 // loadBallots reads a poll's ballots, one per voter, sorted by voter.
 func loadBallots(ctx context.Context, c *plugin.Call, p *plugin.Process) ([]tally.Ballot, error) {
+	ballots, err := loadUnsorted(ctx, c, p)
+	slices.SortFunc(ballots, func(a, b tally.Ballot) int { return strings.Compare(a.Voter, b.Voter) })
+	return ballots, err
+}
+
+// loadUnsorted reads a poll's ballots, one per voter, in no order: enough
+// to count them.
+func loadUnsorted(ctx context.Context, c *plugin.Call, p *plugin.Process) ([]tally.Ballot, error) {
 	stored, err := c.State().List(ctx, ballotPrefix(p.ID()))
 	if err != nil {
 		return nil, err
@@ -69,7 +77,6 @@ func loadBallots(ctx context.Context, c *plugin.Call, p *plugin.Process) ([]tall
 		}
 		ballots = append(ballots, b)
 	}
-	slices.SortFunc(ballots, func(a, b tally.Ballot) int { return strings.Compare(a.Voter, b.Voter) })
 	return ballots, nil
 }
 
@@ -90,7 +97,7 @@ func counter(ctx context.Context, c *plugin.Call, p *plugin.Process, rules tally
 // recount makes the running count again from the stored ballots (this
 // invocation's writes included).
 func recount(ctx context.Context, c *plugin.Call, p *plugin.Process, rules tally.Rules) (*tally.Counter, error) {
-	ballots, err := loadBallots(ctx, c, p)
+	ballots, err := loadUnsorted(ctx, c, p)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +157,7 @@ func countRanked(ctx context.Context, c *plugin.Call, p *plugin.Process, s sched
 		return err
 	}
 	started := time.Now()
-	ballots, err := loadBallots(ctx, c, p)
+	ballots, err := loadUnsorted(ctx, c, p)
 	if err != nil {
 		return err
 	}
