@@ -3,6 +3,8 @@ package vote
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 
 	"github.com/metagov/metagov-go/plugin"
 	"github.com/metagov/metagov-go/plugins/vote/tally"
@@ -85,10 +87,34 @@ func cast(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Proc
 	return castResult{ProcessID: p.ID(), Voter: in.Voter, Revision: b.Revision, Status: string(p.Status())}, nil
 }
 
+// exportParams are vote.export's parameters besides process_id.
+type exportParams struct {
+	Limit int    `json:"limit"`
+	After string `json:"after"`
+}
+
+// maxExportPage bounds a page of ballots.
+const maxExportPage = 10_000
+
+// ballotPage is a page of a poll's ballots, by voter id.
+type ballotPage struct {
+	ProcessID int64          `json:"process_id"`
+	Ballots   []tally.Ballot `json:"ballots"`
+	// Next is the after of the next page; absent on the last.
+	Next string `json:"next,omitempty"`
+}
+
 // export returns the poll as a tally.Record: rules, ballots, outcome and
 // digest, which `metagov tally FILE` recounts. It names the voters even of
-// an anonymous vote, so it is for the driver, not for the public.
-func export(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Process, _ json.RawMessage) (any, error) {
+// an anonymous vote, so it is for the driver, not for the public. With a
+// limit it returns a page of the ballots instead, by voter id: the full
+// users lists of a large vote, a page at a time. (Each page reads the
+// poll's ballots, which are stored one key per voter in no order.)
+func export(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Process, params json.RawMessage) (any, error) {
+	var in exportParams
+	if err := plugin.Unmarshal(params, &in); err != nil {
+		return nil, err
+	}
 	rules, _, err := loadRules(ctx, p)
 	if err != nil {
 		return nil, err
@@ -97,5 +123,19 @@ func export(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Pr
 	if err != nil {
 		return nil, err
 	}
-	return tally.NewRecord(rules, ballots)
+	if in.Limit == 0 {
+		if in.After != "" {
+			return nil, &plugin.InputError{Field: "/after", Message: "after pages the ballots: give limit too"}
+		}
+		return tally.NewRecord(rules, ballots)
+	}
+	i, found := slices.BinarySearchFunc(ballots, in.After, func(b tally.Ballot, voter string) int { return strings.Compare(b.Voter, voter) })
+	if found {
+		i++
+	}
+	page := ballotPage{ProcessID: p.ID(), Ballots: ballots[i:min(i+in.Limit, len(ballots))]}
+	if i+in.Limit < len(ballots) {
+		page.Next = page.Ballots[len(page.Ballots)-1].Voter
+	}
+	return page, nil
 }

@@ -37,9 +37,9 @@ func init() {
 			},
 			{
 				Name:        "export",
-				Description: "Export a vote.poll's rules, ballots, outcome and digest, for `metagov tally`",
+				Description: "Export a vote.poll's rules, ballots, outcome and digest, for `metagov tally`; or page through its ballots",
 				Input:       exportInput,
-				InputType:   reflect.TypeFor[struct{}](), // process_id only, which the gateway reads
+				InputType:   reflect.TypeFor[exportParams](),
 				RunProcess:  export,
 			},
 		},

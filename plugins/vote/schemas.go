@@ -76,5 +76,10 @@ var exportInput = plugin.Schema(`{
 	"type": "object",
 	"additionalProperties": false,
 	"required": ["process_id"],
-	"properties": {"process_id": {"type": "integer"}}
+	"properties": {
+		"process_id": {"type": "integer"},
+		"limit": {"type": "integer", "minimum": 1, "maximum": ` + strconv.Itoa(maxExportPage) + `,
+			"description": "Page the ballots: at most this many, by voter id, with next as the cursor; without it, the whole record"},
+		"after": {"type": "string", "description": "With limit: the ballots of voters after this id (the next of the previous page)"}
+	}
 }`)

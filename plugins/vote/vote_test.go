@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -285,6 +286,40 @@ func TestRunningCountMatchesClose(t *testing.T) {
 		require.NoError(t, json.Unmarshal(r.Body, &record))
 		require.NoError(t, tally.Verify(record))
 		require.Len(t, record.Ballots, 200)
+
+		// The full users lists, a page of ballots at a time.
+		export := func(params map[string]any) apptest.Response {
+			params["process_id"] = id
+			return s.Do("POST", "/api/internal/action/vote.export", map[string]any{"parameters": params}, header...)
+		}
+		var voters []string
+		after, pages := "", 0
+		for {
+			r := export(map[string]any{"limit": 90, "after": after})
+			require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+			var page struct {
+				Ballots []tally.Ballot
+				Next    string
+			}
+			require.NoError(t, json.Unmarshal(r.Body, &page))
+			pages++
+			for _, b := range page.Ballots {
+				voters = append(voters, b.Voter)
+			}
+			if page.Next == "" {
+				break
+			}
+			require.Len(t, page.Ballots, 90)
+			require.Equal(t, voters[len(voters)-1], page.Next)
+			after = page.Next
+		}
+		require.Equal(t, 3, pages)
+		require.Len(t, voters, 200)
+		require.True(t, slices.IsSorted(voters), "by voter id")
+		require.Equal(t, voters, slices.Compact(slices.Clone(voters)), "each voter once")
+		requireField(t, export(map[string]any{"after": "v010"}), http.StatusBadRequest, "/after")
+		requireField(t, export(map[string]any{"limit": 0}), http.StatusBadRequest, "/limit")
+		requireField(t, export(map[string]any{"limit": 10_001}), http.StatusBadRequest, "/limit")
 	})
 }
 
