@@ -158,7 +158,7 @@ func (g *Gateway) CreateIDs(ctx context.Context, slug string, count int) ([]int6
 			}
 			ids = append(ids, m.ExternalID)
 		}
-		return nil
+		return g.audit(ctx, tx, entry.community, "identity.create", map[string]any{"external_ids": ids})
 	})
 	return ids, err
 }
@@ -190,7 +190,14 @@ func (g *Gateway) MergeIDs(ctx context.Context, primary, secondary int64) (Ident
 		if p.PrimaryExternalID == s.PrimaryExternalID {
 			return nil
 		}
-		return tx.MetagovIDMerge(ctx, p.CommunityID, s.PrimaryExternalID, p.PrimaryExternalID)
+		if err := tx.MetagovIDMerge(ctx, p.CommunityID, s.PrimaryExternalID, p.PrimaryExternalID); err != nil {
+			return err
+		}
+		c, err := tx.CommunityGetByID(ctx, p.CommunityID)
+		if err != nil {
+			return err
+		}
+		return g.audit(ctx, tx, c, "identity.merge", map[string]any{"primary": primary, "secondary": secondary})
 	})
 	if err != nil {
 		return IdentityView{}, err
@@ -253,7 +260,10 @@ func (g *Gateway) LinkAccount(ctx context.Context, in AccountInput) (AccountView
 				Detail: fmt.Sprintf("LinkedAccount with the following already exists: community %s, platform_type %s, "+
 					"platform_identifier %s, community_platform_id %q", entry.community.Slug, in.PlatformType, in.PlatformIdentifier, cpid)}
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return g.audit(ctx, tx, entry.community, "identity.link", accountAudit(a))
 	})
 	if err != nil {
 		return AccountView{}, err
@@ -274,7 +284,10 @@ func (g *Gateway) UnlinkAccount(ctx context.Context, in AccountInput) error {
 		if err != nil {
 			return err
 		}
-		return tx.LinkedAccountDelete(ctx, a.ID)
+		if err := tx.LinkedAccountDelete(ctx, a.ID); err != nil {
+			return err
+		}
+		return g.audit(ctx, tx, entry.community, "identity.unlink", accountAudit(a))
 	})
 }
 
@@ -477,6 +490,14 @@ func (g *Gateway) identityViews(ctx context.Context, communityID int64, external
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// accountAudit is what the audit log keeps of a linked account (custom data
+// left out: it is the driver's, of any size).
+func accountAudit(a store.LinkedAccount) map[string]any {
+	return map[string]any{"external_id": a.ExternalID, "platform_type": a.PlatformType,
+		"community_platform_id": a.CommunityPlatformID, "platform_identifier": a.PlatformIdentifier,
+		"link_type": a.LinkType, "link_quality": a.LinkQuality}
 }
 
 func accountView(a store.LinkedAccount, slug string) AccountView {

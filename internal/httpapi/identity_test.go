@@ -169,6 +169,18 @@ func TestIdentityAPI(t *testing.T) {
 		require.Len(t, getUser(t, s, ids[1])["linked_accounts"], 1)
 		requireError(t, s.Do("POST", "/api/internal/identity/unlink_account", map[string]any{"community_slug": "town",
 			"platform_type": "testkit", "platform_identifier": "nobody"}), http.StatusNotFound, "account_not_found")
+
+		// Every change is in the audit log, once.
+		r = s.Do("GET", "/api/internal/audit?limit=1000", nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		count := map[string]int{}
+		for _, e := range r.JSON(t)["entries"].([]any) {
+			count[e.(map[string]any)["action"].(string)]++
+		}
+		require.Equal(t, 2, count["identity.create"])
+		require.Equal(t, 1, count["identity.merge"], "the second merge changed nothing")
+		require.Equal(t, 3, count["identity.link"])
+		require.Equal(t, 1, count["identity.unlink"])
 	})
 }
 
