@@ -131,7 +131,7 @@ func TestEmojiVoteInputs(t *testing.T) {
 	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
 		t.Parallel()
 		b := setup(t, db, app.Config{})
-		_, rec := b.startVote(t, "emoji-vote", map[string]any{"title": "Colour?", "poll_type": "choice",
+		path, rec := b.startVote(t, "emoji-vote", map[string]any{"title": "Colour?", "poll_type": "choice",
 			"options": []string{"red", "green", "blue"}, "emoji_family": "flowers", "eligible_voters": []string{slackfake.Admin, slackfake.Member}})
 		out := rec["outcome"].(map[string]any)
 		ch, found := b.fake.Channel(out["channel"].(string))
@@ -141,6 +141,17 @@ func TestEmojiVoteInputs(t *testing.T) {
 		blocks := blocksOf(t, m)
 		require.Len(t, blocks, 4)
 		require.Equal(t, ":sunflower:", blocks[2]["accessory"].(map[string]any)["text"].(map[string]any)["text"])
+
+		// Slack failing keeps the vote open; a message deleted meanwhile
+		// does not.
+		b.fake.FailNext("chat.update", "fatal_error")
+		r := b.s.Do("DELETE", path, nil)
+		require.Equal(t, http.StatusBadGateway, r.Status, string(r.Body))
+		require.Equal(t, "pending", b.s.Do("GET", path, nil).JSON(t)["status"])
+		b.fake.FailNext("chat.update", "message_not_found")
+		r = b.s.Do("DELETE", path, nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Equal(t, "completed", r.JSON(t)["status"])
 
 		// PolicyKit's payload names the voters users, the original's first
 		// name for eligible_voters: a group DM of them.
@@ -169,7 +180,7 @@ func TestEmojiVoteInputs(t *testing.T) {
 				require.Equal(t, c.field, r.JSON(t)["field"], string(r.Body))
 			}
 		}
-		r := b.s.Do("POST", "/api/internal/process/slack.emoji-vote", map[string]any{"title": "x", "poll_type": "boolean", "channel": "C0NOWHERE"}, header...)
+		r = b.s.Do("POST", "/api/internal/process/slack.emoji-vote", map[string]any{"title": "x", "poll_type": "boolean", "channel": "C0NOWHERE"}, header...)
 		require.Equal(t, http.StatusUnprocessableEntity, r.Status, string(r.Body))
 		require.Contains(t, r.JSON(t)["detail"], "channel_not_found")
 	})
