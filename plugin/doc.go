@@ -77,6 +77,8 @@
 //     Accounts to link; extra Redirect parameters; and the UserToken the
 //     driver fetches once with its API key. An [*InstallError] reaches the
 //     driver as error and error_description.
+//   - A platform that may call back without a code (a GitHub App that
+//     does not request user authorization) implements [CodelessInstaller].
 //
 // The gateway creates the instance (or replaces the config of the
 // community's instance with the same platform id; an account installed in

@@ -41,6 +41,18 @@ type Installer interface {
 	Install(ctx context.Context, req *InstallRequest) (*Installation, error)
 }
 
+// CodelessInstaller is implemented by an [Installer] whose platform may
+// call back without an authorization code: a GitHub App that does not
+// request user authorization on install sends only installation_id and
+// setup_action. When the callback has no code and AcceptsNoCode accepts its
+// query, the gateway calls Install with an empty Code (otherwise a missing
+// code is error=server_error, as for every other platform). Such an
+// Installer must check what the query claims with the platform itself.
+type CodelessInstaller interface {
+	Installer
+	AcceptsNoCode(query url.Values) bool
+}
+
 // AuthorizeRequest is what the gateway knows when a driver starts an install.
 type AuthorizeRequest struct {
 	// Type is InstallApp or InstallUser.
@@ -69,7 +81,8 @@ type InstallRequest struct {
 	Type        string
 	RedirectURI string
 	Community   string
-	// Code is the authorization code to exchange.
+	// Code is the authorization code to exchange; empty only for a
+	// [CodelessInstaller] that accepted a callback without one.
 	Code string
 	// MetagovID is the driver's metagov_id (the external id of the
 	// identity of the person installing or logging in), or 0. Give it as

@@ -281,7 +281,9 @@ func (g *Gateway) Callback(ctx context.Context, name string, query url.Values) (
 	}
 	code := query.Get("code")
 	if code == "" {
-		return back.fail("server_error", "the platform sent no authorization code"), nil
+		if ci, ok := inst.(plugin.CodelessInstaller); !ok || !ci.AcceptsNoCode(query) {
+			return back.fail("server_error", "the platform sent no authorization code"), nil
+		}
 	}
 	var community store.Community
 	if s.Community != "" && !s.New {

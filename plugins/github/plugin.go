@@ -66,7 +66,8 @@ func init() {
 	plugin.Register(plugin.Info{
 		Name:          "github",
 		Description:   "GitHub App installation: issues, any REST method, votes on issues, and the app's webhooks",
-		AuthType:      plugin.AuthAPIKey,
+		AuthType:      plugin.AuthOAuth,
+		OAuth:         installer{},
 		Config:        configSchema,
 		PlatformIDKey: "installation_id",
 		New:           func() plugin.Instance { return &GitHub{} },

@@ -33,6 +33,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 
 	"strconv"
 	"strings"
@@ -136,6 +137,11 @@ func (r Request) JSON() map[string]any {
 	return m
 }
 
+type pendingInstall struct {
+	id    int64
+	owner string
+}
+
 type failure struct {
 	method, path string
 	status       int
@@ -158,6 +164,9 @@ type Server struct {
 	users         map[string]User
 	bot           User
 	installations map[int64]User
+	installedAt   map[int64]time.Time
+	setupURL      string
+	nextInstall   *pendingInstall
 	repos         map[string]*repo
 	tokens        map[string]token
 	tokensIssued  int
@@ -195,7 +204,7 @@ func New(t testing.TB, o Options) *Server {
 	if d == nil {
 		t.Log(platformdocs.Missing("githubfake", restRel))
 	}
-	s := &Server{t: t, o: o, key: key, d: d, nextID: 1000, users: map[string]User{}, installations: map[int64]User{},
+	s := &Server{t: t, o: o, key: key, d: d, nextID: 1000, users: map[string]User{}, installations: map[int64]User{}, installedAt: map[int64]time.Time{},
 		repos: map[string]*repo{}, tokens: map[string]token{}, release: make(chan struct{})}
 	s.pem = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
 	s.bot = s.AddUser(o.AppSlug+"[bot]", "Bot")
@@ -257,10 +266,37 @@ func (s *Server) AddInstallation(id int64, owner string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.installations[id] = u
+	s.installedAt[id] = s.o.Now()
 }
 
-// AddRepo creates a repository of owner.
+// SetSetupURL sets the app's Setup URL, where GitHub sends the person who
+// installed the app (the gateway's /auth/github/callback).
+func (s *Server) SetSetupURL(u string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setupURL = u
+}
+
+// InstallOnVisit makes the next visit to the app's install page
+// (/apps/<slug>/installations/new) install the app on owner as
+// installation id, as the person would on GitHub, and redirect to the
+// Setup URL with installation_id, setup_action=install and the state, as
+// GitHub does for an app that does not request user authorization.
+func (s *Server) InstallOnVisit(id int64, owner string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextInstall = &pendingInstall{id: id, owner: owner}
+}
+
+// AddRepo creates a repository of owner (created as an Organization when
+// unknown).
 func (s *Server) AddRepo(owner, name string) {
+	s.mu.Lock()
+	_, known := s.users[owner]
+	s.mu.Unlock()
+	if !known {
+		s.AddUser(owner, "Organization")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.nextID++
@@ -443,6 +479,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, fail.body)
 		return
 	}
+	if r.Method == http.MethodGet && r.URL.Path == "/apps/"+s.o.AppSlug+"/installations/new" {
+		s.installPage(w, r)
+		return
+	}
 	rt, ok := match(r.Method, r.URL.Path)
 	if !ok {
 		apiError(w, http.StatusNotFound, "Not Found")
@@ -469,6 +509,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// installPage is the app's public install page, with the person's choice
+// made by InstallOnVisit.
+func (s *Server) installPage(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	next, setup := s.nextInstall, s.setupURL
+	s.nextInstall = nil
+	s.mu.Unlock()
+	if next == nil || setup == "" {
+		http.Error(w, "nobody installs the app here (InstallOnVisit, SetSetupURL)", http.StatusNotFound)
+		return
+	}
+	s.AddInstallation(next.id, next.owner)
+	q := url.Values{"installation_id": {strconv.FormatInt(next.id, 10)}, "setup_action": {"install"}}
+	if st := r.URL.Query().Get("state"); st != "" {
+		q.Set("state", st)
+	}
+	http.Redirect(w, r, setup+"?"+q.Encode(), http.StatusFound)
 }
 
 func (s *Server) validateRequest(r *http.Request, body []byte, rt route) (*openapi3filter.RequestValidationInput, error) {
@@ -543,6 +602,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rt route, body [
 		id, _ := strconv.ParseInt(rt.params["installation_id"], 10, 64)
 		s.mu.Lock()
 		account, ok := s.installations[id]
+		at := s.installedAt[id]
 		s.mu.Unlock()
 		if !ok {
 			apiError(w, http.StatusNotFound, "Not Found")
@@ -552,7 +612,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rt route, body [
 			s.issueToken(w, id)
 			return
 		}
-		s.writeJSON(w, http.StatusOK, s.installationJSON(id, account))
+		s.writeJSON(w, http.StatusOK, s.installationJSON(id, account, at))
 		return
 	}
 	inst, ok := s.tokenAuth(r)
@@ -687,13 +747,14 @@ func (s *Server) userJSON(u User) map[string]any {
 	})
 }
 
-func (s *Server) installationJSON(id int64, account User) map[string]any {
+func (s *Server) installationJSON(id int64, account User, at time.Time) map[string]any {
 	return build(s.restRaw(), "installation", map[string]any{
 		"id": id, "app_id": mustInt(s.o.AppID), "app_slug": s.o.AppSlug, "target_id": account.ID, "target_type": account.Type,
 		"account": s.userJSON(account), "single_file_name": nil, "repository_selection": "all", "events": []any{"issues", "issue_comment", "push"},
 		"permissions": map[string]any{"issues": "write", "metadata": "read"}, "suspended_by": nil, "suspended_at": nil,
 		"access_tokens_url": fmt.Sprintf("%s/app/installations/%d/access_tokens", s.URL, id),
 		"html_url":          fmt.Sprintf("%s/settings/installations/%d", HTMLBase, id),
+		"created_at":        ts(at), "updated_at": ts(at),
 	})
 }
 
