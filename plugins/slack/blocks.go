@@ -6,9 +6,9 @@ import (
 	"unicode/utf8"
 )
 
-// Slack's documented Block Kit limits that the votes stay within.
+// Slack's documented Block Kit limits that the votes stay within (the
+// input schemas keep a message within 50 blocks).
 const (
-	maxBlocks          = 50   // blocks in one message
 	maxSectionText     = 3000 // characters of a section's text
 	maxButtonText      = 75   // characters of a button's text
 	maxOptionText      = 75   // characters of a select option's text
