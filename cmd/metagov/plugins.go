@@ -7,6 +7,7 @@ import (
 	_ "github.com/metagov/metagov-go/plugins/github"
 	_ "github.com/metagov/metagov-go/plugins/loomio"
 	_ "github.com/metagov/metagov-go/plugins/mailgun"
+	_ "github.com/metagov/metagov-go/plugins/near"
 	_ "github.com/metagov/metagov-go/plugins/opencollective"
 	_ "github.com/metagov/metagov-go/plugins/randomness"
 	_ "github.com/metagov/metagov-go/plugins/revshare"
