@@ -26,10 +26,17 @@ type installBundle struct {
 // has Slack yet.
 func startInstall(t *testing.T, db apptest.Database, slugs ...string) *installBundle {
 	t.Helper()
+	return startInstallWith(t, db, app.Config{}, slugs...)
+}
+
+// startInstallWith is startInstall with a config of the test's.
+func startInstallWith(t *testing.T, db apptest.Database, cfg app.Config, slugs ...string) *installBundle {
+	t.Helper()
 	driver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("driver")) }))
 	t.Cleanup(driver.Close)
 	b := &installBundle{fake: slackfake.New(t), driver: driver.URL + "/slack/installed"}
-	b.s = apptest.Start(t, db, app.Config{Settings: settings(b.fake), OAuthRedirectAllow: driver.URL + "/slack/"})
+	cfg.Settings, cfg.OAuthRedirectAllow = settings(b.fake), driver.URL+"/slack/"
+	b.s = apptest.Start(t, db, cfg)
 	for _, slug := range slugs {
 		r := b.s.Do("PUT", "/api/internal/community/"+slug, map[string]any{"readable_name": slug})
 		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
@@ -206,5 +213,20 @@ func TestLogin(t *testing.T) {
 		require.NoError(t, json.Unmarshal(r.Body, &users))
 		require.Len(t, users, 1)
 		require.Equal(t, "confirmed (strong)", users[0]["linked_accounts"].([]any)[0].(map[string]any)["link_quality"])
+	})
+}
+
+// TestInstallLegacyDriver: with METAGOV_LEGACY_DRIVER the redirect carries
+// what PolicyKit's Slack install view reads: community, user_id and the
+// installer's user_token.
+func TestInstallLegacyDriver(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		b := startInstallWith(t, db, app.Config{LegacyDriver: true}, community)
+		back := walk(t, b.authorize(url.Values{"community": {community}, "state": {"pk"}}))
+		require.Empty(t, back.Get("error"), back.Encode())
+		require.Equal(t, community, back.Get("community"))
+		require.Equal(t, slackfake.Admin, back.Get("user_id"))
+		require.Equal(t, slackfake.AdminToken, back.Get("user_token"))
 	})
 }
