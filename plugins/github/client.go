@@ -294,8 +294,3 @@ func (g *GitHub) getInstallation(ctx context.Context) (*gh.Installation, error) 
 	}
 	return inst, nil
 }
-
-// issuePath is the API path of an issue.
-func issuePath(owner, repo string, number int) string {
-	return "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo) + "/issues/" + strconv.Itoa(number)
-}

@@ -66,7 +66,7 @@ func parseVote(body string) (string, bool) {
 func (v commentVote) tally(ctx context.Context, ref issueRef) (commentOutcome, error) {
 	voted := map[string]bool{}
 	byVote := map[string][]string{}
-	opts := &gh.IssueListCommentsOptions{Sort: gh.Ptr("created"), Direction: gh.Ptr("asc"), ListOptions: gh.ListOptions{PerPage: 100}}
+	opts := &gh.IssueListCommentsOptions{Sort: new("created"), Direction: new("asc"), ListOptions: gh.ListOptions{PerPage: 100}}
 	for {
 		comments, resp, err := v.g.api.Issues.ListComments(ctx, ref.Owner, ref.Repo, ref.Number, opts)
 		if err != nil {

@@ -86,7 +86,7 @@ func (g *GitHub) openIssue(ctx context.Context, c *plugin.Call, p *plugin.Proces
 	}
 	issue, _, err := g.api.Issues.Create(ctx, owner, in.RepoName, gh.CreateIssueRequest{
 		Title: "VOTE: " + in.Question,
-		Body:  gh.Ptr(body),
+		Body:  new(body),
 	})
 	if err != nil {
 		return issueRef{}, fmt.Errorf("opening the vote's issue: %w", platformError(err))
@@ -117,7 +117,7 @@ func issueOf(ctx context.Context, p *plugin.Process) (issueRef, error) {
 // this order a retry after a failure repeats only the idempotent PATCH
 // and the comment, never a comment on an issue left open.
 func (g *GitHub) closeIssue(ctx context.Context, ref issueRef, comment string) error {
-	if _, _, err := g.api.Issues.Update(ctx, ref.Owner, ref.Repo, ref.Number, gh.UpdateIssueRequest{State: gh.Ptr("closed"), StateReason: gh.Ptr("completed")}); err != nil {
+	if _, _, err := g.api.Issues.Update(ctx, ref.Owner, ref.Repo, ref.Number, gh.UpdateIssueRequest{State: new("closed"), StateReason: new("completed")}); err != nil {
 		return fmt.Errorf("closing the vote's issue: %w", platformError(err))
 	}
 	if _, _, err := g.api.Issues.CreateComment(ctx, ref.Owner, ref.Repo, ref.Number, gh.IssueCommentRequest{Body: comment}); err != nil {
