@@ -36,8 +36,8 @@ const DefaultOAuthStateTTL = 10 * time.Minute
 // userTokenTTL is how long the driver has to fetch an installer's token.
 const userTokenTTL = 10 * time.Minute
 
-// maxDriverState bounds the driver's opaque state, which travels to the
-// platform and back inside ours.
+// maxDriverState bounds the driver's opaque state and its redirect_uri,
+// which travel to the platform and back inside ours.
 const maxDriverState = 2048
 
 // oauthState is what the signed state carries. Short keys keep the URL
@@ -148,6 +148,9 @@ func (g *Gateway) redirectAllowed(uri string) bool {
 func (g *Gateway) checkRedirectURI(uri string) error {
 	if uri == "" {
 		return badParam("missing_parameter", "redirect_uri", "redirect_uri is required: where to send the user back")
+	}
+	if len(uri) > maxDriverState {
+		return badParam("invalid_redirect_uri", "redirect_uri", "redirect_uri must be at most %d bytes", maxDriverState)
 	}
 	u, err := url.Parse(uri)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {

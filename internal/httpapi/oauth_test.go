@@ -254,6 +254,8 @@ func TestOAuthAuthorizeRefusals(t *testing.T) {
 			{"prefix without a boundary", "oauthkit", url.Values{"redirect_uri": {e.driver.URL + "/oauth-evil"}}, 400, "redirect_uri_not_allowed"},
 			{"allowed host, other port", "oauthkit", url.Values{"redirect_uri": {e.driver.URL + "0/oauth/done"}}, 400, "redirect_uri_not_allowed"},
 			{"not http", "oauthkit", url.Values{"redirect_uri": {"javascript:alert(1)//" + good}}, 400, "invalid_redirect_uri"},
+			{"redirect_uri too long", "oauthkit", url.Values{"redirect_uri": {good + "?" + strings.Repeat("x", 2100)}}, 400, "invalid_redirect_uri"},
+			{"state too long", "oauthkit", url.Values{"redirect_uri": {good}, "state": {strings.Repeat("s", 2100)}}, 400, "invalid_state"},
 			{"bad type", "oauthkit", url.Values{"redirect_uri": {good}, "type": {"bot"}}, 400, "invalid_type"},
 			{"malformed community", "oauthkit", url.Values{"redirect_uri": {good}, "community": {"no/such"}}, 400, "invalid_community"},
 			{"bad metagov_id", "oauthkit", url.Values{"redirect_uri": {good}, "community": {"town"}, "metagov_id": {"abc"}}, 400, "invalid_metagov_id"},
