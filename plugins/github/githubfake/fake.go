@@ -173,7 +173,29 @@ type Server struct {
 	requests      []Request
 	failures      []failure
 	release       chan struct{}
+	problems      []string
 }
+
+// problem records something the plugin (or the fake) did that GitHub's
+// description does not allow; the test fails with it when it ends.
+func (s *Server) problem(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.problems = append(s.problems, fmt.Sprintf(format, args...))
+}
+
+// takeProblems returns and forgets the problems recorded so far.
+func (s *Server) takeProblems() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.problems
+	s.problems = nil
+	return p
+}
+
+// Validating reports whether the fake checks requests and payloads against
+// GitHub's descriptions.
+func (s *Server) Validating() bool { return s.d != nil }
 
 // New starts a fake GitHub until the test ends.
 func New(t testing.TB, o Options) *Server {
@@ -219,6 +241,9 @@ func New(t testing.TB, o Options) *Server {
 		}
 		s.mu.Unlock()
 		s.srv.Close()
+		for _, p := range s.takeProblems() {
+			t.Errorf("githubfake: %s", p)
+		}
 	})
 	return s
 }
@@ -492,7 +517,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if s.d != nil {
 		var err error
 		if in, err = s.validateRequest(r, body, rt); err != nil {
-			s.t.Errorf("githubfake: %s %s does not fit GitHub's description: %v", r.Method, r.URL.Path, err)
+			s.problem("%s %s does not fit GitHub's description: %v", r.Method, r.URL.Path, err)
 			apiError(w, http.StatusBadRequest, "Problems parsing JSON: "+err.Error())
 			return
 		}
@@ -501,7 +526,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.handle(rec, r, rt, body)
 	if s.d != nil && in != nil && rec.Code >= 200 && rec.Code < 300 {
 		if err := validateResponse(in, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
-			s.t.Errorf("githubfake: the answer to %s %s does not fit GitHub's description: %v", r.Method, r.URL.Path, err)
+			s.problem("the answer to %s %s does not fit GitHub's description: %v", r.Method, r.URL.Path, err)
 		}
 	}
 	for k, v := range rec.Header() {
@@ -851,7 +876,7 @@ func (s *Server) delivery(event, action string, installation int64, over map[str
 		var v any
 		_ = json.Unmarshal(raw, &v)
 		if err := sch.Validate(v); err != nil {
-			s.t.Errorf("githubfake: the %s payload does not fit GitHub's description: %v", name, err)
+			s.problem("the %s payload does not fit GitHub's description: %v", name, err)
 		}
 	}
 	var id [16]byte
