@@ -191,19 +191,12 @@ func wrongValue(node any) any {
 		{"object", map[string]any{"plugintest": []any{}}},
 		{"array", []any{map[string]any{}}},
 		{"string", "plugintest"},
-		{"number", 0.5},
+		{"number", 0.5}, // no integer either
 	}
 	for _, c := range candidates {
-		if slices.Contains(types, c.jsonType) {
-			continue
+		if !slices.Contains(types, c.jsonType) {
+			return c.value
 		}
-		if c.jsonType == "number" && slices.Contains(types, "integer") && !slices.Contains(types, "number") {
-			return c.value // 0.5 is no integer
-		}
-		if c.jsonType == "number" {
-			continue
-		}
-		return c.value
 	}
 	return nil
 }
