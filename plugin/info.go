@@ -81,6 +81,10 @@ type Info struct {
 	// A top-level property marked with [GeneratedKeyword] is filled by the
 	// gateway when a config leaves it out.
 	Config Schema
+	// ConfigType is the Go type the instance decodes its config into with
+	// [Env.DecodeConfig], such as reflect.TypeFor[Config](). The
+	// conformance kit (plugin/plugintest) checks that Config and it agree.
+	ConfigType reflect.Type
 	// PlatformIDKey names the config property whose value identifies the
 	// platform account (a Slack workspace, a Discourse server), so a community
 	// can enable several instances of one plugin. Empty means one instance per

@@ -25,7 +25,8 @@
 //     has a property, and every JSON type the schema allows can be decoded
 //     into the field. The type of an action made with [plugin.Bind] is known
 //     ([plugin.BoundTypes]); a RunProcess action and a process type declare
-//     theirs in InputType. An action's output type is checked the other way
+//     theirs in InputType; the config schema is compared with
+//     Info.ConfigType when it is set. An action's output type is checked the other way
 //     round: every field is a property, every property a field, the JSON the
 //     field writes is allowed, and a required property is never omitempty.
 //   - Config properties named like secrets (key, token, secret, password,
@@ -197,6 +198,9 @@ func checkStatic(t testing.TB, info plugin.Info, s Suite) bool {
 	configDoc := compile("config", info.Config)
 	if configDoc != nil {
 		report("config", checkSecrets(configDoc, s.NotSecrets))
+		if info.ConfigType != nil {
+			report("config", compareSchemaType(configDoc, info.ConfigType, decoding))
+		}
 	}
 	for _, a := range info.Actions {
 		what := "action " + a.Name

@@ -107,7 +107,8 @@ var toyConfig = plugin.Schema(`{
 }`)
 
 type toyConfigValues struct {
-	Secret string `json:"secret"`
+	Secret    string `json:"secret"`
+	ServerURL string `json:"server_url"`
 }
 
 type toy struct {
@@ -220,6 +221,7 @@ type variant struct {
 	addInput   plugin.Schema
 	addOutput  plugin.Schema
 	inputType  reflect.Type
+	configType reflect.Type
 	noVerify   bool
 	noDedup    bool
 	badError   bool
@@ -264,6 +266,12 @@ func toyPlugin(v variant) string {
 	}
 	if v.inputType != nil {
 		info.Processes[0].InputType = v.inputType
+	}
+	if v.config == nil {
+		info.ConfigType = reflect.TypeFor[toyConfigValues]()
+	}
+	if v.configType != nil {
+		info.ConfigType = v.configType
 	}
 	plugin.Register(info)
 	return name
@@ -316,6 +324,10 @@ func TestSchemaDriftIsFlagged(t *testing.T) {
 		inputType: reflect.TypeFor[struct {
 			Question int `json:"Question"`
 		}](),
+		configType: reflect.TypeFor[struct {
+			Secret    []byte `json:"secret"`
+			ServerURL string `json:"server"`
+		}](),
 	})
 	s := toySuite(name)
 	findings := exercise(t, s)
@@ -326,6 +338,8 @@ func TestSchemaDriftIsFlagged(t *testing.T) {
 	requireFinding(t, findings, "action add output", `"total"`, "does not document it")
 	requireFinding(t, findings, "process poll input", `property "question"`, "no field")
 	requireFinding(t, findings, "process poll input", `"Question"`, "not in the schema")
+	requireFinding(t, findings, "config", `property "server_url"`, "no field")
+	requireFinding(t, findings, "config", `"server"`, "not in the schema")
 	// The fixture no longer matches the schema.
 	requireFinding(t, findings, "action add answered 400, want 200")
 }

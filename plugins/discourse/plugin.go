@@ -43,6 +43,7 @@ func init() {
 		Description:   "Discourse forum: posts, topics, private messages, polls and forum events",
 		AuthType:      plugin.AuthAPIKey,
 		Config:        configSchema,
+		ConfigType:    reflect.TypeFor[Config](),
 		PlatformIDKey: "server_url",
 		New:           func() plugin.Instance { return &Discourse{} },
 		Actions:       actions,

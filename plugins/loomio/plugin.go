@@ -52,6 +52,7 @@ func init() {
 		Description:   "Loomio group (bot API b2): members, discussions and polls updated by webhook and polling",
 		AuthType:      plugin.AuthAPIKey,
 		Config:        configSchema,
+		ConfigType:    reflect.TypeFor[Config](),
 		PlatformIDKey: "group_id",
 		New:           func() plugin.Instance { return &Loomio{} },
 		Actions: []plugin.Action{

@@ -43,6 +43,7 @@ func init() {
 		Description:   "Open Collective: members, conversations, comments, expense approval, expense events and reaction votes",
 		AuthType:      plugin.AuthAPIKey,
 		Config:        configSchema,
+		ConfigType:    reflect.TypeFor[Config](),
 		PlatformIDKey: "collective_slug",
 		New:           func() plugin.Instance { return &OpenCollective{} },
 		Actions:       actions,

@@ -24,6 +24,7 @@ func init() {
 		Description: "Demo plugin: random numbers, a lucky number in state and a vote decided by chance",
 		AuthType:    plugin.AuthNone,
 		Config:      configSchema,
+		ConfigType:  reflect.TypeFor[Config](),
 		New:         func() plugin.Instance { return &Randomness{} },
 		Actions: []plugin.Action{
 			{

@@ -19,6 +19,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 
 	"github.com/metagov/metagov-go/plugin"
@@ -30,6 +31,7 @@ func init() {
 		Description: "Read cred scores from a SourceCred instance",
 		AuthType:    plugin.AuthNone,
 		Config:      configSchema,
+		ConfigType:  reflect.TypeFor[Config](),
 		// One community may follow several SourceCred instances.
 		PlatformIDKey: "server_url",
 		New:           func() plugin.Instance { return &SourceCred{} },

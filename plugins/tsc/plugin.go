@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 
 	"github.com/metagov/metagov-go/plugin"
@@ -40,6 +41,7 @@ func init() {
 		Description: "Read users, contracts, executions and agreements from a TSC server",
 		AuthType:    plugin.AuthNone,
 		Config:      configSchema,
+		ConfigType:  reflect.TypeFor[Config](),
 		New:         func() plugin.Instance { return &TSC{} },
 	}
 	for _, k := range kinds {

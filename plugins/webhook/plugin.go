@@ -37,6 +37,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -49,6 +50,7 @@ func init() {
 		Description: "Receive signed JSON webhooks from any system (GitHub, Stripe, Standard Webhooks senders) as events",
 		AuthType:    plugin.AuthNone,
 		Config:      configSchema,
+		ConfigType:  reflect.TypeFor[Config](),
 		// Each receiver has its own slug, so a community can have one per
 		// sending system, each with its own secret.
 		PlatformIDKey: "webhook_slug",
