@@ -80,7 +80,15 @@ func (f *Fake) serveAPI(w http.ResponseWriter, r *http.Request, spec *webAPI) {
 			return
 		}
 	}
-	f.write(w, method, flat, token, f.handle(method, flat, token), spec)
+	a := f.handle(method, flat, token)
+	if spec == nil && a.err == "fake_not_implemented" {
+		// Without the description the fake cannot tell a real method it
+		// does not model from one Slack does not have; it implements every
+		// method the plugin calls, so it answers as Slack does for the
+		// latter.
+		a = fail("unknown_method")
+	}
+	f.write(w, method, flat, token, a, spec)
 }
 
 // checkArgs checks the arguments against the method's description: an
