@@ -158,7 +158,7 @@ func (v commentVote) ReceiveWebhook(ctx context.Context, _ *plugin.Call, p *plug
 		return err
 	}
 	event, pl, ok := webhookPayload(req)
-	if !ok || event != "issue_comment" || !pl.concerns(ref) {
+	if !ok || event != "issue_comment" || !pl.concerns(v.g, ref) {
 		return nil
 	}
 	if pl.Sender != nil && pl.Sender.ID.String() == fmt.Sprint(ref.BotID) {

@@ -137,7 +137,7 @@ func (v reactVote) ReceiveWebhook(ctx context.Context, _ *plugin.Call, p *plugin
 	if err != nil {
 		return err
 	}
-	if _, pl, ok := webhookPayload(req); !ok || !pl.concerns(ref) {
+	if _, pl, ok := webhookPayload(req); !ok || !pl.concerns(v.g, ref) {
 		return nil
 	}
 	return v.update(ctx, p)

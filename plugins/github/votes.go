@@ -127,8 +127,8 @@ func (g *GitHub) closeIssue(ctx context.Context, ref issueRef, comment string) e
 }
 
 // concerns reports whether a delivery is about the vote's issue.
-func (p payload) concerns(ref issueRef) bool {
-	return p.Issue != nil && p.Repository != nil && p.Issue.Number == ref.Number &&
+func (p payload) concerns(g *GitHub, ref issueRef) bool {
+	return p.forInstallation(g.installationID) && p.Issue != nil && p.Repository != nil && p.Issue.Number == ref.Number &&
 		strings.EqualFold(p.Repository.Name, ref.Repo) && strings.EqualFold(p.Repository.Owner.Login, ref.Owner)
 }
 

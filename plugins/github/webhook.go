@@ -144,7 +144,10 @@ func decodeNumbers(raw []byte, v any) error {
 
 // payload is what the plugin reads of a delivery.
 type payload struct {
-	Action string `json:"action"`
+	Action       string `json:"action"`
+	Installation *struct {
+		ID json.Number `json:"id"`
+	} `json:"installation"`
 	Sender *struct {
 		ID    json.Number `json:"id"`
 		Login string      `json:"login"`
@@ -161,10 +164,15 @@ type payload struct {
 	} `json:"issue"`
 }
 
+// forInstallation reports whether a delivery belongs to installation id.
+func (p payload) forInstallation(id int64) bool {
+	return p.Installation != nil && p.Installation.ID.String() == strconv.FormatInt(id, 10)
+}
+
 // ReceiveWebhook sends a verified delivery to the driver as an event
 // ("<action> <event>", or "<event>" when the payload has no action, such
-// as push, on which the original crashed), unless its X-GitHub-Delivery id
-// came within replayWindow.
+// as push, on which the original crashed), unless it is another
+// installation's or its X-GitHub-Delivery id came within replayWindow.
 func (g *GitHub) ReceiveWebhook(ctx context.Context, c *plugin.Call, req *plugin.WebhookRequest) (*plugin.WebhookResponse, error) {
 	event := req.Header.Get(headerEvent)
 	if event == "" {
@@ -180,6 +188,11 @@ func (g *GitHub) ReceiveWebhook(ctx context.Context, c *plugin.Call, req *plugin
 	var p payload
 	if err := decodeNumbers(raw, &p); err != nil {
 		return nil, &plugin.InputError{Message: "the webhook body is not a GitHub payload: " + err.Error()}
+	}
+	if !p.forInstallation(g.installationID) {
+		// A genuine delivery of another installation, replayed to this
+		// instance's own path: not this community's business.
+		return nil, nil
 	}
 	if replayed, err := rememberDelivery(ctx, c, req.Header.Get(headerDelivery)); err != nil || replayed {
 		return nil, err

@@ -73,8 +73,11 @@ func TestWebhook(t *testing.T) {
 		status, _ = githubfake.Send(t, b.gw.URL+"/api/hooks/"+community+"/github", unsigned)
 		require.Equal(t, http.StatusUnauthorized, status)
 
-		// Another installation's delivery goes nowhere.
+		// Another installation's delivery goes nowhere, even sent to this
+		// community's own path.
 		status, _ = githubfake.Send(t, hook, b.gh.IssuesEvent("closed", 99, owner, repoName, 1, "carol"))
+		require.Equal(t, http.StatusOK, status)
+		status, _ = githubfake.Send(t, b.gw.URL+"/api/hooks/"+community+"/github", b.gh.IssuesEvent("closed", 99, owner, repoName, 1, "carol"))
 		require.Equal(t, http.StatusOK, status)
 
 		// Events are stored with the webhook's answer: the gateway's log
