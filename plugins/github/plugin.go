@@ -69,6 +69,7 @@ func init() {
 		AuthType:      plugin.AuthOAuth,
 		OAuth:         installer{},
 		Config:        configSchema,
+		ConfigType:    reflect.TypeFor[Config](),
 		PlatformIDKey: "installation_id",
 		New:           func() plugin.Instance { return &GitHub{} },
 		Actions:       actions,
