@@ -251,7 +251,9 @@ func (r *RevShare) pickPointer(ctx context.Context, c *plugin.Call, in keyParams
 		sum += w.Weight
 	}
 	if sum == 0 {
-		return pickResult{}, fmt.Errorf("No pointers for key %s: %w", key, plugin.ErrNotFound)
+		// The original's words, capital included.
+		msg := "No pointers for key " + key
+		return pickResult{}, fmt.Errorf("%s: %w", msg, plugin.ErrNotFound)
 	}
 	draw := rand.Uint64N(sum)
 	for _, w := range p {

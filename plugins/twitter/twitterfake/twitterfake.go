@@ -76,7 +76,6 @@ type Server struct {
 	limit    int // requests per window on the timeline; 0: unlimited
 	used     int
 	reset    time.Time
-	force429 bool
 	requests map[string]int // by route pattern
 	status   int
 	body     string
