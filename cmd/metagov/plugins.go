@@ -3,6 +3,7 @@ package main
 // The plugins built into the binary. Each registers itself in init; this is
 // the only file that names them.
 import (
+	_ "github.com/metagov/metagov-go/plugins/discord"
 	_ "github.com/metagov/metagov-go/plugins/discourse"
 	_ "github.com/metagov/metagov-go/plugins/github"
 	_ "github.com/metagov/metagov-go/plugins/loomio"
