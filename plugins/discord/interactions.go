@@ -238,7 +238,7 @@ func (d *Discord) VerifyWebhook(_ context.Context, req *plugin.WebhookRequest) e
 // ReceiveWebhook turns a slash command used in the instance's guild into
 // the driver event slash_command, whose data is the whole interaction and
 // whose initiator is the member who used it.
-func (d *Discord) ReceiveWebhook(_ context.Context, c *plugin.Call, req *plugin.WebhookRequest) (*plugin.WebhookResponse, error) {
+func (d *Discord) ReceiveWebhook(ctx context.Context, c *plugin.Call, req *plugin.WebhookRequest) (*plugin.WebhookResponse, error) {
 	in, err := parseInteraction(req, d.st)
 	if err != nil {
 		return nil, err
@@ -249,6 +249,18 @@ func (d *Discord) ReceiveWebhook(_ context.Context, c *plugin.Call, req *plugin.
 	}
 	if in.Type != interactionApplicationCmd || in.GuildID != d.cfg.GuildID || in.Data.Type != commandChatInput {
 		return resp, nil
+	}
+	// A replay of a signed interaction (within the five minutes its
+	// timestamp allows) makes no second event.
+	key := "interaction/" + string(in.ID)
+	var seen bool
+	if found, err := c.State().Get(ctx, key, &seen); err != nil {
+		return nil, err
+	} else if found {
+		return resp, nil
+	}
+	if err := c.State().SetUntil(key, true, c.Now().Add(2*signatureTolerance)); err != nil {
+		return nil, err
 	}
 	who := in.who()
 	// The data is the interaction as Discord sent it (already parsed once,

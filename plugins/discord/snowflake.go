@@ -38,4 +38,3 @@ func (s Snowflake) MarshalJSON() ([]byte, error) { return json.Marshal(string(s)
 
 // snowflakeSchema is the JSON Schema of a Snowflake input.
 const snowflakeSchema = `{"type": ["string", "integer"], "pattern": "^[0-9]{1,20}$", "minimum": 0, "maximum": 18446744073709551615}`
-
