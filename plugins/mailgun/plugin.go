@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 
 	"github.com/metagov/metagov-go/plugin"
@@ -37,6 +38,7 @@ func init() {
 		Description: "Send email through Mailgun",
 		AuthType:    plugin.AuthAPIKey,
 		Config:      configSchema,
+		ConfigType:  reflect.TypeFor[Config](),
 		New:         func() plugin.Instance { return &Mailgun{} },
 		Actions: []plugin.Action{{
 			Name:        "send-mail",

@@ -24,6 +24,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 
 	"github.com/mr-tron/base58"
@@ -40,6 +41,7 @@ func init() {
 		Description: "Call smart contracts on the NEAR blockchain",
 		AuthType:    plugin.AuthAPIKey,
 		Config:      configSchema,
+		ConfigType:  reflect.TypeFor[Config](),
 		New:         func() plugin.Instance { return &Near{} },
 		Actions: []plugin.Action{
 			{Name: "view", Description: "Makes a contract call which can only view state.", Input: viewInputSchema, Output: viewOutputSchema, Run: plugin.Bind((*Near).view)},

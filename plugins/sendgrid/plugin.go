@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 
 	"github.com/metagov/metagov-go/plugin"
@@ -41,6 +42,7 @@ func init() {
 		Description: "Send email through SendGrid",
 		AuthType:    plugin.AuthAPIKey,
 		Config:      configSchema,
+		ConfigType:  reflect.TypeFor[Config](),
 		New:         func() plugin.Instance { return &SendGrid{} },
 		Actions: []plugin.Action{{
 			Name:        "send-mail",

@@ -30,6 +30,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -60,6 +61,7 @@ func init() {
 		Description:  "Post to X (Twitter), send direct messages, look up users and follow the account's timeline (X API v2)",
 		AuthType:     plugin.AuthAPIKey,
 		Config:       configSchema,
+		ConfigType:   reflect.TypeFor[Config](),
 		New:          func() plugin.Instance { return &Twitter{} },
 		PollInterval: PollInterval,
 		Actions: []plugin.Action{
