@@ -76,7 +76,7 @@ func exerciseGateway(t testing.TB, info plugin.Info, s Suite) {
 			r.close(st.Process, ids[i])
 		}
 	}
-	r.webhooks(s.Webhook)
+	r.webhooks(s)
 }
 
 func (r *run) errorf(format string, args ...any) {
@@ -439,22 +439,33 @@ func (r *run) post(path string, body []byte, h http.Header) apptest.Response {
 	return r.gw.Do("POST", path, body, headers...)
 }
 
-// webhooks checks that the plugin's verifier refuses unsigned, forged and
-// replayed requests.
-func (r *run) webhooks(w *Webhook) {
+// webhooks checks that the plugin's verifiers refuse unsigned, forged and
+// replayed requests: the instance's (WebhookVerifier) at the community's
+// hook path, and the platform router's (Info.Platform) at
+// /api/hooks/<plugin>.
+func (r *run) webhooks(s Suite) {
 	r.t.Helper()
-	_, verifies := r.info.New().(plugin.WebhookVerifier)
-	if !verifies {
-		return
+	missing := func(w *Webhook) bool { return w == nil || w.Sign == nil || len(w.Body) == 0 }
+	if _, verifies := r.info.New().(plugin.WebhookVerifier); verifies {
+		if missing(s.Webhook) {
+			r.errorf("the plugin verifies webhooks: give Suite.Webhook (a body and a Sign function) so the kit can check that it refuses unsigned, forged and replayed requests")
+		} else if path := r.hookPath(); path != "" {
+			r.checkWebhook("webhook", path, s.Webhook)
+		}
 	}
-	if w == nil || w.Sign == nil || len(w.Body) == 0 {
-		r.errorf("the plugin verifies webhooks: give Suite.Webhook (a body and a Sign function) so the kit can check that it refuses unsigned, forged and replayed requests")
-		return
+	if r.info.Platform != nil {
+		if missing(s.PlatformWebhook) {
+			r.errorf("the plugin routes platform-wide webhooks (Info.Platform): give Suite.PlatformWebhook (a body for the configured account and a Sign function) so the kit can check that /api/hooks/%s refuses unsigned, forged and replayed requests", r.info.Name)
+		} else {
+			r.checkWebhook("platform webhook", "/api/hooks/"+r.info.Name, s.PlatformWebhook)
+		}
 	}
-	path := r.hookPath()
-	if path == "" {
-		return
-	}
+}
+
+// checkWebhook sends w to path unsigned, forged, signed and replayed; what
+// names the path in findings.
+func (r *run) checkWebhook(what, path string, w *Webhook) {
+	r.t.Helper()
 	merge := func(signed http.Header) http.Header {
 		h := w.Header.Clone()
 		if h == nil {
@@ -463,29 +474,31 @@ func (r *run) webhooks(w *Webhook) {
 		for k, vs := range signed {
 			h[http.CanonicalHeaderKey(k)] = vs
 		}
-		h.Set("Content-Type", "application/json")
+		if h.Get("Content-Type") == "" {
+			h.Set("Content-Type", "application/json")
+		}
 		return h
 	}
 	before := len(r.events())
-	count := func(what string, want int) bool {
+	count := func(how string, want int) bool {
 		r.t.Helper()
 		if got := len(r.events()) - before; got != want {
-			r.errorf("webhook %s: %d events after it, want %d", what, got, want)
+			r.errorf("%s %s: %d events after it, want %d", what, how, got, want)
 			return false
 		}
 		return true
 	}
 
 	unsigned := r.post(path, w.Body, merge(nil))
-	r.checkAnswer("webhook without a signature", unsigned, http.StatusUnauthorized, "")
+	r.checkAnswer(what+" without a signature", unsigned, http.StatusUnauthorized, "")
 	if !count("without a signature", 0) {
 		return
 	}
-	// A forgery: a signature made for another body. The platform's own
-	// signature with the body changed by one byte.
+	// A forgery: the platform's own signature with the body changed by one
+	// byte after signing.
 	forgedBody := append(bytes.Clone(w.Body), ' ')
 	forged := r.post(path, forgedBody, merge(w.Sign(w.Body)))
-	r.checkAnswer("webhook whose body was changed after signing", forged, http.StatusUnauthorized, "")
+	r.checkAnswer(what+" whose body was changed after signing", forged, http.StatusUnauthorized, "")
 	if !count("with a forged signature", 0) {
 		return
 	}
@@ -493,13 +506,13 @@ func (r *run) webhooks(w *Webhook) {
 	signed := merge(w.Sign(w.Body))
 	first := r.post(path, w.Body, signed)
 	if first.Status < 200 || first.Status > 299 {
-		r.errorf("signed webhook answered %d, want 2xx (does Sign sign as the plugin verifies, with the secret in Suite.Config?): %s", first.Status, first.Body)
+		r.errorf("signed %s answered %d, want 2xx (does Sign sign as the plugin verifies, with the secret in Suite.Config or the settings?): %s", what, first.Status, first.Body)
 		return
 	}
 	evs := r.events()
 	made := len(evs) - before
 	if made == 0 {
-		r.errorf("signed webhook made no event: give a Webhook.Body the plugin turns into one, so a replay can be told apart")
+		r.errorf("signed %s made no event: give a body the plugin turns into one (for the configured account), so a replay can be told apart", what)
 		return
 	}
 	for _, ev := range evs[before:] {
@@ -512,10 +525,10 @@ func (r *run) webhooks(w *Webhook) {
 	replay := r.post(path, w.Body, signed)
 	switch w.Replay {
 	case ReplayRefused:
-		r.checkAnswer("webhook replayed", replay, http.StatusUnauthorized, "")
+		r.checkAnswer(what+" replayed", replay, http.StatusUnauthorized, "")
 	default:
 		if replay.Status < 200 || replay.Status > 299 {
-			r.errorf("webhook replayed answered %d, want 2xx with no event (Webhook.Replay is ReplayDropped): %s", replay.Status, replay.Body)
+			r.errorf("%s replayed answered %d, want 2xx with no event (Webhook.Replay is ReplayDropped): %s", what, replay.Status, replay.Body)
 		}
 	}
 	count("replayed", made)

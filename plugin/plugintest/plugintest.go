@@ -48,7 +48,9 @@
 //     with Suite.Webhook: an unsigned request and one whose body was changed
 //     after signing are 401 and make no event; a signed one is accepted and
 //     makes an event matching its declared schema; the same request again is
-//     refused or dropped without a second event, as Webhook.Replay says.
+//     refused or dropped without a second event, as Webhook.Replay says. A
+//     plugin with a platform router (Info.Platform) must come with
+//     Suite.PlatformWebhook, checked the same way at /api/hooks/<plugin>.
 //
 // Every finding is reported with t.Errorf, so one run lists them all.
 //
@@ -83,8 +85,15 @@ type Suite struct {
 	// Processes are example process starts, run in order after Actions.
 	Processes []Start
 	// Webhook signs requests as the platform does. Required when the
-	// plugin verifies webhooks.
+	// plugin verifies webhooks (its instance is a WebhookVerifier); sent
+	// to the instance's path, /api/hooks/<community>/<plugin>[/<slug>].
 	Webhook *Webhook
+	// PlatformWebhook is the same for platform-wide webhooks, sent to
+	// /api/hooks/<plugin>. Required when the plugin has an Info.Platform
+	// router; its Body must name the configured account and, where the
+	// plugin drops replays by an id in the body, be another delivery than
+	// Webhook's.
+	PlatformWebhook *Webhook
 	// NotSecrets are config properties, as JSON pointers ("/token_limit"),
 	// that are named like secrets but are not, so need not be writeOnly.
 	NotSecrets []string

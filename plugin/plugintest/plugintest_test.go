@@ -449,3 +449,53 @@ func TestUnknownPluginIsFatal(t *testing.T) {
 	t.Parallel()
 	requireFinding(t, exercise(t, plugintest.Suite{Plugin: "no-such-plugin"}), "no plugin", "registered")
 }
+
+// routedToy receives platform-wide webhooks only: it has no verifier of
+// its own, so its router must verify.
+type routedToy struct{}
+
+func (routedToy) ReceiveWebhook(ctx context.Context, c *plugin.Call, req *plugin.WebhookRequest) (*plugin.WebhookResponse, error) {
+	return (&toy{dedup: true}).ReceiveWebhook(ctx, c, req)
+}
+
+// toyRouter routes every webhook to the account "acct", checking the
+// signature when verify is set.
+type toyRouter struct{ verify bool }
+
+func (r toyRouter) RouteWebhook(_ context.Context, req *plugin.WebhookRequest) (plugin.Route, error) {
+	if r.verify && !hmac.Equal([]byte(req.Header.Get("X-Toy-Signature")), []byte(sign(toySecret, req.Body))) {
+		return plugin.Route{}, fmt.Errorf("bad toy signature: %w", plugin.ErrUnauthorized)
+	}
+	return plugin.Route{PlatformID: "acct"}, nil
+}
+
+// routedToyPlugin registers a plugin with a platform router.
+func routedToyPlugin(name string, verify bool) string {
+	plugin.Register(plugin.Info{
+		Name:          name,
+		Config:        plugin.Schema(`{"type": "object", "properties": {"account": {"type": "string"}}, "required": ["account"]}`),
+		PlatformIDKey: "account",
+		New:           func() plugin.Instance { return routedToy{} },
+		Platform:      toyRouter{verify: verify},
+	})
+	return name
+}
+
+func routedSuite(name string) plugintest.Suite {
+	s := toySuite(name)
+	s.Config = map[string]any{"account": "acct"}
+	s.Actions, s.Processes, s.PlatformWebhook, s.Webhook = nil, nil, s.Webhook, nil
+	return s
+}
+
+func TestPlatformRouterIsChecked(t *testing.T) {
+	t.Parallel()
+	require.Empty(t, exercise(t, routedSuite(routedToyPlugin("toy-routed", true))))
+
+	findings := exercise(t, routedSuite(routedToyPlugin("toy-routed-noverify", false)))
+	requireFinding(t, findings, "platform webhook without a signature answered 200, want 401")
+
+	s := routedSuite("toy-routed")
+	s.PlatformWebhook = nil
+	requireFinding(t, exercise(t, s), "give Suite.PlatformWebhook")
+}

@@ -26,6 +26,13 @@ func TestConformance(t *testing.T) {
 	}
 	fake.FailNext("POST", "/repos/octo-org/governance/issues", http.StatusUnprocessableEntity, "title is too long")
 	var ids atomic.Int64
+	sign := func(body []byte) http.Header {
+		d := githubfake.Delivery{Body: body, Header: http.Header{}}
+		d.Sign(fake.Options().WebhookSecret)
+		d.Header.Set("X-GitHub-Event", "push")
+		d.Header.Set("X-GitHub-Delivery", fmt.Sprintf("00000000-0000-0000-0000-%012d", ids.Add(1)))
+		return d.Header
+	}
 	plugintest.Exercise(t, plugintest.Suite{
 		Plugin: "github",
 		Config: map[string]any{"installation_id": fmt.Sprint(installationID)},
@@ -42,15 +49,9 @@ func TestConformance(t *testing.T) {
 			{Process: "issue-comment-vote", Input: map[string]any{"repo_name": repoName, "question": "Which?", "help_text": "Say it"}},
 		},
 		Webhook: &plugintest.Webhook{
-			Body: fake.PushEvent(installationID, owner, repoName, "alice").Body,
-			Sign: func(body []byte) http.Header {
-				d := githubfake.Delivery{Body: body, Header: http.Header{}}
-				d.Sign(fake.Options().WebhookSecret)
-				d.Header.Set("X-GitHub-Event", "push")
-				d.Header.Set("X-GitHub-Delivery", fmt.Sprintf("00000000-0000-0000-0000-%012d", ids.Add(1)))
-				return d.Header
-			},
-			Replay: plugintest.ReplayDropped,
-		},
+			Body: fake.PushEvent(installationID, owner, repoName, "alice").Body, Sign: sign, Replay: plugintest.ReplayDropped},
+		// The app's path, /api/hooks/github, routes by installation.id.
+		PlatformWebhook: &plugintest.Webhook{
+			Body: fake.PushEvent(installationID, owner, repoName, "alice").Body, Sign: sign, Replay: plugintest.ReplayDropped},
 	})
 }

@@ -24,6 +24,14 @@ func TestConformance(t *testing.T) {
 	event, _ := fake.Event(slackfake.TeamID, map[string]any{"type": "reaction_added", "user": slackfake.Member,
 		"reaction": "tada", "item_user": slackfake.Admin,
 		"item": map[string]any{"type": "message", "channel": slackfake.General, "ts": "1700000001.000100"}})
+	// Another event (its own event_id) for the app's path, /api/hooks/slack.
+	platformEvent, _ := fake.Event(slackfake.TeamID, map[string]any{"type": "reaction_added", "user": slackfake.Admin,
+		"reaction": "tada", "item_user": slackfake.Member,
+		"item": map[string]any{"type": "message", "channel": slackfake.General, "ts": "1700000002.000100"}})
+	sign := func(body []byte) http.Header {
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		return http.Header{"X-Slack-Request-Timestamp": {ts}, "X-Slack-Signature": {slackfake.Sign(slackfake.SigningSecret, ts, body)}}
+	}
 	plugintest.Exercise(t, plugintest.Suite{
 		Plugin: "slack",
 		Config: map[string]any{"team_id": slackfake.TeamID, "team_name": slackfake.TeamName,
@@ -40,13 +48,7 @@ func TestConformance(t *testing.T) {
 			{Process: "advanced-vote", Input: map[string]any{"title": "Budget", "candidates": []string{"v1.2", "v2"},
 				"options": []string{"yes", "no"}, "eligible_voters": []string{slackfake.Admin, slackfake.Member}}},
 		},
-		Webhook: &plugintest.Webhook{
-			Body: event.Body,
-			Sign: func(body []byte) http.Header {
-				ts := strconv.FormatInt(time.Now().Unix(), 10)
-				return http.Header{"X-Slack-Request-Timestamp": {ts}, "X-Slack-Signature": {slackfake.Sign(slackfake.SigningSecret, ts, body)}}
-			},
-			Replay: plugintest.ReplayDropped,
-		},
+		Webhook:         &plugintest.Webhook{Body: event.Body, Sign: sign, Replay: plugintest.ReplayDropped},
+		PlatformWebhook: &plugintest.Webhook{Body: platformEvent.Body, Sign: sign, Replay: plugintest.ReplayDropped},
 	})
 }
