@@ -85,7 +85,10 @@ func (f *Fake) SlashCommand(user, name string) *Interaction {
 
 // Click is user pressing the button custom_id on message messageID.
 func (f *Fake) Click(user, messageID, customID string) *Interaction {
-	m, _ := f.Message(messageID)
+	m, ok := f.Message(messageID)
+	if !ok {
+		m = Message{ID: messageID, ChannelID: General}
+	}
 	msg := f.messageJSON(&m)
 	msg["id"] = messageID
 	return f.interaction(3, user, map[string]any{"message": msg,
