@@ -131,11 +131,19 @@ const maxRecordBatch = 256
 func (d *Dispatcher) run(ctx context.Context) {
 	ticker := time.NewTicker(d.cfg.Sweep)
 	defer ticker.Stop()
-	// next fires when the earliest delivery the last sweep saw waiting
-	// falls due, so that retries keep their time without a fast sweep.
+	// next fires when the earliest retry recorded here, or the earliest
+	// delivery a sweep saw waiting, falls due before the next sweep, so
+	// that retries keep their time without a fast sweep.
 	next := time.NewTimer(time.Hour)
 	next.Stop()
 	defer next.Stop()
+	var nextAt time.Time
+	arm := func(at time.Time) {
+		if at.Before(time.Now().Add(d.cfg.Sweep)) && (nextAt.IsZero() || at.Before(nextAt)) {
+			nextAt = at
+			next.Reset(time.Until(at))
+		}
+	}
 	inFlight := 0
 	due := true // a backlog may be waiting at start
 	var outcomes []store.DeliveryOutcome
@@ -157,6 +165,11 @@ func (d *Dispatcher) run(ctx context.Context) {
 				due = false // try again at the next sweep
 			} else {
 				due = limit > 0 && len(batch) == limit // a full batch: there may be more
+				for _, o := range outcomes {
+					if o.Status == store.DeliveryPending {
+						arm(o.NextAttempt)
+					}
+				}
 			}
 			outcomes = outcomes[:0]
 			for _, del := range batch {
@@ -188,6 +201,7 @@ func (d *Dispatcher) run(ctx context.Context) {
 		case <-d.cfg.Wake:
 			due = true
 		case <-next.C:
+			nextAt = time.Time{}
 			due = true
 		case <-ticker.C:
 			// Looking is a read; claiming nothing would be a write
@@ -199,8 +213,8 @@ func (d *Dispatcher) run(ctx context.Context) {
 				due = true // let the claim report it
 			case ok && !at.After(now):
 				due = true
-			case ok && at.Before(now.Add(d.cfg.Sweep)):
-				next.Reset(at.Sub(now))
+			case ok:
+				arm(at)
 			}
 		case <-doneC:
 		}
