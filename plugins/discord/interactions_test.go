@@ -82,3 +82,37 @@ func TestSlashCommandEvent(t *testing.T) {
 		assert.Equal(t, "propose", cmd["name"])
 	})
 }
+
+// TestPerCommunityPath: the community's own path verifies and answers
+// interactions the same way, votes included.
+func TestPerCommunityPath(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		b := setup(t, db)
+		url := b.s.URL + "/api/hooks/" + community + "/discord"
+		send := func(in *discordfake.Interaction) discordfake.Reply {
+			t.Helper()
+			reply, err := in.Send(url)
+			require.NoError(t, err)
+			return reply
+		}
+		reply := send(b.fake.Ping())
+		require.Equal(t, http.StatusOK, reply.Status, string(reply.Body))
+		assert.JSONEq(t, `{"type": 1}`, string(reply.Body))
+		in := b.fake.Ping()
+		in.Resign(discordfake.PrivateKey, "1")
+		assert.Equal(t, http.StatusUnauthorized, send(in).Status)
+
+		reply = send(b.fake.SlashCommand(discordfake.Admin, "propose"))
+		require.Equal(t, http.StatusOK, reply.Status, string(reply.Body))
+		assert.Equal(t, 4.0, reply.JSON()["type"])
+		require.Len(t, b.events(t), 1)
+
+		_, rec := b.startVote(t, `{"title": "Here?", "poll_type": "boolean", "channel": "`+discordfake.General+`"}`)
+		msgID := rec["outcome"].(map[string]any)["message_id"].(string)
+		reply = send(b.fake.Click(discordfake.Member, msgID, "cast_vote_no"))
+		require.Equal(t, http.StatusOK, reply.Status, string(reply.Body))
+		assert.Equal(t, 7.0, reply.JSON()["type"])
+		m, _ := b.fake.Message(msgID)
+		assert.Contains(t, m.Content, "Rejections   (1) (<@"+discordfake.Member+">)")
+	})
+}
