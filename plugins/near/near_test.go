@@ -251,3 +251,17 @@ func TestBroadcastTimeout(t *testing.T) {
 		require.Contains(t, r.JSON(t)["detail"], "look it up before sending it again")
 	})
 }
+
+// TestEgressPolicy: node_url obeys the gateway's egress policy.
+func TestEgressPolicy(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		b := setup(t, db)
+		cfg := config(b.fake)
+		cfg["node_url"] = "http://169.254.169.254/rpc"
+		r := b.s.Do("POST", "/api/internal/plugin/near", cfg, header...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		requireError(t, b.action("view", map[string]any{"method_name": "get_greeting"}), http.StatusBadGateway, "egress_refused", "169.254.0.0/16", "")
+		requireError(t, b.action("call", map[string]any{"method_name": "set_greeting"}), http.StatusBadGateway, "egress_refused", "169.254.0.0/16", "")
+	})
+}

@@ -258,3 +258,18 @@ func TestTimelineEvents(t *testing.T) {
 		require.Equal(t, texts[129], evs[132].(map[string]any)["data"].(map[string]any)["text"])
 	})
 }
+
+// TestEgressPolicy: the signing client is still the gateway's, so the
+// egress policy refuses a metadata address before anything is signed or
+// sent.
+func TestEgressPolicy(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		b := setup(t, db, app.Config{})
+		cfg := config(b.fake, true)
+		cfg["api_url"] = "http://169.254.169.254"
+		r := b.s.Do("POST", "/api/internal/plugin/twitter", cfg, header...)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		requireError(t, b.action("send-tweet", map[string]any{"text": "hi"}), http.StatusBadGateway, "egress_refused", "169.254.0.0/16", "")
+	})
+}
