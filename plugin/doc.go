@@ -53,8 +53,10 @@
 // [ErrUnauthorized] a webhook that failed verification (401), and a
 // [*PlatformError] a failing platform (502, or 504 on timeout) or, with
 // Rejected set, a platform that refused the input (422 platform_rejected,
-// with the platform's message and Field). Anything else
-// is an internal error (500); its text is logged, not sent.
+// with the platform's message and Field). A [*SettingsError] names gateway
+// settings the plugin lacks (500 plugin_not_configured, names only, for the
+// operator). Anything else is an internal error (500); its text is logged,
+// not sent.
 //
 // # OAuth installs and identity
 //

@@ -28,6 +28,28 @@ var ErrUnauthorized = errors.New("unauthorized")
 // whatever else the plugin wrapped it in.
 var ErrEgressRefused = errors.New("refused by the egress policy")
 
+// SettingsError reports that the gateway lacks settings the plugin needs
+// (an app's credentials, read with Env.Setting), such as GITHUB_APP_ID. It
+// is the operator's to fix, not the caller's: the gateway answers 500 with
+// code plugin_not_configured and a detail naming the settings (never their
+// values).
+type SettingsError struct {
+	// Plugin names the plugin, such as "github".
+	Plugin string
+	// Settings are the names of the missing or invalid settings.
+	Settings []string
+	// Message says more, such as "give one of the two"; may be empty.
+	Message string
+}
+
+func (e *SettingsError) Error() string {
+	msg := fmt.Sprintf("%s is not configured on this gateway: set %s", e.Plugin, strings.Join(e.Settings, ", "))
+	if e.Message != "" {
+		msg += " (" + e.Message + ")"
+	}
+	return msg
+}
+
 // InputError reports invalid input that the schema could not catch, such as
 // low >= high. The gateway answers 400 with the message and field.
 type InputError struct {

@@ -75,7 +75,11 @@ func fromPlugin(pluginName string, err error) error {
 	var inputErr *plugin.InputError
 	var platformErr *plugin.PlatformError
 	var refused *egress.RefusedError
+	var settingsErr *plugin.SettingsError
 	switch {
+	case errors.As(err, &settingsErr):
+		// The operator's to fix; the names of settings are safe to show.
+		return &Error{Kind: KindInternal, Code: "plugin_not_configured", Detail: settingsErr.Error(), Err: err}
 	case errors.As(err, &refused):
 		// Whatever the plugin wrapped it in, a refusal says which rule, and
 		// never quotes what a redirect answered.

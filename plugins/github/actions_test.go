@@ -1,13 +1,17 @@
 package github_test
 
 import (
+	"maps"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/apptest"
+	"github.com/metagov/metagov-go/plugins/github/githubfake"
 )
 
 // TestEnable checks that enabling reads the owner from the installation,
@@ -167,5 +171,41 @@ func TestTokenRefresh(t *testing.T) {
 		r = b.action("create-issue", create)
 		requireError(t, r, http.StatusBadGateway, "platform_error", "Bad credentials")
 		require.Equal(t, 4, b.gh.TokensIssued())
+	})
+}
+
+// TestEnableWithoutAppSettings checks that a gateway missing the GitHub
+// App's settings says which ones (never their values), as the operator's
+// problem, and enables nothing.
+func TestEnableWithoutAppSettings(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		gh := githubfake.New(t, githubfake.Options{})
+		gh.AddInstallation(installationID, owner)
+		for _, tc := range []struct {
+			name    string
+			drop    string
+			replace map[string]string
+			want    []string
+		}{
+			{name: "no app id", drop: "GITHUB_APP_ID", want: []string{"GITHUB_APP_ID"}},
+			{name: "no key", drop: "GITHUB_PRIVATE_KEY", want: []string{"GITHUB_PRIVATE_KEY_PATH or GITHUB_PRIVATE_KEY"}},
+			{name: "bad key", replace: map[string]string{"GITHUB_PRIVATE_KEY": "-----BEGIN NOTHING-----"},
+				want: []string{"GITHUB_PRIVATE_KEY", "not an RSA private key"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				settings := gh.Settings()
+				delete(settings, tc.drop)
+				maps.Copy(settings, tc.replace)
+				gw := apptest.Start(t, db, app.Config{Settings: settingsOf(settings)})
+				slug := "unconfigured-" + strings.ReplaceAll(tc.name, " ", "-")
+				r := gw.Do("PUT", "/api/internal/community/"+slug, map[string]any{"plugins": []map[string]any{
+					{"name": "github", "config": map[string]any{"installation_id": "77"}}}})
+				body := requireError(t, r, http.StatusInternalServerError, "plugin_not_configured", tc.want...)
+				require.NotContains(t, body["detail"], "BEGIN", "setting values are never shown")
+				require.Equal(t, http.StatusNotFound, gw.Do("GET", "/api/internal/community/"+slug, nil).Status, "nothing is half written")
+				gw.Stop()
+			})
+		}
 	})
 }

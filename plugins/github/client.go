@@ -111,7 +111,7 @@ type appAuth struct {
 
 func (a *appAuth) authorization(context.Context) (string, error) {
 	if a.s.AppID == "" || a.s.PrivateKey == nil {
-		return "", fmt.Errorf("the GitHub App is not configured: set %s and %s (or %s)", SettingAppID, SettingPrivateKeyPath, SettingPrivateKey)
+		return "", &plugin.SettingsError{Plugin: platform, Settings: []string{SettingAppID, SettingPrivateKeyPath + " or " + SettingPrivateKey}}
 	}
 	now := a.now()
 	claims := jwt.RegisteredClaims{

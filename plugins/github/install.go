@@ -50,7 +50,7 @@ func (installer) AuthorizeURL(_ context.Context, req *plugin.AuthorizeRequest) (
 		return "", err
 	}
 	if s.AppName == "" {
-		return "", fmt.Errorf("github: %s is not set", SettingAppName)
+		return "", &plugin.SettingsError{Plugin: platform, Settings: []string{SettingAppName}}
 	}
 	return webURL(s.APIURL) + "/apps/" + url.PathEscape(s.AppName) + "/installations/new?" + url.Values{"state": {req.State}}.Encode(), nil
 }

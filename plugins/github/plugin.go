@@ -142,7 +142,9 @@ func loadSettings(setting func(string) string) (Settings, error) {
 		if path := setting(SettingPrivateKeyPath); path != "" {
 			raw, err := os.ReadFile(path)
 			if err != nil {
-				return s, fmt.Errorf("reading the GitHub App private key (%s): %w", SettingPrivateKeyPath, err)
+				// The path and the OS's words stay in the log, not in answers.
+				return s, fmt.Errorf("reading the GitHub App private key: %v: %w", err,
+					&plugin.SettingsError{Plugin: platform, Settings: []string{SettingPrivateKeyPath}, Message: "the file cannot be read"})
 			}
 			pemText = string(raw)
 		}
@@ -150,7 +152,8 @@ func loadSettings(setting func(string) string) (Settings, error) {
 	if pemText != "" {
 		key, err := jwt.ParseRSAPrivateKeyFromPEM([]byte(pemText))
 		if err != nil {
-			return s, fmt.Errorf("parsing the GitHub App private key (%s or %s): %w", SettingPrivateKey, SettingPrivateKeyPath, err)
+			return s, &plugin.SettingsError{Plugin: platform, Settings: []string{SettingPrivateKey + " or " + SettingPrivateKeyPath},
+				Message: "not an RSA private key in PEM form"}
 		}
 		s.PrivateKey = key
 	}

@@ -36,7 +36,7 @@ type installer struct{}
 func (installer) AuthorizeURL(_ context.Context, req *plugin.AuthorizeRequest) (string, error) {
 	st := readSettings(req.Setting)
 	if st.ClientID == "" {
-		return "", fmt.Errorf("slack: %s is not set", SettingClientID)
+		return "", &plugin.SettingsError{Plugin: platform, Settings: []string{SettingClientID}}
 	}
 	q := url.Values{"client_id": {st.ClientID}, "state": {req.State}, "redirect_uri": {req.RedirectURI}}
 	if req.Type == plugin.InstallUser {
@@ -68,7 +68,7 @@ type accessAnswer struct {
 func (installer) Install(ctx context.Context, req *plugin.InstallRequest) (*plugin.Installation, error) {
 	st := readSettings(req.Setting)
 	if st.ClientID == "" || st.ClientSecret == "" {
-		return nil, fmt.Errorf("slack: %s and %s must be set", SettingClientID, SettingClientSecret)
+		return nil, &plugin.SettingsError{Plugin: platform, Settings: []string{SettingClientID, SettingClientSecret}}
 	}
 	api := &client{api: st.APIURL, hc: req.HTTPClient}
 	var got accessAnswer
