@@ -41,5 +41,12 @@ func TestConformance(t *testing.T) {
 			Sign:   discordfake.Headers,
 			Replay: plugintest.ReplayDropped,
 		},
+		// Another slash command (its own interaction id) for the app's
+		// path, /api/hooks/discord.
+		PlatformWebhook: &plugintest.Webhook{
+			Body:   fake.SlashCommand(discordfake.Member, "propose").Body,
+			Sign:   discordfake.Headers,
+			Replay: plugintest.ReplayDropped,
+		},
 	})
 }
