@@ -107,7 +107,7 @@ func runRegisterCommand(ctx context.Context, inst plugin.Instance, _ *plugin.Cal
 		return nil, err
 	}
 	if d.st.ClientID == "" {
-		return nil, &plugin.PlatformError{Platform: platform, Message: SettingClientID + " is not set: the gateway does not know its application id"}
+		return nil, &plugin.SettingsError{Plugin: platform, Settings: []string{SettingClientID}, Message: "the application of the guild's commands"}
 	}
 	route := "/applications/" + d.st.ClientID + "/guilds/" + string(d.cfg.GuildID) + "/commands"
 	method := http.MethodPost

@@ -3,11 +3,14 @@ package discord_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/apptest"
+	"github.com/metagov/metagov-go/plugins/discord"
 	"github.com/metagov/metagov-go/plugins/discord/discordfake"
 )
 
@@ -111,5 +114,41 @@ func TestMethodAndGetGuild(t *testing.T) {
 
 		r = b.action("method", map[string]any{"route": "/guilds/../users"})
 		require.Equal(t, http.StatusBadRequest, r.Status, string(r.Body))
+	})
+}
+
+// TestActionTimeout: Discord not answering in time is a 504.
+func TestActionTimeout(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		b := setup(t, db, app.Config{PlatformTimeout: 200 * time.Millisecond})
+		b.fake.StallNext()
+		r := b.action("get-guild", map[string]any{})
+		require.Equal(t, http.StatusGatewayTimeout, r.Status, string(r.Body))
+		r = b.action("get-guild", map[string]any{})
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	})
+}
+
+// TestNotConfigured: a gateway without the bot token says so, naming the
+// setting, and sends nothing to Discord.
+func TestNotConfigured(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		fake := discordfake.New(t)
+		s := apptest.Start(t, db, app.Config{Settings: func(name string) string {
+			if name == discord.SettingAPIURL {
+				return fake.URL
+			}
+			return ""
+		}})
+		r := s.Do("POST", "/api/internal/community", map[string]any{"slug": community, "readable_name": "Discord town"})
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		r = s.Do("POST", "/api/internal/plugin/discord", map[string]any{"guild_id": discordfake.GuildID}, header...)
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		r = s.Do("POST", "/api/internal/action/discord.get-guild", map[string]any{"parameters": map[string]any{}}, header...)
+		require.Equal(t, http.StatusInternalServerError, r.Status, string(r.Body))
+		e := decode(t, r.Body)
+		assert.Equal(t, "plugin_not_configured", e["code"])
+		assert.Contains(t, e["detail"], discord.SettingBotToken)
+		assert.Empty(t, fake.Requests())
 	})
 }

@@ -81,6 +81,9 @@ type fields struct {
 // with a Field from f; 401 (the bot token) and 5xx are failures (502); a
 // 429 says when to retry.
 func (c *client) call(ctx context.Context, method, route string, body any, out any, f fields) error {
+	if c.auth == "Bot " {
+		return &plugin.SettingsError{Plugin: platform, Settings: []string{SettingBotToken}}
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)

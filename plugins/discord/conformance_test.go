@@ -26,6 +26,7 @@ func TestConformance(t *testing.T) {
 		Config: map[string]any{"guild_id": discordfake.GuildID, "guild_name": discordfake.GuildName},
 		Actions: []plugintest.Call{
 			{Action: "get-guild", Params: map[string]any{}},
+			{Action: "method", Params: map[string]any{"route": "/guilds/" + discordfake.GuildID}},
 			{Action: "post-message", Params: map[string]any{"channel": discordfake.General, "text": "hi"}},
 			{Action: "post-message", Params: map[string]any{"channel": "42", "text": "hi"},
 				WantStatus: http.StatusUnprocessableEntity, WantField: "/channel"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -29,7 +28,7 @@ type installer struct{}
 func (installer) AuthorizeURL(_ context.Context, req *plugin.AuthorizeRequest) (string, error) {
 	st := readSettings(req.Setting)
 	if st.ClientID == "" {
-		return "", fmt.Errorf("discord: %s is not set", SettingClientID)
+		return "", &plugin.SettingsError{Plugin: platform, Settings: []string{SettingClientID}}
 	}
 	q := url.Values{"response_type": {"code"}, "client_id": {st.ClientID}, "state": {req.State}, "redirect_uri": {req.RedirectURI}}
 	if req.Type == plugin.InstallUser {
@@ -96,7 +95,7 @@ func exchange(ctx context.Context, st settings, req *plugin.InstallRequest) (*to
 func (installer) Install(ctx context.Context, req *plugin.InstallRequest) (*plugin.Installation, error) {
 	st := readSettings(req.Setting)
 	if st.ClientID == "" || st.ClientSecret == "" {
-		return nil, fmt.Errorf("discord: %s and %s must be set", SettingClientID, SettingClientSecret)
+		return nil, &plugin.SettingsError{Plugin: platform, Settings: []string{SettingClientID, SettingClientSecret}}
 	}
 	got, err := exchange(ctx, st, req)
 	if err != nil {

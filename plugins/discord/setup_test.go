@@ -39,10 +39,15 @@ func settings(f *discordfake.Fake) func(string) string {
 // setup starts a gateway on db whose Discord plugin talks to a new fake,
 // and enables the fake guild in the community, its id given as a JSON
 // number (as the original's drivers send it) to show it is not rounded.
-func setup(t *testing.T, db apptest.Database) *testBundle {
+func setup(t *testing.T, db apptest.Database, cfgs ...app.Config) *testBundle {
 	t.Helper()
 	b := &testBundle{fake: discordfake.New(t)}
-	b.s = apptest.Start(t, db, app.Config{Settings: settings(b.fake)})
+	var cfg app.Config
+	if len(cfgs) > 0 {
+		cfg = cfgs[0]
+	}
+	cfg.Settings = settings(b.fake)
+	b.s = apptest.Start(t, db, cfg)
 	r := b.s.Do("POST", "/api/internal/community", map[string]any{"slug": community, "readable_name": "Discord town"})
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 	r = b.s.Do("POST", "/api/internal/plugin/discord",

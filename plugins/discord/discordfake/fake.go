@@ -185,6 +185,14 @@ func (f *Fake) FailNext(status int, body string) {
 	f.failNext = append(f.failNext, failure{status: status, body: body, header: h})
 }
 
+// StallNext leaves the next API request unanswered until its caller gives
+// up.
+func (f *Fake) StallNext() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failNext = append(f.failNext, failure{})
+}
+
 // Message is the message with id, if posted.
 func (f *Fake) Message(id string) (Message, bool) {
 	f.mu.Lock()
@@ -271,6 +279,10 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		f.failNext = f.failNext[1:]
 	}
 	f.mu.Unlock()
+	if fail != nil && fail.status == 0 {
+		<-r.Context().Done() // a stall: no answer until the caller gives up
+		return
+	}
 	if fail != nil {
 		for k, v := range fail.header {
 			w.Header()[k] = v
