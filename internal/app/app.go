@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/metagov/metagov-go/internal/core"
 	"github.com/metagov/metagov-go/internal/egress"
 	"github.com/metagov/metagov-go/internal/httpapi"
@@ -131,6 +133,7 @@ type App struct {
 	dispatcher *jobs.Dispatcher
 	handler    http.Handler
 	stopCtx    context.CancelFunc
+	listen     *pgxpool.Pool // nil on SQLite
 }
 
 // withDefaults fills in the settings left zero.
@@ -163,7 +166,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	// listen is River's LISTEN/NOTIFY connection on PostgreSQL.
+	var listen *pgxpool.Pool
 	fail := func(err error) (*App, error) {
+		if listen != nil {
+			listen.Close()
+		}
 		st.Close()
 		return nil, err
 	}
@@ -214,9 +222,14 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if st.Dialect() == store.Postgres {
+		if listen, err = jobs.ListenerPool(cfg.Database); err != nil {
+			return fail(err)
+		}
+	}
 	client, err := jobs.NewClient(g, st, jobs.Config{
 		Logger: cfg.Logger, FetchPollInterval: cfg.JobPollInterval, Now: cfg.Now,
-		EventRetention: cfg.EventRetention, RescueAfter: cfg.RescueAfter,
+		EventRetention: cfg.EventRetention, RescueAfter: cfg.RescueAfter, Listener: listen,
 	})
 	if err != nil {
 		return fail(err)
@@ -230,7 +243,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
-	return &App{cfg: cfg, store: st, gateway: g, jobs: client, dispatcher: dispatcher, handler: h}, nil
+	return &App{cfg: cfg, store: st, gateway: g, jobs: client, dispatcher: dispatcher, handler: h, listen: listen}, nil
 }
 
 // Migrate applies the gateway's and the job queue's migrations, under the
@@ -274,6 +287,9 @@ func (a *App) Stop(ctx context.Context) error {
 		cancelCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		err = errors.Join(err, fmt.Errorf("stopping job workers: %w", stopErr), a.jobs.StopAndCancel(cancelCtx))
+	}
+	if a.listen != nil {
+		a.listen.Close()
 	}
 	return errors.Join(err, a.store.Close())
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -95,4 +97,26 @@ func TestRunFailsToOpen(t *testing.T) {
 	// the port may already serve another test.
 	_, err = ln.Accept()
 	require.ErrorIs(t, err, net.ErrClosed, "the listener is closed")
+}
+
+// TestJobQueueListensOnPostgres: on PostgreSQL the job queue waits for new
+// jobs with LISTEN (River's notifier) rather than only polling.
+func TestJobQueueListensOnPostgres(t *testing.T) {
+	if os.Getenv(apptest.PostgresEnv) == "" {
+		t.Skipf("%s is not set", apptest.PostgresEnv)
+	}
+	db := apptest.Postgres(t)
+	apptest.Start(t, db, app.Config{})
+	u, err := url.Parse(db.DSN)
+	require.NoError(t, err)
+	schema := u.Query().Get("search_path")
+	admin, err := sql.Open("pgx", os.Getenv(apptest.PostgresEnv))
+	require.NoError(t, err)
+	t.Cleanup(func() { admin.Close() })
+	require.Eventually(t, func() bool {
+		var n int
+		err := admin.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1`,
+			`LISTEN "`+schema+`.river_%`).Scan(&n)
+		return err == nil && n > 0
+	}, 20*time.Second, 50*time.Millisecond, "no connection LISTENs on %s's channels", schema)
 }

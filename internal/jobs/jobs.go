@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -36,8 +37,13 @@ type Config struct {
 	RescueAfter time.Duration
 	// FetchPollInterval is how often idle workers look for jobs that fell
 	// due or that another gateway process inserted; jobs this process
-	// inserts wake its workers at once. Default: one second.
+	// inserts wake its workers at once, and on PostgreSQL with a Listener
+	// so do other processes' inserts. Default: one second.
 	FetchPollInterval time.Duration
+	// Listener, on PostgreSQL, is the pool River listens on
+	// (LISTEN/NOTIFY) for jobs other gateway processes insert and for
+	// leadership changes; nil leaves it polling. See ListenerPool.
+	Listener *pgxpool.Pool
 	// Workers is the number of jobs run at once per queue. Default: 10.
 	Workers int
 	// Now, when set, replaces the job queue's clock, so tests can move time
@@ -64,6 +70,23 @@ func driver(st *store.Store) riverdriver.Driver[*sql.Tx] {
 		return riverdatabasesql.New(st.DB())
 	}
 	return pollingSQLite{riversqlite.New(st.DB())}
+}
+
+// ListenerPool returns a small pgx pool on the PostgreSQL database at dsn
+// for River's listener: LISTEN needs a connection of its own, which
+// database/sql cannot lend. It connects lazily; close it after the client
+// stops.
+func ListenerPool(dsn string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("configuring the job queue's listener: %w", err)
+	}
+	cfg.MaxConns = 2
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("configuring the job queue's listener: %w", err)
+	}
+	return pool, nil
 }
 
 // pollingSQLite is River's SQLite driver without its listener. That driver
@@ -144,7 +167,11 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 	if cfg.Now != nil {
 		rc.Test.Time = clock(cfg.Now)
 	}
-	client, err := river.NewClient(driver(st), rc)
+	drv := driver(st)
+	if cfg.Listener != nil && st.Dialect() == store.Postgres {
+		drv = riverdatabasesql.NewWithPgxListener(st.DB(), cfg.Listener)
+	}
+	client, err := river.NewClient(drv, rc)
 	if err != nil {
 		return nil, fmt.Errorf("creating job client: %w", err)
 	}
