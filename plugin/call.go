@@ -18,6 +18,8 @@ type Call struct {
 	warnings []string
 	identity Identity
 	now      func() time.Time
+	// platformID is what SetPlatformID reported, or "".
+	platformID string
 }
 
 // StateLoaderFunc reads one durable state value; found is false when the key
@@ -79,6 +81,22 @@ func (c *Call) Warn(format string, args ...any) {
 	c.warnings = append(c.warnings, fmt.Sprintf(format, args...))
 }
 
+// SetPlatformID reports, from Initialize, the platform account the config
+// resolves to, when the config property named by Info.PlatformIDKey may
+// name one account several ways (a Loomio group by id, key or handle) or
+// be left out (the key's only group). The instance's platform id (its
+// community_platform_id, [Env].PlatformID, the value drivers select it by)
+// is then id, not the property's value: write it the one canonical way the
+// platform spells the account. The gateway applies the usual rule to it
+// before writing anything: a community has one instance of a plugin per
+// platform id, so a config whose id is an existing instance's updates that
+// instance (prepared again with its secrets and state, which runs
+// Initialize a second time: keep Initialize safe to repeat) and a plugin
+// list naming it twice is refused. An empty id, and a call outside
+// Initialize, change nothing; a plugin without Info.PlatformIDKey must not
+// call it.
+func (c *Call) SetPlatformID(id string) { c.platformID = id }
+
 // CallChanges is what an invocation changed, for the gateway to commit.
 type CallChanges struct {
 	// State holds the keys that were set; a nil value means the key was
@@ -93,6 +111,8 @@ type CallChanges struct {
 	Warnings []string
 	// Links are the accounts linked with Identity().Link, in order.
 	Links []Account
+	// PlatformID is the id reported with SetPlatformID, or "".
+	PlatformID string
 }
 
 // EmittedEvent is an Event with its data encoded.
@@ -105,7 +125,7 @@ type EmittedEvent struct {
 // Changes returns what the invocation changed. It is for the gateway.
 func (c *Call) Changes() CallChanges {
 	return CallChanges{State: maps.Clone(c.state.changes), Expires: maps.Clone(c.state.expires), Events: c.events,
-		Warnings: c.warnings, Links: c.identity.links}
+		Warnings: c.warnings, Links: c.identity.links, PlatformID: c.platformID}
 }
 
 // State is a durable key-value store of JSON values. Reads see the

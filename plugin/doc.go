@@ -25,7 +25,9 @@
 //     (logger, HTTP client with timeouts, clock) in an [Env].
 //   - [Initializer]: runs when the instance is enabled or its config changes;
 //     an error refuses the change and nothing is stored; [Call.Warn] accepts
-//     it with a notice the caller reads in the answer's "warnings".
+//     it with a notice the caller reads in the answer's "warnings";
+//     [Call.SetPlatformID] names the platform account the config resolved
+//     to, when it can name one several ways (see Info.PlatformIDKey).
 //   - [WebhookVerifier]: checks a platform webhook's signature before anything
 //     parses it; an error answers 401 and nothing runs.
 //   - [WebhookReceiver]: turns a verified webhook into events and state.

@@ -14,8 +14,10 @@ type Env struct {
 	Community string
 	// InstanceID is the instance's stable numeric id.
 	InstanceID int64
-	// PlatformID is the value of the config property named by
-	// Info.PlatformIDKey, or empty.
+	// PlatformID is the instance's platform id: what its Initialize reported
+	// with Call.SetPlatformID, else the value of the config property named
+	// by Info.PlatformIDKey, or empty. While a new or changed config is
+	// being initialised it is the property's value.
 	PlatformID string
 	// Config is the validated instance config with schema defaults filled in.
 	Config json.RawMessage

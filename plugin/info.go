@@ -87,8 +87,11 @@ type Info struct {
 	ConfigType reflect.Type
 	// PlatformIDKey names the config property whose value identifies the
 	// platform account (a Slack workspace, a Discourse server), so a community
-	// can enable several instances of one plugin. Empty means one instance per
-	// community.
+	// can enable several instances of one plugin, one per account. Empty means
+	// one instance per community. An Initializer whose property can name an
+	// account several ways, or be left out, reports the account's canonical
+	// id with [Call.SetPlatformID], which then identifies the instance
+	// instead of the property's value.
 	PlatformIDKey string
 	// New returns a fresh, unprovisioned instance.
 	New func() Instance
@@ -239,7 +242,8 @@ type Provisioner interface {
 // Initializer is implemented by instances that must do something once when
 // they are enabled or their config changes, such as fetching platform data
 // into state or registering a webhook. An error refuses the enable or update;
-// Call.Warn lets it succeed with a caveat the caller reads in the answer.
+// Call.Warn lets it succeed with a caveat the caller reads in the answer;
+// Call.SetPlatformID reports the platform account the config resolved to.
 type Initializer interface {
 	Initialize(ctx context.Context, c *Call) error
 }

@@ -33,21 +33,85 @@ type preparedInstance struct {
 
 // prepareInstance validates a plugin config for a community and runs the
 // plugin's Initialize when the instance is new or its config changed.
+//
+// Which instance the config is for is decided here, before anything is
+// written: first by matchInstance, then, when Initialize reported a platform
+// id (Call.SetPlatformID) that is another existing instance's, by that id:
+// the config names that instance another way (a Loomio group by id rather
+// than by handle), so it is prepared again as that instance's update, with
+// its stored secrets and state, and Initialize runs a second time.
 func (g *Gateway) prepareInstance(ctx context.Context, slug string, existing []store.PluginInstance, pc PluginConfig) (*preparedInstance, error) {
 	typ, ok := g.types[pc.Name]
 	if !ok {
 		return nil, newError(KindInvalid, "unknown_plugin", "No such plugin registered: %s", pc.Name)
 	}
-	// The platform id may come from a default, so fill them in first.
-	p := &preparedInstance{typ: typ, platformID: typ.platformID(typ.withDefaults(pc.Config)), changed: true}
-	var existingPlain json.RawMessage
+	p, err := g.prepareFor(ctx, slug, typ, matchInstance(typ, existing, pc.Config), pc)
+	if err != nil {
+		return nil, err
+	}
+	var other *store.PluginInstance
 	for i := range existing {
 		if existing[i].Name == pc.Name && existing[i].PlatformID == p.platformID {
-			p.existing = &existing[i]
-			var err error
-			if existingPlain, err = g.openConfig(typ, existing[i].Config); err != nil {
-				return nil, err
-			}
+			other = &existing[i]
+		}
+	}
+	if other == nil || p.existing != nil && p.existing.ID == other.ID {
+		return p, nil
+	}
+	if p, err = g.prepareFor(ctx, slug, typ, other, pc); err != nil {
+		return nil, err
+	}
+	if p.platformID != other.PlatformID {
+		// The platform answered differently the second time (a handle
+		// moved to another group meanwhile): nothing sure to write.
+		return nil, newError(KindConflict, "platform_id_changed",
+			"%s config: the platform account it names changed while it was being enabled (%s, then %s); try again", pc.Name, other.PlatformID, p.platformID)
+	}
+	return p, nil
+}
+
+// matchInstance finds the existing instance a config is an update of, as
+// far as the config alone tells: the one whose platform id is the value of
+// the config's Info.PlatformIDKey property or, failing that, the only one
+// whose stored config has the same value there. The second rule is for a
+// plugin whose Initialize reports a platform id other than the property
+// (a Loomio group configured by handle is stored under its id): a config
+// sent again as it was stored updates its instance, secrets kept. Nil means
+// a new instance, unless Initialize's platform id says otherwise.
+func matchInstance(typ *pluginType, existing []store.PluginInstance, config json.RawMessage) *store.PluginInstance {
+	// The platform id may come from a default, so fill them in first.
+	id := typ.platformID(typ.withDefaults(config))
+	var alias *store.PluginInstance
+	aliases := 0
+	for i := range existing {
+		if existing[i].Name != typ.info.Name {
+			continue
+		}
+		if existing[i].PlatformID == id {
+			return &existing[i]
+		}
+		if typ.platformID(existing[i].Config) == id {
+			alias = &existing[i]
+			aliases++
+		}
+	}
+	if aliases == 1 {
+		return alias
+	}
+	return nil
+}
+
+// prepareFor validates a plugin config as an update of the existing
+// instance match, or as a new instance when match is nil, and runs the
+// plugin's Initialize when the instance is new or its config changed.
+func (g *Gateway) prepareFor(ctx context.Context, slug string, typ *pluginType, match *store.PluginInstance, pc PluginConfig) (*preparedInstance, error) {
+	p := &preparedInstance{typ: typ, existing: match, changed: true}
+	var existingPlain json.RawMessage
+	if match != nil {
+		p.platformID = match.PlatformID
+		var err error
+		if existingPlain, err = g.openConfig(typ, match.Config); err != nil {
+			return nil, err
 		}
 	}
 	incoming, kept, err := typ.restoreRedacted(pc.Config, existingPlain)
@@ -101,6 +165,12 @@ func (g *Gateway) prepareInstance(ctx context.Context, slug string, existing []s
 			return nil, fromPlugin(pc.Name, fmt.Errorf("initializing: %w", err))
 		}
 		p.changes = call.Changes()
+		if id := p.changes.PlatformID; id != "" {
+			if typ.info.PlatformIDKey == "" {
+				return nil, fmt.Errorf("plugin %s reported a platform id but declares no Info.PlatformIDKey", pc.Name)
+			}
+			p.platformID = id
+		}
 		for _, w := range p.changes.Warnings {
 			g.log.WarnContext(ctx, "plugin warning", slog.String("plugin", pc.Name), slog.String("community", slug), slog.String("warning", w))
 		}
@@ -181,6 +251,20 @@ func (g *Gateway) apply(ctx context.Context, tx *store.Tx, c store.Community, p 
 	case p.changed:
 		row = *p.existing
 		row.Config = p.stored
+		if p.platformID != row.PlatformID {
+			// Initialize found the config's account to be another one than
+			// the instance's (one enabled before its plugin reported ids,
+			// a handle moved): the instance follows its config.
+			row.PlatformID = p.platformID
+			err = tx.PluginInstanceUpdatePlatformID(ctx, row.ID, p.platformID)
+			if isConflict(err) {
+				return row, newError(KindConflict, "plugin_exists", "plugin %s is already enabled for community %s with community_platform_id %s",
+					p.typ.info.Name, c.Slug, p.platformID)
+			}
+			if err != nil {
+				return row, err
+			}
+		}
 		err = tx.PluginInstanceUpdateConfig(ctx, row.ID, p.stored)
 	default:
 		return *p.existing, nil

@@ -112,6 +112,18 @@ func (q *Queries) PluginInstanceUpdateConfig(ctx context.Context, id int64, conf
 	return nil
 }
 
+// PluginInstanceUpdatePlatformID changes the platform account an instance
+// is connected to; another instance of the plugin with that id in the
+// community is ErrConflict.
+func (q *Queries) PluginInstanceUpdatePlatformID(ctx context.Context, id int64, platformID string) error {
+	_, err := q.db.ExecContext(ctx,
+		`UPDATE plugin_instances SET platform_id = $1, updated_at = $2 WHERE id = $3`, platformID, now(), id)
+	if err != nil {
+		return fmt.Errorf("updating the platform id of plugin instance %d: %w", id, interpretError(err))
+	}
+	return nil
+}
+
 // PluginInstanceDelete deletes an instance and its state; its finished
 // processes stay, detached from it.
 func (q *Queries) PluginInstanceDelete(ctx context.Context, id int64) error {

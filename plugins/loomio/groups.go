@@ -97,9 +97,14 @@ func pick(groups []group, ref, field string) (group, error) {
 
 // Initialize checks the key by listing its user's groups, resolves the
 // configured group (or the only one) and keeps both in state, so actions
-// and polls can name groups by id, key or handle. A key Loomio refuses
-// fails the enable with Loomio's message. With register_webhook it then
-// registers the webhook on Loomio. The config is left as it is.
+// and polls can name groups by id, key or handle. The group's id, as a
+// decimal string, is the instance's platform id (community_platform_id),
+// however group_id named it: the id is what Loomio's API takes as group_id
+// and what its API access page lists, and unlike a handle it never
+// changes. A key Loomio refuses fails the enable with Loomio's message.
+// With register_webhook it then registers the webhook on Loomio, which is
+// safe to repeat (the gateway runs Initialize again when the group turns
+// out to be an instance's it has). The config is left as it is.
 func (l *Loomio) Initialize(ctx context.Context, c *plugin.Call) error {
 	groups, err := l.listGroups(ctx)
 	if err != nil {
@@ -109,6 +114,7 @@ func (l *Loomio) Initialize(ctx context.Context, c *plugin.Call) error {
 	if err != nil {
 		return err
 	}
+	c.SetPlatformID(strconv.FormatInt(g.ID, 10))
 	if err := c.State().Set(groupKey, g); err != nil {
 		return fmt.Errorf("storing loomio group: %w", err)
 	}

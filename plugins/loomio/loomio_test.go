@@ -160,7 +160,7 @@ func TestEnable(t *testing.T) {
 
 		p := s.Do("GET", "/api/internal/community/"+community, nil).JSON(t)["plugins"].([]any)[0].(map[string]any)
 		require.Equal(t, "api_key", p["auth_type"])
-		require.Equal(t, "metagov", p["community_platform_id"])
+		require.Equal(t, "710495", p["community_platform_id"], "the group's id, not the handle configured")
 		shown := p["config"].(map[string]any)
 		require.Equal(t, "********", shown["api_key"])
 		require.Equal(t, []any{"********"}, shown["subgroup_api_keys"])

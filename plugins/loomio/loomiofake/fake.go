@@ -155,6 +155,18 @@ func (s *Server) AddGroup(g Group) {
 	s.groups = append(s.groups, &g)
 }
 
+// SetHandle changes a group's handle, as a group admin can on Loomio (the
+// group's id and key stay); "" removes it.
+func (s *Server) SetHandle(groupID int64, handle string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.groups {
+		if g.ID == groupID {
+			g.Handle = handle
+		}
+	}
+}
+
 // SetNow sets the fake's clock, which decides when polls lapse.
 func (s *Server) SetNow(now func() time.Time) {
 	s.mu.Lock()
