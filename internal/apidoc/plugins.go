@@ -83,7 +83,9 @@ func (b *builder) addEnable(p plugin.Info, configName string) error {
 		"Properties marked `x-metagov-destination` decide where the secrets are sent: changing one while keeping a secret " +
 		"is refused (400 `secret_required`); send the secrets again with the new destination."
 	if p.PlatformIDKey != "" {
-		description += " A community can have one instance per value of the config property `" + p.PlatformIDKey + "`."
+		description += " A community can have one instance per platform account, named by the config property `" + p.PlatformIDKey +
+			"`; the instance's `community_platform_id` is that value, or the account's own id when the plugin resolves it " +
+			"(a config naming an account the community has, another way, updates that instance)."
 	}
 	return b.addOp(http.MethodPost, "/api/internal/plugin/"+p.Name, &operation{
 		OperationID: "enable." + p.Name,

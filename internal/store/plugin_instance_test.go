@@ -88,6 +88,27 @@ func TestPluginInstances(t *testing.T) {
 			require.Len(t, insts, 7, "the conflicting inserts left nothing")
 		})
 
+		t.Run("update platform id", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			c := b.community(t)
+			a := b.instance(t, c.ID, "loomio", "", `{"n":1}`)
+			other := b.instance(t, c.ID, "loomio", "710496", `{"n":2}`)
+			update := func(id int64, platformID string) error {
+				return b.st.InTx(b.ctx, func(tx *store.Tx) error { return tx.PluginInstanceUpdatePlatformID(b.ctx, id, platformID) })
+			}
+			require.NoError(t, update(a.ID, "710495"))
+			got, err := b.st.PluginInstanceGetByID(b.ctx, a.ID)
+			require.NoError(t, err)
+			require.Equal(t, "710495", got.PlatformID)
+			require.JSONEq(t, `{"n":1}`, string(got.Config), "the config is untouched")
+
+			require.ErrorIs(t, update(a.ID, other.PlatformID), store.ErrConflict, "another instance of the plugin has it")
+			got, err = b.st.PluginInstanceGetByID(b.ctx, a.ID)
+			require.NoError(t, err)
+			require.Equal(t, "710495", got.PlatformID, "unchanged by the refused update")
+		})
+
 		t.Run("lists", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
