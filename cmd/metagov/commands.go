@@ -374,7 +374,13 @@ func (s *settings) apikeyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), key)
+			// The key is shown only now: one nobody could read must not stay live.
+			if _, err := fmt.Fprintln(cmd.OutOrStdout(), key); err != nil {
+				if rerr := core.RevokeAPIKey(cmd.Context(), st, id); rerr != nil {
+					return fmt.Errorf("printing API key %d: %w; revoking it also failed (run `metagov apikey revoke %d`): %w", id, err, id, rerr)
+				}
+				return fmt.Errorf("printing API key %d: %w; the key was revoked", id, err)
+			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "created API key %d; it is shown only now\n", id)
 			return nil
 		},

@@ -595,3 +595,28 @@ func TestEgressSettings(t *testing.T) {
 		})
 	}
 }
+
+// A key that could not be printed is shown to nobody, so it must not stay
+// live: apikey create revokes it and fails.
+func TestAPIKeyCreateRevokesAKeyItCannotPrint(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full here: %v", err)
+	}
+	defer full.Close()
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "apikey", "create", "--name", "lost")
+	cmd.Dir, cmd.Env = dir, cleanEnv()
+	var errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = full, &errOut
+	require.Error(t, cmd.Run())
+	require.Contains(t, errOut.String(), "printing API key 1")
+	require.Contains(t, errOut.String(), "the key was revoked")
+
+	stdout, stderr, err := run(t, dir, cleanEnv(), "apikey", "list")
+	require.NoError(t, err, stderr)
+	require.Contains(t, stdout, "lost")
+	require.Contains(t, stdout, "revoked")
+}
