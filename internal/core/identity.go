@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -582,7 +583,7 @@ func orDefault(s, def string) string {
 
 // withField sets the field of a caller's error that has none.
 func withField(err error, field string) error {
-	if e, ok := err.(*Error); ok && e.Field == "" {
+	if e, ok := errors.AsType[*Error](err); ok && e.Field == "" {
 		c := *e
 		c.Field = field
 		return &c

@@ -142,7 +142,7 @@ func storableJSON(raw []byte) (string, bool) {
 	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true))
 	for {
 		tok, err := dec.ReadToken()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return "", true
 		}
 		if err != nil {
@@ -190,7 +190,7 @@ func (s *schema) validate(doc any) []fieldError {
 	if err == nil {
 		return nil
 	}
-	ve, ok := err.(*jsonschema.ValidationError)
+	ve, ok := errors.AsType[*jsonschema.ValidationError](err)
 	if !ok {
 		return []fieldError{{Message: err.Error()}}
 	}

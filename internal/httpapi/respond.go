@@ -171,7 +171,7 @@ func checkJSON(body []byte, maxDepth int) error {
 	}
 	end := dec.InputOffset()
 	switch _, err := dec.ReadToken(); {
-	case err == io.EOF:
+	case errors.Is(err, io.EOF):
 		return nil
 	case err == nil:
 		next := end + int64(len(body[end:])-len(bytes.TrimLeft(body[end:], " \t\r\n")))
