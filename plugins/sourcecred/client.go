@@ -3,6 +3,7 @@ package sourcecred
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,7 +69,7 @@ func (c *client) accounts(ctx context.Context) (*accountsFile, error) {
 }
 
 func isTimeout(err error) bool {
-	pe, ok := err.(*plugin.PlatformError)
+	pe, ok := errors.AsType[*plugin.PlatformError](err)
 	return ok && pe.Timeout
 }
 

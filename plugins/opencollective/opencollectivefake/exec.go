@@ -1,6 +1,7 @@
 package opencollectivefake
 
 import (
+	"errors"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -172,7 +173,7 @@ func (x *executor) arguments(def *ast.FieldDefinition, args ast.ArgumentList) ma
 // fail records a field error in the shape Open Collective answers.
 func (x *executor) fail(err error, f *ast.Field, path []any) {
 	code := "INTERNAL_SERVER_ERROR"
-	if e, ok := err.(*gqlError); ok && e.Code != "" {
+	if e, ok := errors.AsType[*gqlError](err); ok && e.Code != "" {
 		code = e.Code
 	}
 	entry := map[string]any{"message": err.Error(), "path": path, "extensions": map[string]any{"code": code}}
