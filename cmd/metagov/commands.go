@@ -586,8 +586,8 @@ func versionText() string {
 	for _, s := range info.Settings {
 		settings[s.Key] = s.Value
 	}
-	switch rev := settings["vcs.revision"]; {
-	case rev == "":
+	switch rev := settings["vcs.revision"]; rev {
+	case "":
 		b.WriteString("revision: unknown (built without VCS information)\n")
 	default:
 		if settings["vcs.modified"] == "true" {

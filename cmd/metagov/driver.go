@@ -197,7 +197,7 @@ func (d *driverSettings) communityCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var in io.Reader = cmd.InOrStdin()
+			in := cmd.InOrStdin()
 			if file != "-" {
 				f, err := os.Open(file)
 				if err != nil {

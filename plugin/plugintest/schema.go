@@ -116,7 +116,7 @@ func (pc *pairCheck) resolve(s map[string]any) map[string]any {
 		if !strings.HasPrefix(ref, "#") {
 			return s
 		}
-		var cur any = pc.root
+		cur := pc.root
 		for _, tok := range strings.Split(strings.TrimPrefix(ref, "#"), "/")[1:] {
 			tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
 			m, _ := cur.(map[string]any)
