@@ -183,7 +183,7 @@ func parseID(s string) (int64, error) {
 // driverCommands are the commands that talk to a running gateway.
 func driverCommands() []*cobra.Command {
 	d := &driverSettings{}
-	return []*cobra.Command{d.communityCommand(), d.actionCommand(), d.processCommand(), d.eventsCommand(), d.deliveriesCommand()}
+	return []*cobra.Command{d.communityCommand(), d.actionCommand(), d.processCommand(), d.eventsCommand(), d.deliveriesCommand(), d.identityCommand()}
 }
 
 func (d *driverSettings) communityCommand() *cobra.Command {
@@ -501,4 +501,137 @@ func (d *driverSettings) deliveriesCommand() *cobra.Command {
 			},
 		},
 	)
+}
+
+// identityCommand wraps the identity API. Its routes name the community in
+// their parameters; the commands take it from --community.
+func (d *driverSettings) identityCommand() *cobra.Command {
+	// run makes a subcommand that builds the client, checks the community
+	// when the route needs one, and prints what call returns.
+	run := func(use, short string, args cobra.PositionalArgs, community bool, call func(ctx context.Context, c *client.Client, args []string) (any, error)) *cobra.Command {
+		return &cobra.Command{
+			Use:   use,
+			Short: short,
+			Args:  args,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := d.client(cmd)
+				if err != nil {
+					return err
+				}
+				if community {
+					if err := d.needCommunity(); err != nil {
+						return err
+					}
+				}
+				out, err := call(cmd.Context(), c, args)
+				if err != nil {
+					return err
+				}
+				return d.print(cmd.OutOrStdout(), out)
+			},
+		}
+	}
+	var count int
+	create := run("create", "Create identities in the community and print their external ids", cobra.NoArgs, true,
+		func(ctx context.Context, c *client.Client, _ []string) (any, error) {
+			return c.CreateIDs(ctx, "", count)
+		})
+	create.Flags().IntVar(&count, "count", 1, "how many (1 to 1000)")
+
+	merge := run("merge PRIMARY SECONDARY", "Merge the secondary identity's group into the primary's", cobra.ExactArgs(2), false,
+		func(ctx context.Context, c *client.Client, args []string) (any, error) {
+			ids, err := parseIDs(args)
+			if err != nil {
+				return nil, err
+			}
+			return c.MergeIDs(ctx, ids[0], ids[1])
+		})
+
+	var link client.LinkAccountRequest
+	var customData string
+	linkCmd := run("link EXTERNAL_ID PLATFORM_TYPE PLATFORM_IDENTIFIER", "Link a platform account to an identity", cobra.ExactArgs(3), true,
+		func(ctx context.Context, c *client.Client, args []string) (any, error) {
+			id, err := parseID(args[0])
+			if err != nil {
+				return nil, err
+			}
+			link.ExternalID, link.PlatformType, link.PlatformIdentifier = id, args[1], args[2]
+			if customData != "" {
+				if !json.Valid([]byte(customData)) {
+					return nil, fmt.Errorf("--custom-data %q is not JSON", customData)
+				}
+				link.CustomData = json.RawMessage(customData)
+			}
+			return c.LinkAccount(ctx, link)
+		})
+	linkCmd.Flags().StringVar(&link.CommunityPlatformID, "community-platform-id", "", "which of the community's instances of the plugin")
+	linkCmd.Flags().StringVar(&link.LinkType, "link-type", "", `oauth, "manual admin", "email matching" or unknown (the default)`)
+	linkCmd.Flags().StringVar(&link.LinkQuality, "link-quality", "", `unknown (the default), unconfirmed, "confirmed (weak)" or "confirmed (strong)"`)
+	linkCmd.Flags().StringVar(&customData, "custom-data", "", "a JSON object kept with the account")
+
+	var unlinkCPID string
+	unlink := run("unlink PLATFORM_TYPE PLATFORM_IDENTIFIER", "Remove a linked account", cobra.ExactArgs(2), true,
+		func(ctx context.Context, c *client.Client, args []string) (any, error) {
+			err := c.UnlinkAccount(ctx, client.AccountRef{PlatformType: args[0], PlatformIdentifier: args[1], CommunityPlatformID: unlinkCPID})
+			return err == nil, err
+		})
+	unlink.Flags().StringVar(&unlinkCPID, "community-platform-id", "", "which of the community's instances of the plugin")
+
+	get := run("get EXTERNAL_ID", "Print an identity with the accounts of its group", cobra.ExactArgs(1), false,
+		func(ctx context.Context, c *client.Client, args []string) (any, error) {
+			id, err := parseID(args[0])
+			if err != nil {
+				return nil, err
+			}
+			return c.GetUser(ctx, id)
+		})
+
+	var filter client.AccountFilter
+	filterFlags := func(cmd *cobra.Command) *cobra.Command {
+		f := cmd.Flags()
+		f.StringVar(&filter.PlatformType, "platform-type", "", "accounts on this platform (a plugin name)")
+		f.StringVar(&filter.CommunityPlatformID, "community-platform-id", "", "accounts of this instance of the plugin")
+		f.StringVar(&filter.PlatformIdentifier, "platform-identifier", "", "the account with this identifier")
+		f.StringVar(&filter.LinkType, "link-type", "", "accounts linked this way")
+		f.StringVar(&filter.LinkQuality, "link-quality", "", "accounts of this quality")
+		return cmd
+	}
+	list := filterFlags(run("list", "List the community's primary identities, those with a matching account when filtered", cobra.NoArgs, true,
+		func(ctx context.Context, c *client.Client, _ []string) (any, error) {
+			return c.GetUsers(ctx, filter)
+		}))
+	filterCmd := filterFlags(run("filter EXTERNAL_ID...", "Print those of the identities with an account of their own matching the filters", cobra.MinimumNArgs(1), true,
+		func(ctx context.Context, c *client.Client, args []string) (any, error) {
+			ids, err := parseIDs(args)
+			if err != nil {
+				return nil, err
+			}
+			return c.FilterUsersByAccount(ctx, ids, filter)
+		}))
+
+	var accountCPID string
+	account := run("account EXTERNAL_ID PLATFORM_TYPE", "Print the identity's own account on a platform, or null", cobra.ExactArgs(2), false,
+		func(ctx context.Context, c *client.Client, args []string) (any, error) {
+			id, err := parseID(args[0])
+			if err != nil {
+				return nil, err
+			}
+			return c.GetLinkedAccount(ctx, id, args[1], accountCPID)
+		})
+	account.Flags().StringVar(&accountCPID, "community-platform-id", "", "the account of this instance of the plugin (default: one without)")
+
+	return d.group("identity", "Manage the community's identities and their linked platform accounts",
+		create, merge, linkCmd, unlink, get, list, filterCmd, account)
+}
+
+func parseIDs(args []string) ([]int64, error) {
+	ids := make([]int64, len(args))
+	for i, a := range args {
+		id, err := parseID(a)
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	return ids, nil
 }

@@ -26,7 +26,7 @@ import (
 // TestDriverCommands drives a real gateway, on both databases, with the
 // driver-side commands: community put/get/delete, action, process
 // start/get/close/watch, events tail (and --follow), deliveries
-// list/redeliver, with the settings as flags before or after the
+// list/redeliver, identity create/link/list/filter/merge/get/account/unlink, with the settings as flags before or after the
 // subcommand or in the environment, JSON or table output, errors, and an
 // API key.
 func TestDriverCommands(t *testing.T) {
@@ -163,6 +163,49 @@ func TestDriverCommands(t *testing.T) {
 		out, _ = cli("deliveries", "redeliver", itoa(listed.Deliveries[0].ID))
 		require.Contains(t, out, listed.Deliveries[0].MessageID)
 		require.Contains(t, fails("deliveries", "redeliver", "999999"), "404")
+
+		// Identity: create, link, list, filter, merge, unlink, and errors.
+		out, _ = cli("identity", "create", "--count", "2")
+		var ids []int64
+		require.NoError(t, json.Unmarshal([]byte(out), &ids))
+		require.Len(t, ids, 2)
+		alice, bob := itoa(ids[0]), itoa(ids[1])
+		out, _ = cli("identity", "link", alice, "randomness", "U-alice", "--link-quality", "confirmed (strong)", "--custom-data", `{"name": "Alice"}`)
+		var account struct {
+			ExternalID  int64          `json:"external_id"`
+			LinkQuality string         `json:"link_quality"`
+			CustomData  map[string]any `json:"custom_data"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &account))
+		require.Equal(t, ids[0], account.ExternalID)
+		require.Equal(t, "confirmed (strong)", account.LinkQuality)
+		require.Equal(t, map[string]any{"name": "Alice"}, account.CustomData)
+		cli("identity", "link", bob, "webhook", "U-bob")
+		out, _ = cli("identity", "--output", "table", "list", "--platform-type", "randomness")
+		require.Regexp(t, `(?m)^LINKED_ACCOUNTS\s+PRIMARY_ID\s+SOURCE_ID$`, out)
+		require.Regexp(t, `(?m)^\[.*"U-alice".*\]\s+`+alice+`\s+`+alice+`$`, out)
+		require.Len(t, strings.Split(strings.TrimSpace(out), "\n"), 2, out)
+		out, _ = cli("identity", "filter", alice, bob, "--platform-identifier", "U-bob")
+		var filtered []struct {
+			SourceID int64 `json:"source_ID"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &filtered))
+		require.Len(t, filtered, 1)
+		require.Equal(t, ids[1], filtered[0].SourceID)
+		out, _ = cli("identity", "merge", alice, bob)
+		require.Contains(t, out, `"U-bob"`)
+		out, _ = cli("identity", "get", bob)
+		require.Contains(t, out, `"primary_ID": `+alice)
+		out, _ = cli("identity", "account", alice, "randomness")
+		require.Contains(t, out, `"platform_identifier": "U-alice"`)
+		out, _ = cli("identity", "unlink", "webhook", "U-bob")
+		require.JSONEq(t, "true", out)
+		out, _ = cli("identity", "account", bob, "webhook")
+		require.JSONEq(t, "null", out, "no account")
+		require.Contains(t, fails("identity", "unlink", "webhook", "U-bob"), "404 account_not_found")
+		require.Contains(t, fails("identity", "get", "999999999999"), "404 identity_not_found")
+		require.Contains(t, fails("identity", "link", alice, "randomness", "U-x", "--custom-data", "{"), `--custom-data "{" is not JSON`)
+		require.Contains(t, fails("identity", "list", "--community", ""), "--community or METAGOV_COMMUNITY")
 
 		// With a key, calls need it: from the flag or the environment.
 		key, _, err := core.CreateAPIKey(ctx, s.App.Store(), "cli", nil)
