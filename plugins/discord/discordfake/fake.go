@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/metagov/metagov-go/internal/platformdocs"
@@ -95,7 +96,6 @@ type Fake struct {
 	commands  map[string]map[string]any
 	codes     map[string]string // authorization code → install type ("app" or "user")
 	failNext  []failure
-	nextID    int64
 	validates bool
 }
 
@@ -117,7 +117,7 @@ func New(t testing.TB) *Fake {
 		t.Log(platformdocs.Missing("discordfake", specRel))
 	}
 	f := &Fake{t: t, messages: map[string]*Message{}, commands: map[string]map[string]any{},
-		codes: map[string]string{}, nextID: 1200000000000000001, validates: doc != nil}
+		codes: map[string]string{}, validates: doc != nil}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	f.URL = srv.URL + "/api"
 	t.Cleanup(func() {
@@ -222,11 +222,15 @@ func (f *Fake) Code(installType string) string {
 	return code
 }
 
+// lastID numbers the ids of every fake in the test binary, so that two
+// fakes never make the same snowflake (the gateway remembers interactions
+// by id, process-wide, as ids are unique on Discord).
+var lastID atomic.Int64
+
+func init() { lastID.Store(1200000000000000001) }
+
 func (f *Fake) id() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.nextID++
-	return strconv.FormatInt(f.nextID, 10)
+	return strconv.FormatInt(lastID.Add(1), 10)
 }
 
 // route is one API route of the fake.
