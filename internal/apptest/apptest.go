@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,6 +161,33 @@ func (r Response) JSON(t testing.TB) map[string]any {
 		t.Fatalf("body is not a JSON object: %v: %s", err, r.Body)
 	}
 	return v
+}
+
+// RequireError checks that r is the gateway's JSON error answer: the status,
+// the code, a request id, and a detail that mentions each fragment. It returns
+// the decoded body for further checks (a field, say).
+func (r Response) RequireError(t testing.TB, status int, code string, fragments ...string) map[string]any {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type %q, want application/json: %s", ct, r.Body)
+	}
+	body := r.JSON(t)
+	if body["code"] != code {
+		t.Fatalf("code %v, want %q: %s", body["code"], code, r.Body)
+	}
+	detail, _ := body["detail"].(string)
+	for _, f := range fragments {
+		if !strings.Contains(detail, f) {
+			t.Fatalf("detail %q does not mention %q", detail, f)
+		}
+	}
+	if id, _ := body["request_id"].(string); id == "" {
+		t.Fatalf("no request_id in the error: %s", r.Body)
+	}
+	return body
 }
 
 // Do sends a request. body may be nil, a string (sent as is) or any value

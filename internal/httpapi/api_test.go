@@ -153,21 +153,6 @@ func TestTutorial(t *testing.T) {
 	})
 }
 
-// errorBody checks that r is a JSON error with the given status and code,
-// and that its detail mentions each of the given fragments.
-func requireError(t *testing.T, r apptest.Response, status int, code string, fragments ...string) map[string]any {
-	t.Helper()
-	require.Equal(t, status, r.Status, string(r.Body))
-	require.Equal(t, "application/json", r.Header.Get("Content-Type"))
-	body := r.JSON(t)
-	require.Equal(t, code, body["code"], string(r.Body))
-	for _, f := range fragments {
-		require.Contains(t, body["detail"], f)
-	}
-	require.NotEmpty(t, body["request_id"])
-	return body
-}
-
 func TestErrors(t *testing.T) {
 	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
 		t.Parallel()
@@ -261,7 +246,7 @@ func TestErrors(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				r := s.Do(tc.method, tc.path, tc.body, tc.headers...)
-				body := requireError(t, r, tc.status, tc.code, tc.fragments...)
+				body := r.RequireError(t, tc.status, tc.code, tc.fragments...)
 				if tc.field != "" {
 					require.Equal(t, tc.field, body["field"])
 				}

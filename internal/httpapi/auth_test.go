@@ -73,7 +73,7 @@ func TestAPIKeys(t *testing.T) {
 		require.Eventually(t, func() bool {
 			return s.Do("GET", "/api/internal/community/alpha", nil).Status == http.StatusUnauthorized
 		}, 5*time.Second, 50*time.Millisecond)
-		requireError(t, s.Do("GET", "/api/internal/community/alpha", nil, bearer("mgk_wrong")...), http.StatusUnauthorized, "invalid_api_key")
+		s.Do("GET", "/api/internal/community/alpha", nil, bearer("mgk_wrong")...).RequireError(t, http.StatusUnauthorized, "invalid_api_key")
 		require.Equal(t, http.StatusOK, s.Do("GET", "/api/internal/community/beta", nil, bearer(admin)...).Status)
 		require.Equal(t, http.StatusOK, s.Do("GET", "/api/internal/community/alpha", nil, bearer(alphaKey)...).Status)
 
@@ -117,7 +117,7 @@ func TestAPIKeys(t *testing.T) {
 		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 		gamma := r.JSON(t)["slug"].(string)
 		require.Equal(t, http.StatusOK, s.Do("GET", "/api/internal/community/"+gamma, nil, a...).Status)
-		requireError(t, s.Do("GET", "/api/internal/deliveries", nil, a...), http.StatusBadRequest, "community_required")
+		s.Do("GET", "/api/internal/deliveries", nil, a...).RequireError(t, http.StatusBadRequest, "community_required")
 
 		// A revoked key stops working.
 		require.NoError(t, core.RevokeAPIKey(ctx, s.App.Store(), alphaID))

@@ -28,7 +28,7 @@ func TestCallbackURLLength(t *testing.T) {
 
 		for _, n := range []int{core.MaxCallbackURLLength + 1, 200_000} {
 			r := s.Do("POST", "/api/internal/process/testkit.tally", map[string]any{"title": "t", "callback_url": at(n)}, header...)
-			body := requireError(t, r, http.StatusBadRequest, "invalid_callback_url", "the limit is 2048")
+			body := r.RequireError(t, http.StatusBadRequest, "invalid_callback_url", "the limit is 2048")
 			require.Equal(t, "/callback_url", body["field"])
 		}
 		// Nothing was written for the refused starts: the audit log shows

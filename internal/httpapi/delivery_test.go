@@ -115,9 +115,9 @@ func TestDeliveriesAreSignedAndRetried(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
 		again := rcv.WaitFor(t, 4, 15*time.Second)[3]
 		require.Equal(t, got[0].Header.Get("webhook-id"), again.Header.Get("webhook-id"))
-		requireError(t, s.Do("POST", "/api/internal/deliveries/999999/redeliver", nil), http.StatusNotFound, "delivery_not_found")
-		requireError(t, s.Do("GET", "/api/internal/deliveries?status=lost", nil), http.StatusBadRequest, "invalid_filter")
-		requireError(t, s.Do("GET", "/api/internal/deliveries?after=-1", nil), http.StatusBadRequest, "invalid_query")
+		s.Do("POST", "/api/internal/deliveries/999999/redeliver", nil).RequireError(t, http.StatusNotFound, "delivery_not_found")
+		s.Do("GET", "/api/internal/deliveries?status=lost", nil).RequireError(t, http.StatusBadRequest, "invalid_filter")
+		s.Do("GET", "/api/internal/deliveries?after=-1", nil).RequireError(t, http.StatusBadRequest, "invalid_query")
 	})
 }
 
@@ -178,7 +178,7 @@ func TestEventsCanBePulled(t *testing.T) {
 		rest := r.JSON(t)["events"].([]any)
 		require.Len(t, rest, 1)
 		require.Equal(t, "e2", rest[0].(map[string]any)["event_type"])
-		requireError(t, s.Do("GET", "/api/internal/events?community=nope", nil), http.StatusNotFound, "community_not_found")
+		s.Do("GET", "/api/internal/events?community=nope", nil).RequireError(t, http.StatusNotFound, "community_not_found")
 	})
 }
 
@@ -200,7 +200,7 @@ func TestOperations(t *testing.T) {
 	}
 	// Callback URLs may not aim at link-local or metadata addresses.
 	r = s.Do("POST", "/api/internal/process/testkit.tally", map[string]any{"title": "t", "callback_url": "http://169.254.169.254/latest"}, header...)
-	requireError(t, r, http.StatusBadRequest, "invalid_callback_url")
+	r.RequireError(t, http.StatusBadRequest, "invalid_callback_url")
 	var body map[string]any
 	require.NoError(t, json.Unmarshal(r.Body, &body))
 	require.Equal(t, "/callback_url", body["field"])

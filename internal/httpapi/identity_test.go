@@ -84,8 +84,9 @@ func TestIdentityAPI(t *testing.T) {
 		require.Equal(t, map[string]any{"external_id": float64(ids[0]), "community": "town", "community_platform_id": nil,
 			"platform_type": "testkit", "platform_identifier": "alice", "custom_data": map[string]any{},
 			"link_type": "unknown", "link_quality": "unknown"}, acct)
-		requireError(t, s.Do("POST", "/api/internal/identity/link_account", map[string]any{"external_id": ids[1],
-			"community_slug": "town", "platform_type": "testkit", "platform_identifier": "alice"}),
+		s.Do("POST", "/api/internal/identity/link_account", map[string]any{"external_id": ids[1],
+			"community_slug": "town", "platform_type": "testkit", "platform_identifier": "alice"}).RequireError(t,
+
 			http.StatusConflict, "account_already_linked", "LinkedAccount with the following already exists")
 
 		// Merge: the primary stays primary, the secondary resolves to it,
@@ -157,18 +158,23 @@ func TestIdentityAPI(t *testing.T) {
 		require.Empty(t, linked(url.Values{"external_id": {i64(ids[1])}, "platform_type": {"oauthkit"}}), "no community_platform_id: {}")
 
 		// Unlink: an account with a community_platform_id needs it.
-		requireError(t, s.Do("POST", "/api/internal/identity/unlink_account", map[string]any{"community_slug": "town",
-			"platform_type": "oauthkit", "platform_identifier": "U1"}), http.StatusBadRequest, "community_platform_id_required", "community_platform_id")
-		requireError(t, s.Do("POST", "/api/internal/identity/unlink_account", map[string]any{"community_slug": "town",
-			"platform_type": "oauthkit", "platform_identifier": "U1", "community_platform_id": "globex"}),
+		s.Do("POST", "/api/internal/identity/unlink_account", map[string]any{"community_slug": "town",
+			"platform_type": "oauthkit", "platform_identifier": "U1"}).RequireError(t,
+			http.StatusBadRequest, "community_platform_id_required", "community_platform_id")
+
+		s.Do("POST", "/api/internal/identity/unlink_account", map[string]any{"community_slug": "town",
+			"platform_type": "oauthkit", "platform_identifier": "U1", "community_platform_id": "globex"}).RequireError(t,
+
 			http.StatusNotFound, "account_not_found", "No LinkedAccount found")
+
 		r = s.Do("POST", "/api/internal/identity/unlink_account", map[string]any{"community_slug": "town",
 			"platform_type": "oauthkit", "platform_identifier": "U1", "community_platform_id": "acme"})
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		require.Equal(t, "true\n", string(r.Body))
 		require.Len(t, getUser(t, s, ids[1])["linked_accounts"], 1)
-		requireError(t, s.Do("POST", "/api/internal/identity/unlink_account", map[string]any{"community_slug": "town",
-			"platform_type": "testkit", "platform_identifier": "nobody"}), http.StatusNotFound, "account_not_found")
+		s.Do("POST", "/api/internal/identity/unlink_account", map[string]any{"community_slug": "town",
+			"platform_type": "testkit", "platform_identifier": "nobody"}).RequireError(t,
+			http.StatusNotFound, "account_not_found")
 
 		// Every change is in the audit log, once.
 		r = s.Do("GET", "/api/internal/audit?limit=1000", nil)
@@ -236,7 +242,7 @@ func TestIdentityErrors(t *testing.T) {
 			{"linked account without platform", get("get_linked_account", "external_id="+i64(ids[0])), 400, "missing_parameter", "platform_type"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				body := requireError(t, tc.r, tc.status, tc.code)
+				body := tc.r.RequireError(t, tc.status, tc.code)
 				if tc.field != "" {
 					require.Equal(t, tc.field, body["field"], string(tc.r.Body))
 				}
@@ -274,18 +280,25 @@ func TestIdentityLimitedKeys(t *testing.T) {
 		require.Len(t, jsonArray(t, r.Body), 5)
 		require.Equal(t, http.StatusOK, s.Do("GET", "/api/internal/identity/get_user?external_id="+i64(ids[0]), nil, h...).Status)
 
-		requireError(t, s.Do("GET", "/api/internal/identity/get_user?external_id="+i64(cityID), nil, h...), http.StatusNotFound, "identity_not_found")
-		requireError(t, s.Do("GET", "/api/internal/identity/get_users?community=city", nil, h...), http.StatusNotFound, "community_not_found")
-		requireError(t, s.Do("GET", "/api/internal/identity/get_linked_account?platform_type=testkit&external_id="+i64(cityID), nil, h...),
+		s.Do("GET", "/api/internal/identity/get_user?external_id="+i64(cityID), nil, h...).RequireError(t, http.StatusNotFound, "identity_not_found")
+		s.Do("GET", "/api/internal/identity/get_users?community=city", nil, h...).RequireError(t, http.StatusNotFound, "community_not_found")
+		s.Do("GET", "/api/internal/identity/get_linked_account?platform_type=testkit&external_id="+i64(cityID), nil, h...).RequireError(t,
 			http.StatusNotFound, "identity_not_found")
-		requireError(t, s.Do("POST", "/api/internal/identity/create_id", map[string]any{"community_slug": "city"}, h...),
+
+		s.Do("POST", "/api/internal/identity/create_id", map[string]any{"community_slug": "city"}, h...).RequireError(t,
 			http.StatusNotFound, "community_not_found")
-		requireError(t, s.Do("POST", "/api/internal/identity/merge_ids", map[string]any{"primary_instance_id": ids[0], "secondary_instance_id": cityID}, h...),
+
+		s.Do("POST", "/api/internal/identity/merge_ids", map[string]any{"primary_instance_id": ids[0], "secondary_instance_id": cityID}, h...).RequireError(t,
 			http.StatusNotFound, "identity_not_found")
-		requireError(t, s.Do("POST", "/api/internal/identity/unlink_account", map[string]any{"community_slug": "city",
-			"platform_type": "testkit", "platform_identifier": "c"}, h...), http.StatusNotFound, "community_not_found")
-		requireError(t, s.Do("POST", "/api/internal/identity/link_account", map[string]any{"external_id": cityID, "community_slug": "town",
-			"platform_type": "testkit", "platform_identifier": "x"}, h...), http.StatusNotFound, "identity_not_found")
+
+		s.Do("POST", "/api/internal/identity/unlink_account", map[string]any{"community_slug": "city",
+			"platform_type": "testkit", "platform_identifier": "c"}, h...).RequireError(t,
+			http.StatusNotFound, "community_not_found")
+
+		s.Do("POST", "/api/internal/identity/link_account", map[string]any{"external_id": cityID, "community_slug": "town",
+			"platform_type": "testkit", "platform_identifier": "x"}, h...).RequireError(t,
+			http.StatusNotFound, "identity_not_found")
+
 		// city's account is still there.
 		admin, _, err := core.CreateAPIKey(ctx, s.App.Store(), "admin", nil)
 		require.NoError(t, err)

@@ -80,7 +80,7 @@ func TestFoldedKeysAreNotDecoded(t *testing.T) {
 		// The vote plugin's schemas refuse unknown keys outright.
 		r = s.Do("POST", "/api/internal/process/vote.poll",
 			`{"method": "single-choice", "options": ["a", "b"], "duration_minutes": 60, "optionſ": []}`, header...)
-		requireError(t, r, http.StatusBadRequest, "invalid_input")
+		r.RequireError(t, http.StatusBadRequest, "invalid_input")
 		require.Equal(t, "/optionſ", r.JSON(t)["field"])
 
 		// The core's own bodies: a folded "pluginſ" does not empty the list.
@@ -102,23 +102,23 @@ func TestIntegersGoCannotHoldAreRefused(t *testing.T) {
 		s := startInputServer(t, db)
 		for _, n := range []string{"9223372036854775808", "1e30", "-0.0", "1.0", "18446744073709551616"} {
 			r := s.Do("POST", "/api/internal/process/randomness.delayed-stochastic-vote", `{"options": ["a"], "delay": `+n+`}`, header...)
-			require.Equal(t, "/delay", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"], n)
+			require.Equal(t, "/delay", r.RequireError(t, http.StatusBadRequest, "invalid_input")["field"], n)
 
 			r = s.Do("POST", "/api/internal/action/randomness.random-int", `{"parameters": {"low": `+n+`}}`, header...)
-			require.Equal(t, "/low", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"], n)
+			require.Equal(t, "/low", r.RequireError(t, http.StatusBadRequest, "invalid_input")["field"], n)
 
 			r = s.Do("POST", "/api/internal/plugin/randomness", `{"default_low": 1, "default_high": `+n+`}`, header...)
-			body := requireError(t, r, http.StatusBadRequest, "invalid_config", "randomness config")
+			body := r.RequireError(t, http.StatusBadRequest, "invalid_config", "randomness config")
 			require.Equal(t, "/default_high", body["field"], n)
 		}
 		r := s.Do("POST", "/api/internal/action/randomness.random-int", `{"parameters": {"low": 1e30}}`, header...)
-		requireError(t, r, http.StatusBadRequest, "invalid_input", "'/low' must be an integer written without a fraction or an exponent")
+		r.RequireError(t, http.StatusBadRequest, "invalid_input", "'/low' must be an integer written without a fraction or an exponent")
 		r = s.Do("POST", "/api/internal/process/vote.poll",
 			`{"method": "single-choice", "options": ["a", "b"], "duration_minutes": 60, "weights": {"x": 1e400}}`, header...)
-		require.Equal(t, "/weights/x", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"])
+		require.Equal(t, "/weights/x", r.RequireError(t, http.StatusBadRequest, "invalid_input")["field"])
 		r = s.Do("POST", "/api/internal/process/vote.poll",
 			`{"method": "score", "options": ["a", "b"], "duration_minutes": 60, "score_max": 9223372036854775808}`, header...)
-		require.Equal(t, "/score_max", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"])
+		require.Equal(t, "/score_max", r.RequireError(t, http.StatusBadRequest, "invalid_input")["field"])
 
 		// The config that failed was not stored.
 		r = s.Do("POST", "/api/internal/action/randomness.random-int", `{"parameters": {"low": 5, "high": 6}}`, header...)
@@ -142,7 +142,7 @@ func TestDurationsAreBounded(t *testing.T) {
 		const stochastic = "/api/internal/process/randomness.delayed-stochastic-vote"
 		for _, d := range []string{"153722867280912", over} {
 			r := s.Do("POST", stochastic, `{"options": ["a"], "delay": `+d+`}`, header...)
-			require.Equal(t, "/delay", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"], d)
+			require.Equal(t, "/delay", r.RequireError(t, http.StatusBadRequest, "invalid_input")["field"], d)
 		}
 		r := s.Do("POST", stochastic, `{"options": ["a"], "delay": `+max+`}`, header...)
 		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
@@ -160,7 +160,7 @@ func TestDurationsAreBounded(t *testing.T) {
 			"/closing_at":           base + `"closing_at": "9999-12-31T23:59:59Z"}`,
 		} {
 			r := s.Do("POST", poll, body, header...)
-			require.Equal(t, field, requireError(t, r, http.StatusBadRequest, "invalid_input")["field"], body)
+			require.Equal(t, field, r.RequireError(t, http.StatusBadRequest, "invalid_input")["field"], body)
 		}
 		soon := time.Now().Add(plugin.MaxDuration - time.Hour).UTC().Format(time.RFC3339)
 		r = s.Do("POST", poll, base+`"closing_at": "`+soon+`", "closing_soon_minutes": `+max+`}`, header...)
@@ -206,19 +206,19 @@ func TestMalformedBodiesOnEveryRoute(t *testing.T) {
 				r := s.Do(route.method, route.path, body, header...)
 				if route.path == "/api/action/randomness.random-int" {
 					// random-int is not public: the route answers 404 first.
-					requireError(t, r, http.StatusNotFound, "unknown_action")
+					r.RequireError(t, http.StatusNotFound, "unknown_action")
 					continue
 				}
-				requireError(t, r, http.StatusBadRequest, "invalid_json")
+				r.RequireError(t, http.StatusBadRequest, "invalid_json")
 			}
 		}
 		// The doubled key names itself.
 		r := s.Do("POST", "/api/internal/process/randomness.delayed-stochastic-vote", `{"options": ["a"], "delay": 1, "delay": 2}`, header...)
-		require.Equal(t, "/delay", requireError(t, r, http.StatusBadRequest, "invalid_json", "appears twice")["field"])
+		require.Equal(t, "/delay", r.RequireError(t, http.StatusBadRequest, "invalid_json", "appears twice")["field"])
 		r = s.Do("PUT", "/api/internal/community/"+community, `{"plugins": []}{"plugins": []}`)
-		requireError(t, r, http.StatusBadRequest, "invalid_json", "more than one JSON value", "line 1, column 16")
+		r.RequireError(t, http.StatusBadRequest, "invalid_json", "more than one JSON value", "line 1, column 16")
 		r = s.Do("POST", "/api/internal/plugin/randomness", "{\n  \"default_low\": 1,\n", header...)
-		requireError(t, r, http.StatusBadRequest, "invalid_json", "ends before")
+		r.RequireError(t, http.StatusBadRequest, "invalid_json", "ends before")
 
 		// Routes that take a body but do not decode it.
 		for _, route := range []struct{ method, path string }{
@@ -238,7 +238,7 @@ func TestMalformedBodiesOnEveryRoute(t *testing.T) {
 		require.Len(t, r.JSON(t)["plugins"], 3)
 		require.Contains(t, string(r.Body), `"default_high":10`)
 		r = s.Do("GET", "/api/internal/process/randomness.delayed-stochastic-vote/1", nil)
-		requireError(t, r, http.StatusNotFound, "process_not_found")
+		r.RequireError(t, http.StatusNotFound, "process_not_found")
 	})
 }
 
@@ -250,7 +250,7 @@ func TestConfigNumbersSurviveSecretHandling(t *testing.T) {
 		t.Parallel()
 		s := startInputServer(t, db)
 		r := s.Do("POST", "/api/internal/plugin/webhook", `{"secret": "x", "tolerance_seconds": 1e1000000}`, header...)
-		require.Equal(t, "/tolerance_seconds", requireError(t, r, http.StatusBadRequest, "invalid_config")["field"])
+		require.Equal(t, "/tolerance_seconds", r.RequireError(t, http.StatusBadRequest, "invalid_config")["field"])
 
 		r = s.Do("POST", "/api/internal/plugin/testkit", `{"webhook_slug": "s3cr3tslug", "big": 9007199254740993, "huge": 1e400}`, header...)
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
@@ -273,7 +273,7 @@ func TestWebhookSlugIsReadExactly(t *testing.T) {
 		require.Contains(t, string(r.Body), "/testkit/s3cr3tslug")
 		require.NotContains(t, string(r.Body), "attacker-slug")
 		r = s.Do("POST", "/api/hooks/"+community+"/testkit/attacker-slug", `{}`, "X-Test-Token", "secret-token")
-		requireError(t, r, http.StatusNotFound, "hook_not_found")
+		r.RequireError(t, http.StatusNotFound, "hook_not_found")
 	})
 }
 
@@ -292,23 +292,23 @@ func TestHugeNumbersNeverReachTheValidator(t *testing.T) {
 		}
 		for _, n := range []string{"1e3000000", "1e1000000", "-1e-1000000", "1E+1001", "1" + strings.Repeat("0", 1001)} {
 			r := poll(`"a": ` + n)
-			body := requireError(t, r, http.StatusBadRequest, "invalid_input", "out of any range this API accepts")
+			body := r.RequireError(t, http.StatusBadRequest, "invalid_input", "out of any range this API accepts")
 			require.Equal(t, "/weights/a", body["field"], n)
 		}
 		many := make([]string, 300)
 		for i := range many {
 			many[i] = `"v` + strconv.Itoa(i) + `": 1e1000000`
 		}
-		requireError(t, poll(strings.Join(many, ",")), http.StatusBadRequest, "invalid_input")
+		poll(strings.Join(many, ",")).RequireError(t, http.StatusBadRequest, "invalid_input")
 
 		r := s.Do("POST", "/api/internal/action/randomness.random-int", `{"parameters": {"low": 1e3000000}}`, header...)
-		require.Equal(t, "/low", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"])
+		require.Equal(t, "/low", r.RequireError(t, http.StatusBadRequest, "invalid_input")["field"])
 		r = s.Do("POST", "/api/internal/plugin/randomness", `{"default_low": 1, "default_high": 1e3000000}`, header...)
-		require.Equal(t, "/default_high", requireError(t, r, http.StatusBadRequest, "invalid_config", "randomness config")["field"])
+		require.Equal(t, "/default_high", r.RequireError(t, http.StatusBadRequest, "invalid_config", "randomness config")["field"])
 
 		// Within the bounds, the schema decides as before.
 		r = poll(`"a": 1e1000, "b": 0.5`)
-		require.Equal(t, "/weights/a", requireError(t, r, http.StatusBadRequest, "invalid_input")["field"], "1e1000 is no float64")
+		require.Equal(t, "/weights/a", r.RequireError(t, http.StatusBadRequest, "invalid_input")["field"], "1e1000 is no float64")
 		r = poll(`"a": 2, "b": 0.5`)
 		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
 	})
@@ -366,7 +366,7 @@ func TestWebhookRacingRemovalIsNotAnError(t *testing.T) {
 		r = s.Do("DELETE", "/api/internal/community/"+slug, nil)
 		require.Equal(t, http.StatusNoContent, r.Status, string(r.Body))
 		close(g.release)
-		requireError(t, <-answer, http.StatusConflict, "instance_gone", "removed meanwhile")
+		(<-answer).RequireError(t, http.StatusConflict, "instance_gone", "removed meanwhile")
 	})
 }
 
@@ -386,15 +386,15 @@ func TestUnstorableTextIsRefused(t *testing.T) {
 			{"POST", "/api/internal/action/vote.cast", `{"parameters": {"process_id": 1, "voter": "\u0000", "ballot": "a"}}`, "/parameters/voter"},
 		} {
 			r := s.Do(tc.method, tc.path, tc.body, header...)
-			require.Equal(t, tc.field, requireError(t, r, http.StatusBadRequest, "invalid_json")["field"], tc.body)
+			require.Equal(t, tc.field, r.RequireError(t, http.StatusBadRequest, "invalid_json")["field"], tc.body)
 		}
 		for _, slug := range []string{"%00", "%FF", "a%00b"} {
-			requireError(t, s.Do("GET", "/api/internal/community/"+slug, nil), http.StatusNotFound, "community_not_found")
-			requireError(t, s.Do("DELETE", "/api/internal/community/"+slug, nil), http.StatusNotFound, "community_not_found")
-			requireError(t, s.Do("POST", "/api/hooks/"+slug+"/testkit", `{}`), http.StatusNotFound, "hook_not_found")
+			s.Do("GET", "/api/internal/community/"+slug, nil).RequireError(t, http.StatusNotFound, "community_not_found")
+			s.Do("DELETE", "/api/internal/community/"+slug, nil).RequireError(t, http.StatusNotFound, "community_not_found")
+			s.Do("POST", "/api/hooks/"+slug+"/testkit", `{}`).RequireError(t, http.StatusNotFound, "hook_not_found")
 		}
 		r := s.Do("POST", "/api/internal/action/randomness.random-int", `{}`, "X-Metagov-Community", "\xff")
-		requireError(t, r, http.StatusNotFound, "community_not_found")
+		r.RequireError(t, http.StatusNotFound, "community_not_found")
 
 		// Webhook bodies are the platform's, stored raw as the event's data.
 		hook := "/api/hooks/" + community + "/testkit/s3cr3tslug"
@@ -404,10 +404,10 @@ func TestUnstorableTextIsRefused(t *testing.T) {
 			"{\"event\": \"x\", \"text\": \"\xff\"}": "/text",
 		} {
 			r := s.Do("POST", hook, body, "X-Test-Token", "secret-token")
-			require.Equal(t, field, requireError(t, r, http.StatusBadRequest, "invalid_event")["field"], body)
+			require.Equal(t, field, r.RequireError(t, http.StatusBadRequest, "invalid_event")["field"], body)
 		}
 		r = s.Do("POST", hook, `{"event": "x\u0000"}`, "X-Test-Token", "secret-token")
-		requireError(t, r, http.StatusBadRequest, "invalid_event", "event type")
+		r.RequireError(t, http.StatusBadRequest, "invalid_event", "event type")
 		r = s.Do("POST", hook, `{"event": "x", "text": "fine ſ"}`, "X-Test-Token", "secret-token")
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	})

@@ -39,14 +39,18 @@ func TestActionOnProcess(t *testing.T) {
 		}, 10*time.Second, 20*time.Millisecond)
 		require.LessOrEqual(t, len(rcv.All()), 2)
 
-		requireError(t, s.Do("POST", "/api/internal/action/testkit.nudge", map[string]any{"parameters": map[string]any{"votes": 1}}, header...),
+		s.Do("POST", "/api/internal/action/testkit.nudge", map[string]any{"parameters": map[string]any{"votes": 1}}, header...).RequireError(t,
 			http.StatusBadRequest, "invalid_input")
-		requireError(t, s.Do("POST", "/api/internal/action/testkit.nudge", map[string]any{"parameters": map[string]any{"process_id": 424242}}, header...),
+
+		s.Do("POST", "/api/internal/action/testkit.nudge", map[string]any{"parameters": map[string]any{"process_id": 424242}}, header...).RequireError(t,
 			http.StatusNotFound, "process_not_found")
+
 		r := s.Do("PUT", "/api/internal/community/other", map[string]any{"plugins": []map[string]any{{"name": "testkit"}}})
 		require.Equal(t, http.StatusCreated, r.Status)
-		requireError(t, s.Do("POST", "/api/internal/action/testkit.nudge", map[string]any{"parameters": map[string]any{"process_id": id}},
-			"X-Metagov-Community", "other"), http.StatusNotFound, "process_not_found")
+		s.Do("POST", "/api/internal/action/testkit.nudge", map[string]any{"parameters": map[string]any{"process_id": id}},
+			"X-Metagov-Community", "other").RequireError(t,
+			http.StatusNotFound, "process_not_found")
+
 	})
 }
 

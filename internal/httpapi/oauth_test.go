@@ -181,8 +181,8 @@ func TestOAuthDriverFlow(t *testing.T) {
 		require.Equal(t, "utok-U1", tok["user_token"])
 		require.Equal(t, "U1", tok["user_id"])
 		require.Equal(t, slug, tok["community"])
-		requireError(t, e.s.Do("POST", "/api/internal/oauth/token", map[string]any{"ref": ref}), http.StatusNotFound, "token_not_found")
-		requireError(t, e.s.Do("POST", "/api/internal/oauth/token", map[string]any{}), http.StatusBadRequest, "missing_parameter")
+		e.s.Do("POST", "/api/internal/oauth/token", map[string]any{"ref": ref}).RequireError(t, http.StatusNotFound, "token_not_found")
+		e.s.Do("POST", "/api/internal/oauth/token", map[string]any{}).RequireError(t, http.StatusBadRequest, "missing_parameter")
 
 		// The audit log tells how the community and plugin came.
 		r = e.s.Do("GET", "/api/internal/audit", nil)
@@ -216,16 +216,17 @@ func TestOAuthAuthorizeSignsState(t *testing.T) {
 		resp := noFollow(t, cb)
 		require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 		r := e.s.Do("GET", strings.TrimPrefix(cb, e.s.URL), nil)
-		requireError(t, r, http.StatusBadRequest, "invalid_state")
+		r.RequireError(t, http.StatusBadRequest, "invalid_state")
 
 		for _, bad := range []string{"not-a-state", body + ".AAAA", body, "." + sig} {
 			r := e.s.Do("GET", "/auth/oauthkit/callback?"+url.Values{"code": {"x"}, "state": {bad}}.Encode(), nil)
-			requireError(t, r, http.StatusBadRequest, "invalid_state")
+			r.RequireError(t, http.StatusBadRequest, "invalid_state")
 		}
-		requireError(t, e.s.Do("GET", "/auth/oauthkit/callback?code=x", nil), http.StatusBadRequest, "missing_state")
+		e.s.Do("GET", "/auth/oauthkit/callback?code=x", nil).RequireError(t, http.StatusBadRequest, "missing_state")
 		// A genuine state is for its own plugin's callback only.
-		requireError(t, e.s.Do("GET", "/auth/testkit/callback?"+url.Values{"code": {"x"}, "state": {state}}.Encode(), nil),
+		e.s.Do("GET", "/auth/testkit/callback?"+url.Values{"code": {"x"}, "state": {state}}.Encode(), nil).RequireError(t,
 			http.StatusNotFound, "oauth_not_supported")
+
 		require.Equal(t, 0, e.fake.exchanges, "no code was exchanged")
 
 		// The genuine state still completes.
@@ -264,15 +265,15 @@ func TestOAuthAuthorizeRefusals(t *testing.T) {
 			{"plugin without OAuth", "testkit", url.Values{"redirect_uri": {good}}, 404, "oauth_not_supported"},
 		} {
 			r := e.s.Do("GET", "/auth/"+tc.path+"/authorize?"+tc.params.Encode(), nil)
-			requireError(t, r, tc.status, tc.code)
+			r.RequireError(t, tc.status, tc.code)
 		}
 		// Missing redirect_uri.
-		requireError(t, e.s.Do("GET", "/auth/oauthkit/authorize", nil), http.StatusBadRequest, "missing_parameter")
+		e.s.Do("GET", "/auth/oauthkit/authorize", nil).RequireError(t, http.StatusBadRequest, "missing_parameter")
 
 		// With no allow-list, every redirect_uri is refused.
 		closed := apptest.Start(t, apptest.SQLite(t), app.Config{Settings: e.fake.settings})
 		r := closed.Do("GET", "/auth/oauthkit/authorize?"+url.Values{"redirect_uri": {good}}.Encode(), nil)
-		requireError(t, r, http.StatusBadRequest, "redirect_uri_not_allowed", "METAGOV_OAUTH_REDIRECT_ALLOW")
+		r.RequireError(t, http.StatusBadRequest, "redirect_uri_not_allowed", "METAGOV_OAUTH_REDIRECT_ALLOW")
 	})
 }
 

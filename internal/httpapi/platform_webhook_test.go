@@ -40,10 +40,11 @@ func TestPlatformWebhook(t *testing.T) {
 		r = s.Do("POST", "/api/hooks/testkit", ``, "X-Ping", "1")
 		require.Equal(t, http.StatusOK, r.Status)
 		require.Equal(t, "pong", string(r.Body))
-		requireError(t, s.Do("POST", "/api/hooks/testkit", `{"event":"x"}`), http.StatusUnauthorized, "unauthorized")
+		s.Do("POST", "/api/hooks/testkit", `{"event":"x"}`).RequireError(t, http.StatusUnauthorized, "unauthorized")
 		// The instance's own verifier still applies.
-		requireError(t, s.Do("POST", "/api/hooks/testkit", `{"event":"x"}`, "X-Account", "other", "X-Test-Token", "forged"),
+		s.Do("POST", "/api/hooks/testkit", `{"event":"x"}`, "X-Account", "other", "X-Test-Token", "forged").RequireError(t,
 			http.StatusUnauthorized, "unauthorized")
+
 		time.Sleep(300 * time.Millisecond)
 		require.Len(t, events.All(), 2)
 	})

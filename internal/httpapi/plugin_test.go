@@ -48,13 +48,14 @@ func TestPluginLifecycle(t *testing.T) {
 		r = s.Do("POST", "/api/internal/action/randomness.random-int", map[string]any{}, header...)
 		require.JSONEq(t, `{"value":50}`, string(r.Body), "the new config is in effect")
 		require.Equal(t, "pending", s.Do("GET", loc, nil).JSON(t)["status"], "the process survives the update")
-		requireError(t, s.Do("GET", loc+"?include=ballots", nil), http.StatusBadRequest, "include_not_supported")
+		s.Do("GET", loc+"?include=ballots", nil).RequireError(t, http.StatusBadRequest, "include_not_supported")
 
 		// A plugin with a pending process is not removed, by DELETE or by PUT.
 		path := fmt.Sprintf("/api/internal/plugin/randomness/%d", int64(id))
-		requireError(t, s.Do("DELETE", path, nil, header...), http.StatusConflict, "pending_processes", "randomness.delayed-stochastic-vote/")
-		requireError(t, s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []any{}}),
+		s.Do("DELETE", path, nil, header...).RequireError(t, http.StatusConflict, "pending_processes", "randomness.delayed-stochastic-vote/")
+		s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []any{}}).RequireError(t,
 			http.StatusConflict, "pending_processes")
+
 		require.Len(t, s.Do("GET", "/api/internal/community/"+community, nil).JSON(t)["plugins"], 1)
 
 		// PUT without "plugins" keeps them; with a new name it renames.
@@ -64,7 +65,7 @@ func TestPluginLifecycle(t *testing.T) {
 		require.Len(t, r.JSON(t)["plugins"], 1)
 
 		require.Equal(t, http.StatusOK, s.Do("DELETE", loc, nil).Status)
-		requireError(t, s.Do("DELETE", "/api/internal/plugin/webhook/"+fmt.Sprint(int64(id)), nil, header...), http.StatusNotFound, "plugin_not_found")
+		s.Do("DELETE", "/api/internal/plugin/webhook/"+fmt.Sprint(int64(id)), nil, header...).RequireError(t, http.StatusNotFound, "plugin_not_found")
 		r = s.Do("DELETE", path, nil, header...)
 		require.Equal(t, http.StatusNoContent, r.Status, string(r.Body))
 		require.Len(t, s.Do("GET", "/api/internal/community/"+community, nil).JSON(t)["plugins"], 0)
@@ -152,12 +153,13 @@ func TestForceDisable(t *testing.T) {
 		stubborn := start("stubborn", "/stubborn", map[string]any{})         // closing fails
 		path := fmt.Sprintf("/api/internal/plugin/testkit/%d", instanceID())
 
-		body := requireError(t, s.Do("DELETE", path, nil, header...), http.StatusConflict, "pending_processes",
+		body := s.Do("DELETE", path, nil, header...).RequireError(t, http.StatusConflict, "pending_processes",
 			"testkit.tally/", "testkit.ticker/", "testkit.stubborn/", "force=true")
+
 		require.NotEmpty(t, body["detail"])
-		body = requireError(t, s.Do("DELETE", path+"?force=maybe", nil, header...), http.StatusBadRequest, "invalid_query", "force")
+		body = s.Do("DELETE", path+"?force=maybe", nil, header...).RequireError(t, http.StatusBadRequest, "invalid_query", "force")
 		require.Equal(t, "force", body["field"])
-		requireError(t, s.Do("DELETE", path+"?force=false", nil, header...), http.StatusConflict, "pending_processes")
+		s.Do("DELETE", path+"?force=false", nil, header...).RequireError(t, http.StatusConflict, "pending_processes")
 		require.Equal(t, "pending", s.Do("GET", tally, nil).JSON(t)["status"], "a refused removal changes nothing")
 
 		r := s.Do("DELETE", path+"?force=true", nil, header...)
@@ -203,8 +205,9 @@ func TestForceDisable(t *testing.T) {
 		r = s.Do("POST", "/api/internal/plugin/testkit", map[string]any{"webhook_slug": "s3cr3tslug"}, header...)
 		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 		again := start("tally", "/again", map[string]any{"title": "Dinner?"})
-		requireError(t, s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []any{}}),
+		s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []any{}}).RequireError(t,
 			http.StatusConflict, "pending_processes", "testkit.tally/")
+
 		r = s.Do("PUT", "/api/internal/community/"+community+"?force=true", map[string]any{"plugins": []any{}})
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		require.Empty(t, r.JSON(t)["plugins"])

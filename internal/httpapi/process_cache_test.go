@@ -47,7 +47,7 @@ func TestProcessReadYourWrites(t *testing.T) {
 
 		// Removing the community removes its processes, cached or not.
 		require.Equal(t, http.StatusNoContent, s.Do("DELETE", "/api/internal/community/"+community, nil).Status)
-		requireError(t, s.Do("GET", loc, nil), http.StatusNotFound, "process_not_found")
+		s.Do("GET", loc, nil).RequireError(t, http.StatusNotFound, "process_not_found")
 	})
 }
 

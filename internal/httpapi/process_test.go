@@ -42,9 +42,9 @@ func TestProcessUpdatedByWebhooks(t *testing.T) {
 		token := []string{"X-Test-Token", "secret-token"}
 		// Unverified webhooks change nothing.
 		r = s.Do("POST", hook, `{"vote":"yes"}`, "X-Test-Token", "forged")
-		requireError(t, r, http.StatusUnauthorized, "unauthorized")
+		r.RequireError(t, http.StatusUnauthorized, "unauthorized")
 		r = s.Do("POST", "/api/hooks/"+community+"/testkit", `{"vote":"yes"}`, token...)
-		requireError(t, r, http.StatusNotFound, "hook_not_found")
+		r.RequireError(t, http.StatusNotFound, "hook_not_found")
 
 		for i := 0; i < 3; i++ {
 			r = s.Do("POST", hook, `{"vote":"yes","event":"voted"}`, token...)
@@ -83,13 +83,13 @@ func TestProcessUpdatedByWebhooks(t *testing.T) {
 		require.Equal(t, ev["initiator"], r.JSON(t)["events"].([]any)[0].(map[string]any)["initiator"])
 
 		// The process cannot be closed twice, nor closed at all by its plugin.
-		requireError(t, s.Do("DELETE", loc, nil), http.StatusConflict, "process_completed")
+		s.Do("DELETE", loc, nil).RequireError(t, http.StatusConflict, "process_completed")
 		r = s.Do("POST", "/api/internal/process/testkit.tally", map[string]any{"title": "Dinner?"}, header...)
 		require.Equal(t, http.StatusAccepted, r.Status)
 		r = s.Do("DELETE", r.Header.Get("Location"), nil)
-		requireError(t, r, http.StatusMethodNotAllowed, "close_not_supported", "does not support manually closing")
+		r.RequireError(t, http.StatusMethodNotAllowed, "close_not_supported", "does not support manually closing")
 		// The process of one type is not found under another's path.
-		requireError(t, s.Do("GET", strings.Replace(loc, "testkit.tally", "testkit.ticker", 1), nil), http.StatusNotFound, "process_not_found")
+		s.Do("GET", strings.Replace(loc, "testkit.tally", "testkit.ticker", 1), nil).RequireError(t, http.StatusNotFound, "process_not_found")
 	})
 }
 
@@ -124,22 +124,23 @@ func TestActionOutcomes(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		require.JSONEq(t, `{"value":"hi"}`, string(r.Body))
 
-		body := requireError(t, act("bad-output", nil), http.StatusInternalServerError, "internal_error")
+		body := act("bad-output", nil).RequireError(t, http.StatusInternalServerError, "internal_error")
 		require.NotContains(t, body["detail"], "schema")
-		requireError(t, act("platform-fail", nil), http.StatusBadGateway, "platform_error", "maintenance until noon", "503")
+		act("platform-fail", nil).RequireError(t, http.StatusBadGateway, "platform_error", "maintenance until noon", "503")
 		// A platform that refuses the input is the caller's to fix, not an outage.
-		body = requireError(t, act("platform-reject", nil), http.StatusUnprocessableEntity, "platform_rejected",
+		body = act("platform-reject", nil).RequireError(t, http.StatusUnprocessableEntity, "platform_rejected",
 			"testkit refused the input (422): title is too short")
+
 		require.Equal(t, "/title", body["field"])
-		requireError(t, act("platform-timeout", nil), http.StatusGatewayTimeout, "platform_timeout", "no answer after 10s")
-		body = requireError(t, act("crash", nil), http.StatusInternalServerError, "internal_error")
+		act("platform-timeout", nil).RequireError(t, http.StatusGatewayTimeout, "platform_timeout", "no answer after 10s")
+		body = act("crash", nil).RequireError(t, http.StatusInternalServerError, "internal_error")
 		require.NotContains(t, string(body["detail"].(string)), "secret internal detail")
 
 		// A second account of the same plugin in the same community.
 		r = s.Do("POST", "/api/internal/plugin/testkit", map[string]any{"account": "second"}, header...)
 		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 		require.Equal(t, "second", r.JSON(t)["community_platform_id"])
-		requireError(t, act("echo", map[string]any{"value": "hi"}), http.StatusBadRequest, "multiple_instances")
+		act("echo", map[string]any{"value": "hi"}).RequireError(t, http.StatusBadRequest, "multiple_instances")
 		r = act("echo", map[string]any{"value": "hi"}, "X-Metagov-Community-Platform-Id", "second")
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		r = s.Do("GET", "/api/internal/community/"+community, nil)

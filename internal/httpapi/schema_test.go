@@ -385,7 +385,7 @@ func TestSchemaViolations(t *testing.T) {
 				for _, f := range tc.fields {
 					fragments = append(fragments, fmt.Sprintf("at '%s'", f))
 				}
-				body := requireError(t, r, http.StatusBadRequest, tc.code, fragments...)
+				body := r.RequireError(t, http.StatusBadRequest, tc.code, fragments...)
 				if len(tc.fields) == 1 {
 					require.Equal(t, tc.fields[0], body["field"])
 				} else {
@@ -406,8 +406,8 @@ func TestSchemaViolations(t *testing.T) {
 		t.Run("nothing is written on a config violation", func(t *testing.T) {
 			t.Parallel()
 			r := s.Do("PUT", "/api/internal/community/schema-never", put(`{"extra": 1}`))
-			requireError(t, r, http.StatusBadRequest, "invalid_config")
-			requireError(t, s.Do("GET", "/api/internal/community/schema-never", nil), http.StatusNotFound, "community_not_found")
+			r.RequireError(t, http.StatusBadRequest, "invalid_config")
+			s.Do("GET", "/api/internal/community/schema-never", nil).RequireError(t, http.StatusNotFound, "community_not_found")
 		})
 	})
 }

@@ -62,7 +62,7 @@ func TestSecretsAtRest(t *testing.T) {
 
 		// A redaction marker where there is no stored secret is refused.
 		r = s.Do("POST", "/api/internal/plugin/testkit", map[string]any{"token": "********", "account": "other"}, header...)
-		requireError(t, r, http.StatusBadRequest, "secret_required", "/token")
+		r.RequireError(t, http.StatusBadRequest, "secret_required", "/token")
 		s.Stop()
 
 		// Rotation: the new key first, the old after; then only the new one.
@@ -136,19 +136,25 @@ func TestSecretStaysWithItsDestination(t *testing.T) {
 		// Re-pointing server_url while keeping the keys: refused, through
 		// both routes, and the attacker hears nothing.
 		repointed := map[string]any{"api_key": "********", "subgroup_api_keys": []any{"********"}, "server_url": attacker.URL + "/", "webhook_slug": slug}
-		body := requireError(t, s.Do("POST", "/api/internal/plugin/loomio", repointed, hdr...),
+		body := s.Do("POST", "/api/internal/plugin/loomio", repointed, hdr...).RequireError(t,
 			http.StatusBadRequest, "secret_required", "/server_url", "/api_key", "/subgroup_api_keys/0")
+
 		require.Equal(t, "/api_key", body["field"])
-		requireError(t, s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{
-			{"name": "loomio", "config": repointed}}}, a...), http.StatusBadRequest, "secret_required", "/server_url")
+		s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{
+			{"name": "loomio", "config": repointed}}}, a...).RequireError(t,
+			http.StatusBadRequest, "secret_required", "/server_url")
+
 		// Dropping server_url means its default, loomio.org: a new
 		// destination too.
-		requireError(t, s.Do("POST", "/api/internal/plugin/loomio", map[string]any{"api_key": "********", "webhook_slug": slug}, hdr...),
+		s.Do("POST", "/api/internal/plugin/loomio", map[string]any{"api_key": "********", "webhook_slug": slug}, hdr...).RequireError(t,
 			http.StatusBadRequest, "secret_required", "/server_url")
+
 		// Keeping only the subgroup key while sending the main one is not enough.
-		requireError(t, s.Do("POST", "/api/internal/plugin/loomio", map[string]any{"api_key": mainKey,
-			"subgroup_api_keys": []any{"********"}, "server_url": attacker.URL, "webhook_slug": slug}, hdr...),
+		s.Do("POST", "/api/internal/plugin/loomio", map[string]any{"api_key": mainKey,
+			"subgroup_api_keys": []any{"********"}, "server_url": attacker.URL, "webhook_slug": slug}, hdr...).RequireError(t,
+
 			http.StatusBadRequest, "secret_required", "/subgroup_api_keys/0")
+
 		require.Zero(t, stolen.Load(), "the attacker's server received nothing")
 		require.Equal(t, loomio.URL, loomioConfig()["server_url"], "nothing changed")
 		require.Equal(t, rawBefore, rawConfigs(t, s), "nothing changed")

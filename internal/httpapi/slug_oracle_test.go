@@ -45,20 +45,20 @@ func TestNoSlugOracle(t *testing.T) {
 		// PUT: a foreign slug and a free one answer alike, as GET does.
 		taken := s.Do("PUT", "/api/internal/community/beta", map[string]any{"readable_name": "mine"}, a...)
 		unused := s.Do("PUT", "/api/internal/community/"+free, map[string]any{"readable_name": "mine"}, a...)
-		requireError(t, taken, http.StatusNotFound, "community_not_found")
+		taken.RequireError(t, http.StatusNotFound, "community_not_found")
 		require.Equal(t, answer(taken, "beta"), answer(unused, free))
 		// POST with a slug: taken, free or its own, the same refusal.
 		var posts []string
 		for _, slug := range []string{"beta", free, "alpha"} {
 			r := s.Do("POST", "/api/internal/community", map[string]any{"slug": slug, "readable_name": "mine"}, a...)
-			requireError(t, r, http.StatusForbidden, "slug_not_allowed")
+			r.RequireError(t, http.StatusForbidden, "slug_not_allowed")
 			posts = append(posts, answer(r, slug))
 		}
 		require.Equal(t, posts[0], posts[1])
 		require.Equal(t, posts[0], posts[2])
 
 		// Nothing was created or changed.
-		requireError(t, s.Do("GET", "/api/internal/community/"+free, nil, bearer(admin)...), http.StatusNotFound, "community_not_found")
+		s.Do("GET", "/api/internal/community/"+free, nil, bearer(admin)...).RequireError(t, http.StatusNotFound, "community_not_found")
 		require.Equal(t, "beta", s.Do("GET", "/api/internal/community/beta", nil, bearer(admin)...).JSON(t)["readable_name"])
 
 		// The tenant creates with a generated slug, and it is its own.
@@ -71,7 +71,7 @@ func TestNoSlugOracle(t *testing.T) {
 
 		// An admin key still chooses slugs, and hears that one is taken.
 		require.Equal(t, http.StatusCreated, s.Do("PUT", "/api/internal/community/"+free, map[string]any{}, bearer(admin)...).Status)
-		requireError(t, s.Do("POST", "/api/internal/community", map[string]any{"slug": "beta"}, bearer(admin)...), http.StatusConflict, "slug_taken")
+		s.Do("POST", "/api/internal/community", map[string]any{"slug": "beta"}, bearer(admin)...).RequireError(t, http.StatusConflict, "slug_taken")
 	})
 }
 

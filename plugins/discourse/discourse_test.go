@@ -36,7 +36,7 @@ func TestEnable(t *testing.T) {
 		r = b.gw.Do("PUT", "/api/internal/community/other", map[string]any{"plugins": []map[string]any{
 			{"name": "discourse", "config": b.config("wrong-key")},
 		}})
-		requireError(t, r, http.StatusBadGateway, "platform_error", "The API username or key is invalid.")
+		r.RequireError(t, http.StatusBadGateway, "platform_error", "The API username or key is invalid.")
 		r = b.gw.Do("GET", "/api/internal/community/other", nil)
 		if r.Status == http.StatusOK {
 			require.Empty(t, r.JSON(t)["plugins"])
@@ -176,7 +176,7 @@ func TestActionErrors(t *testing.T) {
 					tt.prepare()
 					defer b.forum.Heal()
 				}
-				requireError(t, b.action(tt.action, tt.params), tt.status, tt.code, tt.detail...)
+				b.action(tt.action, tt.params).RequireError(t, tt.status, tt.code, tt.detail...)
 			})
 		}
 	})

@@ -71,7 +71,7 @@ func TestPollBBCode(t *testing.T) {
 			})
 		}
 		r := b.gw.Do("POST", "/api/internal/process/discourse.poll", map[string]any{"title": "A poll with no options?"}, header...)
-		requireError(t, r, http.StatusBadRequest, "invalid_input", "options are required for poll type regular")
+		r.RequireError(t, http.StatusBadRequest, "invalid_input", "options are required for poll type regular")
 	})
 }
 
@@ -127,7 +127,7 @@ func TestPollLifecycle(t *testing.T) {
 		require.Equal(t, map[string][]string{"post_id": {strconv.FormatInt(second, 10)}, "poll_name": {"poll"}, "status": {"closed"}}, req.Form())
 		p, _ := b.forum.Post(second)
 		require.Equal(t, "closed", p.Poll.Status)
-		requireError(t, b.gw.Do("DELETE", loc2, nil), http.StatusConflict, "process_completed")
+		b.gw.Do("DELETE", loc2, nil).RequireError(t, http.StatusConflict, "process_completed")
 
 		// Callbacks: votes, then completion, for each poll (the second's
 		// first poll found no votes yet). A periodic poll may land between
@@ -166,7 +166,7 @@ func TestPollHiddenResults(t *testing.T) {
 		b.forum.Vote(post, "a", 2)
 		b.forum.Fail(http.StatusInternalServerError, "boom")
 		r := b.gw.Do("DELETE", loc, nil)
-		requireError(t, r, http.StatusBadGateway, "platform_error", "boom")
+		r.RequireError(t, http.StatusBadGateway, "platform_error", "boom")
 		require.Equal(t, "pending", b.gw.Do("GET", loc, nil).JSON(t)["status"], "a failed close changes nothing")
 		b.forum.Heal()
 		r = b.gw.Do("DELETE", loc, nil)

@@ -88,17 +88,6 @@ func (b *testBundle) state(t *testing.T, key string, v any) {
 	require.NoError(t, json.Unmarshal(raw, v))
 }
 
-// requireError checks a gateway error answer.
-func requireError(t *testing.T, r apptest.Response, status int, code string, fragments ...string) {
-	t.Helper()
-	require.Equal(t, status, r.Status, string(r.Body))
-	body := r.JSON(t)
-	require.Equal(t, code, body["code"], string(r.Body))
-	for _, f := range fragments {
-		require.Contains(t, body["detail"], f)
-	}
-}
-
 // eventsOfType decodes the received events of one type.
 func eventsOfType(t *testing.T, rec *apptest.Receiver, eventType string) []map[string]any {
 	t.Helper()

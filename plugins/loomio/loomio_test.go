@@ -71,18 +71,6 @@ func setup(t *testing.T, db apptest.Database, cfg app.Config) *testBundle {
 	return &testBundle{s: s, fake: fake, hook: s.URL + hooks[0].(string)}
 }
 
-// requireError checks a JSON error answer and returns its body.
-func requireError(t *testing.T, r apptest.Response, status int, code string, fragments ...string) map[string]any {
-	t.Helper()
-	require.Equal(t, status, r.Status, string(r.Body))
-	body := r.JSON(t)
-	require.Equal(t, code, body["code"], string(r.Body))
-	for _, f := range fragments {
-		require.Contains(t, body["detail"], f)
-	}
-	return body
-}
-
 // requireBearerOnly checks that every API call carried the key as a bearer
 // token and nowhere else.
 func requireBearerOnly(t *testing.T, fake *loomiofake.Server, key string, from ...int) {
@@ -141,7 +129,7 @@ func TestEnable(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				r := s.Do("POST", "/api/internal/plugin/loomio", tt.config, header...)
-				body := requireError(t, r, tt.status, tt.code, tt.fragments...)
+				body := r.RequireError(t, tt.status, tt.code, tt.fragments...)
 				if tt.field != "" {
 					require.Equal(t, tt.field, body["field"])
 				}
@@ -178,7 +166,7 @@ func TestEnable(t *testing.T) {
 		r = s.Do("POST", "/api/internal/plugin/loomio", with(map[string]any{"group_id": 710496}), header...)
 		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 		require.Len(t, s.Do("GET", "/api/internal/community/"+community+"/hooks", nil).JSON(t)["hooks"], 2)
-		requireError(t, s.Do("POST", "/api/internal/action/loomio.list-members", map[string]any{}, header...), http.StatusBadRequest, "multiple_instances")
+		s.Do("POST", "/api/internal/action/loomio.list-members", map[string]any{}, header...).RequireError(t, http.StatusBadRequest, "multiple_instances")
 		r = s.Do("POST", "/api/internal/action/loomio.list-members", map[string]any{}, append(header, "X-Metagov-Community-Platform-Id", "710496")...)
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		require.Equal(t, "metagov-testing", r.JSON(t)["groups"].([]any)[0].(map[string]any)["handle"])
@@ -270,10 +258,11 @@ func TestActions(t *testing.T) {
 					require.Len(t, body["users"], tt.members)
 				})
 			}
-			body := requireError(t, action("list-members", map[string]any{"subgroup": "elsewhere"}), http.StatusBadRequest, "invalid_input",
+			body := action("list-members", map[string]any{"subgroup": "elsewhere"}).RequireError(t, http.StatusBadRequest, "invalid_input",
 				`does not belong to a Loomio group "elsewhere"`)
+
 			require.Equal(t, "/subgroup", body["field"])
-			body = requireError(t, action("list-members", map[string]any{"group_id": 1}), http.StatusBadRequest, "invalid_input")
+			body = action("list-members", map[string]any{"group_id": 1}).RequireError(t, http.StatusBadRequest, "invalid_input")
 			require.Equal(t, "/group_id", body["field"])
 		})
 
@@ -294,11 +283,12 @@ func TestActions(t *testing.T) {
 			require.Equal(t, map[string]any{"discussion": map[string]any{"group_id": 710496.0, "title": "Budget", "description": "Let's talk",
 				"description_format": "md", "recipient_emails": []any{"a@example.org"}, "recipient_user_ids": []any{879750.0, 4759171.0}}}, sent)
 
-			requireError(t, action("create-discussion", map[string]any{"description": "no title"}), http.StatusBadRequest, "invalid_input")
-			requireError(t, action("create-discussion", map[string]any{"title": "x", "subgroup": "nope"}), http.StatusBadRequest, "invalid_input")
+			action("create-discussion", map[string]any{"description": "no title"}).RequireError(t, http.StatusBadRequest, "invalid_input")
+			action("create-discussion", map[string]any{"title": "x", "subgroup": "nope"}).RequireError(t, http.StatusBadRequest, "invalid_input")
 			// Loomio's own validation: 422 with its message and field.
-			body := requireError(t, action("create-discussion", map[string]any{"title": "   "}), http.StatusUnprocessableEntity, "platform_rejected",
+			body := action("create-discussion", map[string]any{"title": "   "}).RequireError(t, http.StatusUnprocessableEntity, "platform_rejected",
 				"loomio refused the input (422): title: can't be blank")
+
 			require.Equal(t, "/title", body["field"])
 		})
 		requireBearerOnly(t, b.fake, botKey)
@@ -324,7 +314,7 @@ func TestActions(t *testing.T) {
 					if name == "list-members" {
 						r = action(name, map[string]any{})
 					}
-					requireError(t, r, st.status, st.code, st.fragments...)
+					r.RequireError(t, st.status, st.code, st.fragments...)
 					require.NotContains(t, string(r.Body), botKey, "the API key never reaches the driver")
 				}
 			})
@@ -367,8 +357,9 @@ func TestRegisterWebhook(t *testing.T) {
 		// The bot is no admin of the subgroup: register by hand.
 		sub := config(fake)
 		sub["group_id"], sub["register_webhook"] = "metagov-testing", true
-		body := requireError(t, s.Do("POST", "/api/internal/plugin/loomio", sub, header...), http.StatusBadRequest, "invalid_input",
+		body := s.Do("POST", "/api/internal/plugin/loomio", sub, header...).RequireError(t, http.StatusBadRequest, "invalid_input",
 			"only a group admin can register a webhook", "add it by hand", public+"/api/hooks/"+community+"/loomio/")
+
 		require.Equal(t, "/register_webhook", body["field"])
 		require.Len(t, fake.Chatbots(), 1)
 	})
@@ -385,8 +376,9 @@ func TestRegisterWebhookUnreachable(t *testing.T) {
 		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 		cfg := config(fake)
 		cfg["register_webhook"] = true
-		requireError(t, s.Do("POST", "/api/internal/plugin/loomio", cfg, header...), http.StatusBadRequest, "invalid_input",
+		s.Do("POST", "/api/internal/plugin/loomio", cfg, header...).RequireError(t, http.StatusBadRequest, "invalid_input",
 			"Loomio cannot reach the gateway's webhook URL", "is not public", "METAGOV_PUBLIC_URL")
+
 		require.Empty(t, fake.Chatbots())
 	})
 }

@@ -66,7 +66,7 @@ func TestPlatformIDIsTheGroupID(t *testing.T) {
 		// By key, keeping the stored key: the config names the group in a
 		// way the stored config does not, so the gateway cannot tell whose
 		// secret to keep; the key must be sent again.
-		body := requireError(t, enable("ZrSTqeyG", "********"), http.StatusBadRequest, "secret_required")
+		body := enable("ZrSTqeyG", "********").RequireError(t, http.StatusBadRequest, "secret_required")
 		require.Equal(t, "/api_key", body["field"])
 		require.Equal(t, 710495.0, loomioPlugins(t, s)[0]["config"].(map[string]any)["group_id"], "nothing changed")
 		r = enable("ZrSTqeyG", botKey)
@@ -103,8 +103,8 @@ func TestPlatformIDIsTheGroupID(t *testing.T) {
 			}
 			return s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": plugins})
 		}
-		requireError(t, list(map[string]any{"api_key": botKey, "group_id": "metagov"}, map[string]any{"api_key": botKey, "group_id": 710495}),
-			http.StatusBadRequest, "duplicate_plugin")
+		list(map[string]any{"api_key": botKey, "group_id": "metagov"}, map[string]any{"api_key": botKey, "group_id": 710495}).
+			RequireError(t, http.StatusBadRequest, "duplicate_plugin")
 		require.Len(t, loomioPlugins(t, s), 2, "nothing changed")
 
 		// Named other ways in a plugin list, both groups keep their instances.

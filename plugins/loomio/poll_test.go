@@ -125,7 +125,7 @@ func TestPollByWebhook(t *testing.T) {
 		require.Equal(t, 1.0, cb["outcome"].(map[string]any)["undecided_voters_count"])
 		require.Equal(t, 50.0, cb["outcome"].(map[string]any)["cast_stances_pct"])
 
-		requireError(t, b.s.Do("DELETE", loc, nil), http.StatusMethodNotAllowed, "close_not_supported")
+		b.s.Do("DELETE", loc, nil).RequireError(t, http.StatusMethodNotAllowed, "close_not_supported")
 
 		// A webhook that links to no poll (a comment) fetches every pending
 		// poll.
@@ -152,7 +152,7 @@ func TestPollByWebhook(t *testing.T) {
 		status, err = b.fake.SendWebhook(b.hook, loomiofake.Markdown, loomiofake.PollExpired, key)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, status)
-		requireError(t, b.s.Do("DELETE", loc, nil), http.StatusConflict, "process_completed")
+		b.s.Do("DELETE", loc, nil).RequireError(t, http.StatusConflict, "process_completed")
 		time.Sleep(200 * time.Millisecond)
 		require.Len(t, callbacks.All(), 3, "one callback per change")
 		requireBearerOnly(t, b.fake, botKey)
@@ -386,7 +386,7 @@ func TestPollStartErrors(t *testing.T) {
 					tt.arrange()
 				}
 				r := b.s.Do("POST", "/api/internal/process/loomio.poll", tt.input, header...)
-				body := requireError(t, r, tt.status, tt.code, tt.fragments...)
+				body := r.RequireError(t, tt.status, tt.code, tt.fragments...)
 				if tt.field != "" {
 					require.Equal(t, tt.field, body["field"])
 				}

@@ -81,7 +81,7 @@ func TestConversationsAndComments(t *testing.T) {
 					require.NotEmpty(t, r.JSON(t)["id"])
 					return
 				}
-				requireError(t, r, tt.status, tt.code, tt.fragments...)
+				r.RequireError(t, tt.status, tt.code, tt.fragments...)
 			})
 		}
 		require.Equal(t, []string{"by legacy id", "by id"}, b.fake.ExpenseComments(created.ExpenseLegacyID))
@@ -134,7 +134,7 @@ func TestProcessExpense(t *testing.T) {
 					require.Equal(t, tt.url, out["url"])
 					legacyID = int(out["legacyId"].(float64))
 				} else {
-					requireError(t, r, tt.status, tt.code, tt.fragments...)
+					r.RequireError(t, tt.status, tt.code, tt.fragments...)
 					if tt.expenseID == theirs.ExpenseLegacyID {
 						legacyID = theirs.ExpenseLegacyID
 					}
@@ -187,7 +187,7 @@ func TestPlatformErrors(t *testing.T) {
 					b.fake.Stall(0)
 				}()
 				r := b.act("create-conversation", map[string]any{"raw": "<p>x</p>", "title": "x"})
-				requireError(t, r, tt.status, tt.code, tt.fragments...)
+				r.RequireError(t, tt.status, tt.code, tt.fragments...)
 			})
 		}
 		require.Empty(t, b.fake.Conversations())

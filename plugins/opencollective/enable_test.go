@@ -133,7 +133,7 @@ func TestEnableRefused(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				f := newFake(t)
 				r := s.Do("POST", "/api/internal/plugin/opencollective", pluginConfig(f, tt.config), header...)
-				requireError(t, r, tt.status, tt.code, tt.fragments...)
+				r.RequireError(t, tt.status, tt.code, tt.fragments...)
 				require.Empty(t, s.Do("GET", "/api/internal/community/"+community, nil).JSON(t)["plugins"])
 				require.Empty(t, f.Webhooks())
 				requireValidQueries(t, f)

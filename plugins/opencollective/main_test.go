@@ -116,17 +116,6 @@ func requireValidQueries(t *testing.T, f *ocfake.Fake) {
 	}
 }
 
-// requireError checks an error answer's status, code and detail.
-func requireError(t *testing.T, r apptest.Response, status int, code string, fragments ...string) {
-	t.Helper()
-	require.Equal(t, status, r.Status, string(r.Body))
-	body := r.JSON(t)
-	require.Equal(t, code, body["code"], string(r.Body))
-	for _, f := range fragments {
-		require.Contains(t, body["detail"], f)
-	}
-}
-
 // decode unmarshals a JSON body.
 func decode(t *testing.T, raw []byte) map[string]any {
 	t.Helper()

@@ -172,7 +172,7 @@ func TestTwoFactor(t *testing.T) {
 			{name: "oauth token", field: "/access_token", config: map[string]any{"api_key": nil, "access_token": ocfake.AccessToken}},
 		} {
 			r = s.Do("POST", "/api/internal/plugin/opencollective", pluginConfig(f, tt.config), header...)
-			requireError(t, r, http.StatusBadRequest, "invalid_input", `"Pre-authorize 2FA"`, "not pre-authorized for 2FA")
+			r.RequireError(t, http.StatusBadRequest, "invalid_input", `"Pre-authorize 2FA"`, "not pre-authorized for 2FA")
 			require.Equal(t, tt.field, r.JSON(t)["field"], tt.name)
 		}
 		require.Empty(t, s.Do("GET", "/api/internal/community/"+community, nil).JSON(t)["plugins"])
@@ -194,7 +194,7 @@ func TestTwoFactor(t *testing.T) {
 		e = f.CreateExpense(ocfake.CollectiveSlug, "bob", "Hosting", 5000)
 		r = s.Do("POST", "/api/internal/action/opencollective.process-expense",
 			map[string]any{"parameters": map[string]any{"expense_id": e.ExpenseLegacyID, "action": "APPROVE"}}, header...)
-		requireError(t, r, http.StatusBadGateway, "platform_error", `"Pre-authorize 2FA"`, "This personal token is not pre-authorized for 2FA")
+		r.RequireError(t, http.StatusBadGateway, "platform_error", `"Pre-authorize 2FA"`, "This personal token is not pre-authorized for 2FA")
 		require.Equal(t, "PENDING", f.ExpenseStatus(e.ExpenseLegacyID))
 		requireValidQueries(t, f)
 	})

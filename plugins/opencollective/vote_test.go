@@ -81,10 +81,10 @@ func TestVoteErrors(t *testing.T) {
 		start := func(params map[string]any) apptest.Response {
 			return b.s.Do("POST", "/api/internal/process/opencollective.vote", params, header...)
 		}
-		requireError(t, start(map[string]any{"details": "no title"}), http.StatusBadRequest, "invalid_input")
+		start(map[string]any{"details": "no title"}).RequireError(t, http.StatusBadRequest, "invalid_input")
 
 		b.fake.FailField("createConversation", "Forbidden", "You are not allowed to start conversations")
-		requireError(t, start(map[string]any{"title": "T"}), http.StatusBadGateway, "platform_error", "not allowed to start conversations")
+		start(map[string]any{"title": "T"}).RequireError(t, http.StatusBadGateway, "platform_error", "not allowed to start conversations")
 		b.fake.FailField("createConversation", "", "")
 		require.Empty(t, b.fake.Conversations())
 
@@ -95,7 +95,7 @@ func TestVoteErrors(t *testing.T) {
 
 		// A close that fails on the platform leaves the vote pending.
 		b.fake.FailField("editConversation", "Forbidden", "Conversation is locked")
-		requireError(t, b.s.Do("DELETE", loc, nil), http.StatusBadGateway, "platform_error", "Conversation is locked")
+		b.s.Do("DELETE", loc, nil).RequireError(t, http.StatusBadGateway, "platform_error", "Conversation is locked")
 		require.Equal(t, "pending", b.s.Do("GET", loc, nil).JSON(t)["status"])
 		b.fake.FailField("editConversation", "", "")
 		r = b.s.Do("DELETE", loc, nil)

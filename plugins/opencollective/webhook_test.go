@@ -65,9 +65,9 @@ func TestExpenseWebhooks(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 
 		// Refused: a body that is not JSON, a wrong slug, no slug.
-		requireError(t, post(hookPath, "{not json"), http.StatusBadRequest, "invalid_input")
-		requireError(t, post("/api/hooks/"+community+"/opencollective/wrong-slug-0123456789", string(f.WebhookBody(created))), http.StatusNotFound, "hook_not_found")
-		requireError(t, post("/api/hooks/"+community+"/opencollective", string(f.WebhookBody(created))), http.StatusNotFound, "hook_not_found")
+		post(hookPath, "{not json").RequireError(t, http.StatusBadRequest, "invalid_input")
+		post("/api/hooks/"+community+"/opencollective/wrong-slug-0123456789", string(f.WebhookBody(created))).RequireError(t, http.StatusNotFound, "hook_not_found")
+		post("/api/hooks/"+community+"/opencollective", string(f.WebhookBody(created))).RequireError(t, http.StatusNotFound, "hook_not_found")
 
 		// A last valid delivery: once its event is in, none of the ignored
 		// ones produced one.

@@ -38,17 +38,6 @@ func setup(t *testing.T, db apptest.Database) *testBundle {
 	return &testBundle{s: s, fake: fake}
 }
 
-// requireError checks a JSON error answer.
-func requireError(t *testing.T, r apptest.Response, status int, code string, fragments ...string) {
-	t.Helper()
-	require.Equal(t, status, r.Status, string(r.Body))
-	body := r.JSON(t)
-	require.Equal(t, code, body["code"], string(r.Body))
-	for _, f := range fragments {
-		require.Contains(t, body["detail"], f)
-	}
-}
-
 func TestEnable(t *testing.T) {
 	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
 		t.Parallel()
@@ -122,7 +111,7 @@ func TestActions(t *testing.T) {
 				}
 				r := b.s.Do("POST", tt.path, body, header...)
 				if tt.status != 0 {
-					requireError(t, r, tt.status, tt.code, tt.fragments...)
+					r.RequireError(t, tt.status, tt.code, tt.fragments...)
 					return
 				}
 				require.Equal(t, http.StatusOK, r.Status, string(r.Body))
@@ -158,7 +147,7 @@ func TestInstanceFailures(t *testing.T) {
 				st.arrange()
 				for _, action := range []string{"user-cred", "total-cred"} {
 					r := b.s.Do("POST", "/api/action/sourcecred."+action, map[string]any{"parameters": map[string]any{"username": "miriam"}}, header...)
-					requireError(t, r, st.status, st.code, st.fragments...)
+					r.RequireError(t, st.status, st.code, st.fragments...)
 				}
 			})
 		}
