@@ -41,6 +41,7 @@ type settings struct {
 	jobRescueAfter   time.Duration
 	secretKey        string
 	deliveryTimeout  time.Duration
+	sqliteSync       string
 
 	// The egress policy; deliveryAllow is egressAllow's former name.
 	egressAllow       string
@@ -66,6 +67,7 @@ var envNames = map[string][]string{
 	"job-rescue-after":   {"METAGOV_JOB_RESCUE_AFTER"},
 	"secret-key":         {"METAGOV_SECRET_KEY"},
 	"delivery-timeout":   {"METAGOV_DELIVERY_TIMEOUT"},
+	"sqlite-synchronous": {"METAGOV_SQLITE_SYNCHRONOUS"},
 
 	// --delivery-allow, the former name of --egress-allow, is read from
 	// METAGOV_EGRESS_ALLOW's alias.
@@ -81,7 +83,7 @@ var envNames = map[string][]string{
 // its own flags.
 var (
 	serveSettings = []string{
-		"addr", "database", "event-receiver-url", "public-url", "log-format", "log-level", "webhook-secret",
+		"addr", "database", "sqlite-synchronous", "event-receiver-url", "public-url", "log-format", "log-level", "webhook-secret",
 		"egress-allow", "delivery-allow", "egress-deny-private", "egress-proxy",
 		"event-retention", "secret-key", "delivery-timeout", "job-rescue-after",
 		"oauth-redirect-allow", "legacy-driver",
@@ -97,6 +99,9 @@ func (s *settings) defineFlags(f *pflag.FlagSet, names ...string) {
 			f.StringVar(&s.addr, "addr", "127.0.0.1:8000", "address to listen on (METAGOV_ADDR)")
 		case "database":
 			f.StringVar(&s.database, "database", "metagov.db", "SQLite file path or postgres:// URL (METAGOV_DATABASE)")
+		case "sqlite-synchronous":
+			f.StringVar(&s.sqliteSync, "sqlite-synchronous", "full",
+				"SQLite only: full syncs every commit before answering; normal is faster but may lose the last commits to a power loss (METAGOV_SQLITE_SYNCHRONOUS)")
 		case "event-receiver-url":
 			f.StringVar(&s.eventReceiverURL, "event-receiver-url", "", "where driver events are POSTed (DRIVER_EVENT_RECEIVER_URL)")
 		case "public-url":
@@ -289,18 +294,19 @@ func applyEnv(flags *pflag.FlagSet, names map[string][]string) error {
 
 func (s *settings) appConfig(logger *slog.Logger) app.Config {
 	return app.Config{
-		Addr:             s.addr,
-		Database:         s.database,
-		EventReceiverURL: s.eventReceiverURL,
-		PublicURL:        strings.TrimSuffix(s.publicURL, "/"),
-		Logger:           logger,
-		Version:          version,
-		WebhookSecret:    s.webhookSecret,
-		DeliveryAllow:    s.deliveryAllow,
-		EventRetention:   s.eventRetention,
-		RescueAfter:      s.jobRescueAfter,
-		SecretKey:        s.secretKey,
-		DeliveryTimeout:  s.deliveryTimeout,
+		Addr:              s.addr,
+		Database:          s.database,
+		EventReceiverURL:  s.eventReceiverURL,
+		SQLiteSynchronous: s.sqliteSync,
+		PublicURL:         strings.TrimSuffix(s.publicURL, "/"),
+		Logger:            logger,
+		Version:           version,
+		WebhookSecret:     s.webhookSecret,
+		DeliveryAllow:     s.deliveryAllow,
+		EventRetention:    s.eventRetention,
+		RescueAfter:       s.jobRescueAfter,
+		SecretKey:         s.secretKey,
+		DeliveryTimeout:   s.deliveryTimeout,
 
 		EgressAllow:       s.egressAllow,
 		EgressDenyPrivate: s.egressDenyPrivate,

@@ -199,7 +199,8 @@ func TestHelpShowsOwnFlags(t *testing.T) {
 	t.Parallel()
 	serveFlags := []string{"--addr", "--database", "--event-receiver-url", "--public-url", "--log-format", "--log-level",
 		"--webhook-secret", "--egress-allow", "--egress-deny-private", "--egress-proxy", "--event-retention",
-		"--secret-key", "--delivery-timeout", "--job-rescue-after", "--oauth-redirect-allow", "--legacy-driver"}
+		"--secret-key", "--delivery-timeout", "--job-rescue-after", "--oauth-redirect-allow", "--legacy-driver",
+		"--sqlite-synchronous"}
 	for _, tc := range []struct {
 		args []string
 		want []string

@@ -33,6 +33,10 @@ type Config struct {
 	Addr string
 	// Database is a SQLite file path or a postgres:// URL. Default: metagov.db.
 	Database string
+	// SQLiteSynchronous is "FULL" (the default: a 2xx means the change is
+	// on disk) or "NORMAL" (faster; the last commits may be lost to a power
+	// loss). See store.Options.
+	SQLiteSynchronous string
 	// EventReceiverURL is where driver events are POSTed.
 	EventReceiverURL string
 	// PublicURL is the service's externally reachable base URL.
@@ -158,7 +162,7 @@ func withDefaults(cfg Config) Config {
 // gateway. It does not start workers or listen; see Start and Serve.
 func Open(ctx context.Context, cfg Config) (*App, error) {
 	cfg = withDefaults(cfg)
-	st, err := store.Open(ctx, cfg.Database)
+	st, err := store.OpenWith(ctx, cfg.Database, store.Options{SQLiteSynchronous: cfg.SQLiteSynchronous})
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -63,14 +64,33 @@ func newStore(writer, reader *sql.DB, dialect Dialect) *Store {
 	return s
 }
 
-// Open connects to the database named by dsn: a postgres:// or
-// postgresql:// URL means PostgreSQL, anything else is a SQLite file path.
-// It does not migrate; call Migrate.
+// Options tune how Open connects.
+type Options struct {
+	// SQLiteSynchronous is SQLite's synchronous setting, "FULL" or "NORMAL"
+	// (any case). The default, FULL, syncs the write-ahead log at every
+	// commit, so a 2xx means the change survives a power loss or an OS
+	// crash; NORMAL syncs only at checkpoints, faster, and may lose the last
+	// commits then (never corrupting the file). PostgreSQL ignores it.
+	SQLiteSynchronous string
+}
+
+// Open connects to the database named by dsn with the default Options: a
+// postgres:// or postgresql:// URL means PostgreSQL, anything else is a
+// SQLite file path. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// OpenWith is Open with Options.
+func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		return openPostgres(ctx, dsn)
 	}
-	return openSQLite(ctx, dsn)
+	sync := strings.ToUpper(cmp.Or(opts.SQLiteSynchronous, "FULL"))
+	if sync != "FULL" && sync != "NORMAL" {
+		return nil, fmt.Errorf("opening sqlite: synchronous must be FULL or NORMAL, not %q", opts.SQLiteSynchronous)
+	}
+	return openSQLite(ctx, dsn, sync)
 }
 
 func openPostgres(ctx context.Context, dsn string) (*Store, error) {
@@ -88,14 +108,14 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	return newStore(db, db, Postgres), nil
 }
 
-func openSQLite(ctx context.Context, path string) (*Store, error) {
+func openSQLite(ctx context.Context, path, synchronous string) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("opening sqlite: invalid database path %q", path)
 	}
 	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("opening sqlite: %w", err)
 	}
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(" + synchronous + ")&_time_format=sqlite"
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
 	writer, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
 	if err != nil {

@@ -313,3 +313,24 @@ func TestConfigGeneration(t *testing.T) {
 		require.Equal(t, g1+2, g2)
 	})
 }
+
+// TestSQLiteSynchronous checks that SQLite commits are synced before they
+// are acknowledged unless the operator chooses otherwise, and that a value
+// SQLite would silently ignore is refused.
+func TestSQLiteSynchronous(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		setting string
+		want    int // PRAGMA synchronous: 1 NORMAL, 2 FULL
+	}{{"", 2}, {"full", 2}, {"NORMAL", 1}} {
+		st, err := store.OpenWith(ctx, filepath.Join(t.TempDir(), "s.db"), store.Options{SQLiteSynchronous: tc.setting})
+		require.NoError(t, err)
+		var got int
+		require.NoError(t, st.DB().QueryRowContext(ctx, "PRAGMA synchronous").Scan(&got))
+		require.Equal(t, tc.want, got, "setting %q", tc.setting)
+		require.NoError(t, st.Close())
+	}
+	_, err := store.OpenWith(ctx, filepath.Join(t.TempDir(), "s.db"), store.Options{SQLiteSynchronous: "OFF"})
+	require.ErrorContains(t, err, "FULL or NORMAL")
+}
