@@ -38,20 +38,11 @@ func (s *Server) api(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		s.record(r, body)
-		s.mu.Lock()
-		stall, code, failBody := s.stall, s.failCode, s.failBody
-		s.mu.Unlock()
-		switch {
-		case stall:
-			select {
-			case <-r.Context().Done():
-			case <-s.release:
-			}
-			return
-		case code != 0:
+		if s.Inject(w, r, func(w http.ResponseWriter, code int, body string) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(code)
-			_, _ = io.WriteString(w, failBody)
+			_, _ = io.WriteString(w, body)
+		}) {
 			return
 		}
 		bodyParams, isJSON, err := readBody(r, body)

@@ -37,6 +37,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/metagov/metagov-go/internal/platformfake"
 )
 
 // User is a Loomio user; APIKey is the key on its API access page.
@@ -101,19 +103,19 @@ type Server struct {
 	discussions  []*discussion
 	chatbots     []*Chatbot
 	nextID       int64
-	failCode     int
-	failBody     string
-	stall        bool
 	holdOpen     bool
 	allowPrivate bool
 	requests     []Request
-	release      chan struct{}
+
+	// Faults gives the server Fail (every API call answers a status and a
+	// body) and Stall (every API call hangs).
+	platformfake.Faults
 }
 
 // New starts a fake Loomio with no users or groups; it stops when the test
 // ends.
 func New(t testing.TB) *Server {
-	s := &Server{now: time.Now, users: map[int64]*User{}, polls: map[string]*pollData{}, nextID: 5000, release: make(chan struct{})}
+	s := &Server{now: time.Now, users: map[int64]*User{}, polls: map[string]*pollData{}, nextID: 5000}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/b2/groups", s.api(s.listGroups))
 	mux.HandleFunc("GET /api/b2/groups/{id}", s.api(s.showGroup))
@@ -135,7 +137,7 @@ func New(t testing.TB) *Server {
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	t.Cleanup(func() {
-		close(s.release)
+		s.Release()
 		s.srv.Close()
 	})
 	return s
@@ -172,21 +174,6 @@ func (s *Server) SetNow(now func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.now = now
-}
-
-// Fail makes every API call answer status with body; status 0 stops it.
-func (s *Server) Fail(status int, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failCode, s.failBody = status, body
-}
-
-// Stall makes every API call hang until the caller gives up or the test
-// ends; false answers normally again.
-func (s *Server) Stall(stall bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stall = stall
 }
 
 // HoldOpen keeps polls open after their closing time, as when Loomio's

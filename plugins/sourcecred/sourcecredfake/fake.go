@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+
+	"github.com/metagov/metagov-go/internal/platformfake"
 )
 
 // BasePath is where the instance lives on the fake host, so that the plugin
@@ -35,26 +37,26 @@ type Server struct {
 	// URL is the instance's server_url (host and BasePath).
 	URL string
 
+	// Faults gives the server Fail (every request answers a status and a
+	// body) and Stall (every request hangs).
+	platformfake.Faults
+
 	srv     *httptest.Server
 	mu      sync.Mutex
 	acc     []Account
 	missing bool
-	status  int
-	body    string
-	stall   bool
-	release chan struct{}
 	hits    int
 }
 
 // New starts a fake instance with no accounts; it stops when the test ends.
 func New(t testing.TB) *Server {
-	s := &Server{release: make(chan struct{})}
+	s := &Server{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+BasePath+"/output/accounts.json", s.serveAccounts)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL + BasePath
 	t.Cleanup(func() {
-		close(s.release)
+		s.Release()
 		s.srv.Close()
 	})
 	return s
@@ -75,21 +77,6 @@ func (s *Server) SetMissing(missing bool) {
 	s.missing = missing
 }
 
-// Fail makes every request answer status with body; status 0 stops it.
-func (s *Server) Fail(status int, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.status, s.body = status, body
-}
-
-// Stall makes every request hang until the client gives up (or the test
-// ends); false answers normally again.
-func (s *Server) Stall(stall bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stall = stall
-}
-
 // Hits is how many requests for accounts.json arrived.
 func (s *Server) Hits() int {
 	s.mu.Lock()
@@ -100,20 +87,13 @@ func (s *Server) Hits() int {
 func (s *Server) serveAccounts(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.hits++
-	stall, missing, status, body := s.stall, s.missing, s.status, s.body
+	missing := s.missing
 	accounts := append([]Account(nil), s.acc...)
 	s.mu.Unlock()
-	switch {
-	case stall:
-		select {
-		case <-r.Context().Done():
-		case <-s.release:
-		}
+	if s.Inject(w, r, func(w http.ResponseWriter, status int, body string) { http.Error(w, body, status) }) {
 		return
-	case status != 0:
-		http.Error(w, body, status)
-		return
-	case missing:
+	}
+	if missing {
 		http.NotFound(w, r)
 		return
 	}
