@@ -228,7 +228,8 @@ func transportError(err error) error {
 	if errors.As(err, &ue) {
 		inner = ue.Err
 	}
-	pe := plugin.CheckResponse(platform, nil, err).(*plugin.PlatformError)
+	// CheckResponse returns a *PlatformError itself (never wrapped) for a failed exchange.
+	pe := plugin.CheckResponse(platform, nil, err).(*plugin.PlatformError) //nolint:errorlint // its own return value
 	pe.Message = inner.Error()
 	return pe
 }

@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -95,7 +96,7 @@ func (installer) Install(ctx context.Context, req *plugin.InstallRequest) (*plug
 	inst, _, err := app.Apps.GetInstallation(ctx, id)
 	if err != nil {
 		pe := platformError(err)
-		if p, ok := pe.(*plugin.PlatformError); ok && p.Status == http.StatusNotFound {
+		if p, ok := errors.AsType[*plugin.PlatformError](pe); ok && p.Status == http.StatusNotFound {
 			return nil, &plugin.InstallError{Code: "github_invalid_installation", Description: fmt.Sprintf("installation %d is not an installation of this app", id)}
 		}
 		return nil, fmt.Errorf("reading installation %d: %w", id, pe)

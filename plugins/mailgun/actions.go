@@ -3,6 +3,7 @@ package mailgun
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -132,7 +133,7 @@ func (c *client) send(ctx context.Context, form url.Values) (sendMailResult, err
 	defer resp.Body.Close()
 	var out sendMailResult
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
-		if perr := plugin.CheckResponse(platform, nil, err); perr.(*plugin.PlatformError).Timeout {
+		if perr, ok := errors.AsType[*plugin.PlatformError](plugin.CheckResponse(platform, nil, err)); ok && perr.Timeout {
 			return sendMailResult{}, fmt.Errorf("reading mailgun's answer: %w", perr)
 		}
 		return sendMailResult{}, &plugin.PlatformError{Platform: platform, Status: resp.StatusCode, Message: "the answer is not Mailgun's JSON: " + err.Error()}
@@ -144,7 +145,7 @@ func (c *client) send(ctx context.Context, form url.Values) (sendMailResult, err
 // message, and explains its 401 and 403 ("Forbidden"): the key is wrong or
 // may not send for the domain, which the config must fix, not the input.
 func refine(err error) error {
-	pe, ok := err.(*plugin.PlatformError)
+	pe, ok := errors.AsType[*plugin.PlatformError](err)
 	if !ok || pe.Status == 0 {
 		return err
 	}

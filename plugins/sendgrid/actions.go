@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -178,7 +179,7 @@ type sendgridError struct {
 // address) is a refusal of the input, like a 400; a 401 or another 403 is
 // the key's fault, for the config to fix.
 func refine(err error) error {
-	pe, ok := err.(*plugin.PlatformError)
+	pe, ok := errors.AsType[*plugin.PlatformError](err)
 	if !ok || pe.Status == 0 {
 		return err
 	}

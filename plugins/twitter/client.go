@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -158,7 +159,7 @@ func (p problem) message() string {
 // refine reads X's problem details into the error's message. 401 means the
 // credentials, which the config must fix (502); 400 is Rejected already.
 func refine(err error) error {
-	pe, ok := err.(*plugin.PlatformError)
+	pe, ok := errors.AsType[*plugin.PlatformError](err)
 	if !ok || pe.Status == 0 {
 		return err
 	}
