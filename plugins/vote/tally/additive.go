@@ -110,7 +110,8 @@ func (e *engine) additiveDecided(totals []float64, winner int, gap, support, dec
 	q := e.quorumAt(e.voted + e.sel.remainCount)
 	all := q && e.meets(support+R*unit, decisive+R*unit)
 	none := q && e.meets(support, decisive+R*unit)
-	return *e.out.Passed == all && *e.out.Passed == none
+	// Decided when the extremes agree with each other and with the outcome.
+	return all == none && *e.out.Passed == all
 }
 
 // consent counts agree, abstain, disagree and block. A block by any voter

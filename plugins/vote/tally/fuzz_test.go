@@ -2,6 +2,7 @@ package tally
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -29,7 +30,7 @@ func FuzzCheckBallot(f *testing.F) {
 		for _, r := range rules {
 			norm, err := r.CheckBallot("voter", raw)
 			if err != nil {
-				_, isField := err.(*FieldError)
+				_, isField := errors.AsType[*FieldError](err)
 				require.True(t, isField, "%T %v", err, err)
 				continue
 			}

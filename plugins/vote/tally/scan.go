@@ -2,6 +2,7 @@ package tally
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 )
 
@@ -135,7 +136,7 @@ func (p *scanner) num() (float64, bool) {
 		return float64(v), true
 	}
 	f, err := strconv.ParseFloat(string(s[start:i]), 64)
-	if err != nil && err.(*strconv.NumError).Err != strconv.ErrRange {
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return 0, false
 	}
 	return f, true
