@@ -134,9 +134,9 @@ type Start struct {
 type Replay int
 
 const (
-	// ReplayDropped: the replay is answered 2xx and makes no event.
+	// ReplayDropped means the replay is answered 2xx and makes no event.
 	ReplayDropped Replay = iota
-	// ReplayRefused: the replay is refused (401).
+	// ReplayRefused means the replay is refused (401).
 	ReplayRefused
 )
 
