@@ -4,7 +4,7 @@ GOLANGCI_LINT := go run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 FUZZTIME ?= 30s
 
-.PHONY: build test test-postgres lint fmt vet fuzz bench ci
+.PHONY: build test test-postgres lint fmt vet fuzz bench load ci
 
 build:
 	go build -o metagov ./cmd/metagov
@@ -36,6 +36,10 @@ fuzz:
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./internal/httpapi ./internal/jobs ./plugins/vote ./plugins/vote/tally
+
+# The load harness against a freshly built binary (README, "Performance"); LOAD_ARGS passes flags.
+load:
+	go run ./test/load $(LOAD_ARGS)
 
 ci:
 	.ci/run
