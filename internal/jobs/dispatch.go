@@ -60,6 +60,12 @@ type DispatcherConfig struct {
 	// deliveries are soon taken over. Default: twice the client's timeout
 	// plus 5 s.
 	Lease time.Duration
+	// Now is the dispatcher's clock: claims, attempt times, retry times,
+	// the five-day cap, signatures and Retry-After dates all read it, so a
+	// test can walk the production schedule without waiting days. The
+	// sweep's ticker and the retry timer still run on real time; they only
+	// prompt a look. Default: time.Now.
+	Now func() time.Time
 }
 
 // Dispatcher sends the outbox's deliveries: it claims due ones with a lease,
@@ -83,6 +89,9 @@ func NewDispatcher(st *store.Store, cfg DispatcherConfig) *Dispatcher {
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, 64)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	cfg.Lease = cmp.Or(cfg.Lease, 2*cfg.Client.Timeout+5*time.Second)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.Schedule == nil {
 		cfg.Schedule = retrySchedule
 	}
@@ -139,9 +148,10 @@ func (d *Dispatcher) run(ctx context.Context) {
 	defer next.Stop()
 	var nextAt time.Time
 	arm := func(at time.Time) {
-		if at.Before(time.Now().Add(d.cfg.Sweep)) && (nextAt.IsZero() || at.Before(nextAt)) {
+		now := d.cfg.Now()
+		if at.Before(now.Add(d.cfg.Sweep)) && (nextAt.IsZero() || at.Before(nextAt)) {
 			nextAt = at
-			next.Reset(time.Until(at))
+			next.Reset(at.Sub(now))
 		}
 	}
 	inFlight := 0
@@ -206,7 +216,7 @@ func (d *Dispatcher) run(ctx context.Context) {
 		case <-ticker.C:
 			// Looking is a read; claiming nothing would be a write
 			// transaction each time on an idle gateway.
-			now := time.Now()
+			now := d.cfg.Now()
 			at, ok, err := d.store.DeliveryNextDue(ctx)
 			switch {
 			case err != nil:
@@ -236,7 +246,7 @@ func (d *Dispatcher) recordAndClaim(ctx context.Context, outcomes []store.Delive
 		if limit == 0 {
 			return nil
 		}
-		now := time.Now()
+		now := d.cfg.Now()
 		var err error
 		batch, err = tx.DeliveryClaim(ctx, now, now.Add(d.cfg.Lease), limit)
 		return err
@@ -246,10 +256,10 @@ func (d *Dispatcher) recordAndClaim(ctx context.Context, outcomes []store.Delive
 
 // attempt POSTs one delivery and decides what comes next.
 func (d *Dispatcher) attempt(ctx context.Context, del store.Delivery) store.DeliveryOutcome {
-	started := time.Now()
+	started := d.cfg.Now()
 	status, retryAfter, err := d.send(ctx, del)
 	o := store.DeliveryOutcome{
-		Attempt: store.DeliveryAttempt{DeliveryID: del.ID, AttemptedAt: started, StatusCode: status, Duration: time.Since(started)},
+		Attempt: store.DeliveryAttempt{DeliveryID: del.ID, AttemptedAt: started, StatusCode: status, Duration: d.cfg.Now().Sub(started)},
 		Status:  store.DeliverySucceeded,
 	}
 	outcome := "succeeded"
@@ -261,7 +271,7 @@ func (d *Dispatcher) attempt(ctx context.Context, del store.Delivery) store.Deli
 		if retryAfter > 0 {
 			wait = retryAfter
 		}
-		o.NextAttempt = time.Now().Add(wait)
+		o.NextAttempt = d.cfg.Now().Add(wait)
 		switch {
 		case status == http.StatusGone:
 			// The receiver says it is gone for good: stop trying.
@@ -276,7 +286,7 @@ func (d *Dispatcher) attempt(ctx context.Context, del store.Delivery) store.Deli
 			o.Status, outcome = store.DeliveryPending, "retry"
 		}
 	}
-	d.cfg.Metrics.DeliveryAttempt(del.Kind, outcome, time.Since(del.CreatedAt))
+	d.cfg.Metrics.DeliveryAttempt(del.Kind, outcome, d.cfg.Now().Sub(del.CreatedAt))
 	attrs := []any{slog.Int64("delivery_id", del.ID), slog.String("message_id", del.MessageID), slog.String("kind", del.Kind),
 		slog.String("request_id", del.RequestID), slog.Int("attempt", attemptNo), slog.Int("status_code", status),
 		slog.Duration("duration", o.Attempt.Duration), slog.String("outcome", outcome)}
@@ -301,7 +311,7 @@ func (d *Dispatcher) send(ctx context.Context, del store.Delivery) (status int, 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "metagov-go")
-	if err := d.cfg.Signer.Sign(req.Header, del.MessageID, time.Now(), del.Payload); err != nil {
+	if err := d.cfg.Signer.Sign(req.Header, del.MessageID, d.cfg.Now(), del.Payload); err != nil {
 		return 0, 0, err
 	}
 	resp, err := d.cfg.Client.Do(req)
@@ -314,7 +324,7 @@ func (d *Dispatcher) send(ctx context.Context, del store.Delivery) (status int, 
 		return resp.StatusCode, 0, nil
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), d.cfg.Now())
 	}
 	return resp.StatusCode, retryAfter, errors.New("receiver answered " + resp.Status)
 }
