@@ -33,13 +33,13 @@ func TestSmoke(t *testing.T) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	rows, err := run(ctx, options{duration: 500 * time.Millisecond, conc: 2, backlog: 50, out: &out,
+	rows, err := run(ctx, options{duration: 500 * time.Millisecond, conc: 2, backlog: 150, out: &out,
 		scenarios: "actions,get-process,process-start,webhook-event,backlog", database: os.Getenv("METAGOV_TEST_POSTGRES_URL")})
 	t.Log("\n" + out.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"bare JSON POST", "bare JSON GET", "actions (random-int)", "GET process", "process start", "webhook → event", "backlog drain (50)"}
+	want := []string{"bare JSON POST", "bare JSON GET", "actions (random-int)", "GET process", "process start", "webhook → event", "backlog drain (150)"}
 	if len(rows) != len(want) {
 		t.Fatalf("%d rows, want %d", len(rows), len(want))
 	}

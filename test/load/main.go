@@ -10,6 +10,7 @@
 //	go run ./test/load                       # builds ./cmd/metagov itself
 //	go run ./test/load -binary ./metagov -duration 20s -c 32
 //	go run ./test/load -database 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
+//	go run ./test/load -passes 2 -scenarios actions,get-process   # interleaved passes
 //
 // Scenarios (-scenarios, comma separated, in this order):
 //
@@ -64,6 +65,8 @@ type options struct {
 	conc       int
 	scenarios  string
 	backlog    int
+	warmup     time.Duration
+	passes     int
 	gatewayArg string
 	out        io.Writer
 }
@@ -75,6 +78,8 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario runs")
 	flag.IntVar(&o.conc, "c", 32, "concurrent requests (keep-alive connections) per scenario")
 	flag.StringVar(&o.scenarios, "scenarios", "actions,get-process,process-start,webhook-event,backlog", "which scenarios to run, comma separated")
+	flag.DurationVar(&o.warmup, "warmup", time.Second, "an unmeasured run of each request scenario before it is measured")
+	flag.IntVar(&o.passes, "passes", 1, "how many times to run the scenarios in turn (the bare handler again in each pass)")
 	flag.IntVar(&o.backlog, "backlog", 2000, "how many deliveries the backlog scenario holds back before it measures the drain")
 	flag.StringVar(&o.gatewayArg, "gateway-args", "", "extra arguments for `metagov serve`, space separated (e.g. --sqlite-synchronous normal)")
 	serveBareIfAsked()
@@ -208,69 +213,90 @@ func run(ctx context.Context, o options) ([]row, error) {
 
 	jsonHeader := http.Header{"Content-Type": {"application/json"}, "X-Metagov-Community": {community}}
 	bareURL := "http://" + bareAddr
-	var bareBase struct{ post, get float64 }
-	var rows []row
 	want := map[string]bool{}
 	for s := range strings.SplitSeq(o.scenarios, ",") {
 		want[strings.TrimSpace(s)] = true
 	}
-	if want["actions"] || want["process-start"] || want["webhook-event"] || want["backlog"] {
-		r := attack(o, "bare JSON POST", vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: bareURL + "/post",
-			Body: []byte(`{"parameters": {"low": 1, "high": 7}}`), Header: jsonHeader}))
-		bareBase.post = r.rps
-		rows = append(rows, r)
-	}
-	if want["get-process"] {
-		r := attack(o, "bare JSON GET", vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: bareURL + "/get"}))
-		bareBase.get = r.rps
-		rows = append(rows, r)
-	}
-	if want["actions"] {
-		r := attack(o, "actions (random-int)", vegeta.NewStaticTargeter(vegeta.Target{Method: "POST",
-			URL:  gwURL + "/api/internal/action/randomness.random-int",
-			Body: []byte(`{"parameters": {"low": 1, "high": 7}}`), Header: jsonHeader}))
-		r.bare = bareBase.post
-		rows = append(rows, r)
-	}
 	startBody := fmt.Sprintf(`{"options": ["one", "two", "three"], "delay": 3600, "callback_url": %q}`, recvURL+"/callback")
 	startURL := gwURL + "/api/internal/process/randomness.delayed-stochastic-vote"
+	hookURL := gwURL + "/api/hooks/" + community + "/webhook/" + slug
+	var processes []vegeta.Target // pending processes for get-process
 	if want["get-process"] {
-		var targets []vegeta.Target
 		for range 64 {
 			var loc string
 			if err := call(ctx, "POST", startURL, community, startBody, http.StatusAccepted, &loc); err != nil {
 				return nil, fmt.Errorf("starting a process to read: %w", err)
 			}
-			targets = append(targets, vegeta.Target{Method: "GET", URL: gwURL + loc, Header: http.Header{"X-Metagov-Community": {community}}})
+			processes = append(processes, vegeta.Target{Method: "GET", URL: gwURL + loc, Header: http.Header{"X-Metagov-Community": {community}}})
 		}
-		r := attack(o, "GET process", vegeta.NewStaticTargeter(targets...))
-		r.bare = bareBase.get
-		rows = append(rows, r)
-	}
-	if want["process-start"] {
-		r := attack(o, "process start", vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: startURL,
-			Body: []byte(startBody), Header: jsonHeader}))
-		r.bare = bareBase.post
-		rows = append(rows, r)
-	}
-	hookURL := gwURL + "/api/hooks/" + community + "/webhook/" + slug
-	if want["webhook-event"] {
-		r, err := webhookToEvent(ctx, o, recv, hookURL, hookSecret)
-		if err != nil {
-			return nil, err
-		}
-		r.bare = bareBase.post
-		rows = append(rows, r)
-	}
-	if want["backlog"] {
-		r, err := backlogDrain(ctx, o, recv, hookURL, hookSecret)
-		if err != nil {
-			return nil, err
-		}
-		rows = append(rows, r)
 	}
 
-	w := tabwriter.NewWriter(o.out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	var all []row
+	for pass := 1; pass <= max(o.passes, 1); pass++ {
+		var bareBase struct{ post, get float64 }
+		var rows []row
+		if want["actions"] || want["process-start"] || want["webhook-event"] || want["backlog"] {
+			r := attack(ctx, o, "bare JSON POST", vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: bareURL + "/post",
+				Body: []byte(`{"parameters": {"low": 1, "high": 7}}`), Header: jsonHeader}))
+			bareBase.post = r.rps
+			rows = append(rows, r)
+		}
+		if want["get-process"] {
+			r := attack(ctx, o, "bare JSON GET", vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: bareURL + "/get"}))
+			bareBase.get = r.rps
+			rows = append(rows, r)
+		}
+		if want["actions"] {
+			r := attack(ctx, o, "actions (random-int)", vegeta.NewStaticTargeter(vegeta.Target{Method: "POST",
+				URL:  gwURL + "/api/internal/action/randomness.random-int",
+				Body: []byte(`{"parameters": {"low": 1, "high": 7}}`), Header: jsonHeader}))
+			r.bare = bareBase.post
+			rows = append(rows, r)
+		}
+		if want["get-process"] {
+			r := attack(ctx, o, "GET process", vegeta.NewStaticTargeter(processes...))
+			r.bare = bareBase.get
+			rows = append(rows, r)
+		}
+		if want["process-start"] {
+			r := attack(ctx, o, "process start", vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: startURL,
+				Body: []byte(startBody), Header: jsonHeader}))
+			r.bare = bareBase.post
+			rows = append(rows, r)
+		}
+		if want["webhook-event"] {
+			r, err := webhookToEvent(ctx, o, recv, hookURL, hookSecret, fmt.Sprintf("webhook-event-%d", pass))
+			if err != nil {
+				return nil, err
+			}
+			r.bare = bareBase.post
+			rows = append(rows, r)
+		}
+		if want["backlog"] {
+			r, err := backlogDrain(ctx, o, recv, hookURL, hookSecret, fmt.Sprintf("backlog-%d", pass))
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, r)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if o.passes > 1 {
+			fmt.Fprintf(o.out, "\npass %d of %d\n", pass, o.passes)
+		}
+		if err := printTable(o.out, rows); err != nil {
+			return nil, err
+		}
+		all = append(all, rows...)
+	}
+	fmt.Fprintf(o.out, "load average after: %s\n", loadavg())
+	return all, nil
+}
+
+// printTable prints one pass's rows, then their notes.
+func printTable(out io.Writer, rows []row) error {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "scenario\treq/s\tp50\tp99\tok/sent\tbare req/s\tratio\t")
 	for _, r := range rows {
 		bare, ratio := "-", "-"
@@ -280,34 +306,60 @@ func run(ctx context.Context, o options) ([]row, error) {
 		fmt.Fprintf(w, "%s\t%.0f\t%s\t%s\t%d/%d\t%s\t%s\t\n", r.name, r.rps, ms(r.p50), ms(r.p99), r.ok, r.all, bare, ratio)
 	}
 	if err := w.Flush(); err != nil {
-		return nil, err
+		return err
 	}
 	for _, r := range rows {
 		if r.note != "" {
-			fmt.Fprintf(o.out, "%s: %s\n", r.name, r.note)
+			fmt.Fprintf(out, "%s: %s\n", r.name, r.note)
 		}
 	}
-	fmt.Fprintf(o.out, "load average after: %s\n", loadavg())
-	return rows, ctx.Err()
+	return nil
 }
 
 // attack runs one scenario for o.duration at o.conc concurrent requests,
 // as fast as the server answers (vegeta's infinite rate with a fixed number
 // of workers, i.e. a closed loop like wrk's).
-func attack(o options, name string, tr vegeta.Targeter) row {
-	a := vegeta.NewAttacker(vegeta.Workers(uint64(o.conc)), vegeta.MaxWorkers(uint64(o.conc)),
+func attack(ctx context.Context, o options, name string, tr vegeta.Targeter) row {
+	if o.warmup > 0 {
+		drain(ctx, newAttacker(o), tr, o.warmup, name+" (warm-up)")
+	}
+	m := drain(ctx, newAttacker(o), tr, o.duration, name)
+	r := row{name: name, rps: m.Throughput, p50: m.Latencies.P50, p99: m.Latencies.P99, all: m.Requests,
+		ok: uint64(float64(m.Requests)*m.Success + 0.5)}
+	if r.ok < r.all {
+		r.note = fmt.Sprintf("status codes %v", m.StatusCodes)
+		if len(m.Errors) > 0 {
+			r.note += "; errors: " + strings.Join(m.Errors[:min(len(m.Errors), 3)], "; ")
+		}
+	}
+	return r
+}
+
+// newAttacker is a closed loop of o.conc workers over o.conc keep-alive
+// connections.
+func newAttacker(o options) *vegeta.Attacker {
+	return vegeta.NewAttacker(vegeta.Workers(uint64(o.conc)), vegeta.MaxWorkers(uint64(o.conc)),
 		vegeta.Connections(o.conc), vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second))
+}
+
+// drain runs an attack for du (until the targeter runs out when du is 0,
+// or ctx ends) at vegeta's infinite rate, and returns its metrics.
+func drain(ctx context.Context, a *vegeta.Attacker, tr vegeta.Targeter, du time.Duration, name string) *vegeta.Metrics {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			a.Stop()
+		case <-done:
+		}
+	}()
 	var m vegeta.Metrics
-	for res := range a.Attack(tr, vegeta.Rate{}, o.duration, name) {
+	for res := range a.Attack(tr, vegeta.Rate{}, du, name) {
 		m.Add(res)
 	}
 	m.Close()
-	r := row{name: name, rps: m.Throughput, p50: m.Latencies.P50, p99: m.Latencies.P99, all: m.Requests,
-		ok: uint64(float64(m.Requests)*m.Success + 0.5)}
-	if len(m.Errors) > 0 {
-		r.note = "errors: " + strings.Join(m.Errors[:min(len(m.Errors), 3)], "; ")
-	}
-	return r
+	return &m
 }
 
 // signedHook returns a targeter of webhook POSTs signed as the webhook
@@ -337,10 +389,10 @@ func signedHook(url, secret, phase string, limit int) vegeta.Targeter {
 // webhookToEvent sends signed webhooks for o.duration and measures, at the
 // receiver, how many events arrive per second and how long each took from
 // the webhook's send to the event's arrival.
-func webhookToEvent(ctx context.Context, o options, recv *receiver, url, secret string) (row, error) {
-	const phase = "webhook-event"
+func webhookToEvent(ctx context.Context, o options, recv *receiver, url, secret, phase string) (row, error) {
+	o.warmup = 0 // the gateway is warm by now, and warm-up events would still be arriving
 	start := time.Now()
-	sent := attack(o, "webhook POST", signedHook(url, secret, phase, 0))
+	sent := attack(ctx, o, "webhook POST", signedHook(url, secret, phase, 0))
 	if sent.ok == 0 {
 		return row{}, fmt.Errorf("no webhook was accepted: %s", sent.note)
 	}
@@ -358,15 +410,9 @@ func webhookToEvent(ctx context.Context, o options, recv *receiver, url, secret 
 // backlogDrain holds the receiver (it accepts connections but does not
 // answer) while o.backlog webhooks queue their events, then releases it and
 // measures how fast the backlog drains.
-func backlogDrain(ctx context.Context, o options, recv *receiver, url, secret string) (row, error) {
-	const phase = "backlog"
+func backlogDrain(ctx context.Context, o options, recv *receiver, url, secret, phase string) (row, error) {
 	recv.hold()
-	a := vegeta.NewAttacker(vegeta.Workers(uint64(o.conc)), vegeta.MaxWorkers(uint64(o.conc)), vegeta.Connections(o.conc))
-	var m vegeta.Metrics
-	for res := range a.Attack(signedHook(url, secret, phase, o.backlog), vegeta.Rate{}, 0, phase) {
-		m.Add(res)
-	}
-	m.Close()
+	m := drain(ctx, newAttacker(o), signedHook(url, secret, phase, o.backlog), 0, phase)
 	ok := int(float64(m.Requests)*m.Success + 0.5)
 	if ok < o.backlog {
 		recv.release()
