@@ -35,7 +35,7 @@ fuzz:
 	go test ./test/httpfuzz -run TestHTTPFuzz -httpfuzz.n=20000
 
 bench:
-	go test -run '^$$' -bench . -benchmem ./internal/httpapi ./internal/jobs ./plugins/vote ./plugins/vote/tally
+	go test -run '^$$' -bench . -benchmem ./internal/httpapi ./internal/delivery ./plugins/vote ./plugins/vote/tally
 
 # The load harness against a freshly built binary (README, "Performance"); LOAD_ARGS passes flags.
 load:

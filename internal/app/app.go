@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/metagov/metagov-go/internal/core"
+	"github.com/metagov/metagov-go/internal/delivery"
 	"github.com/metagov/metagov-go/internal/egress"
 	"github.com/metagov/metagov-go/internal/httpapi"
 	"github.com/metagov/metagov-go/internal/jobs"
@@ -134,7 +135,7 @@ type App struct {
 	store      *store.Store
 	gateway    *core.Gateway
 	jobs       *jobs.Client
-	dispatcher *jobs.Dispatcher
+	dispatcher *delivery.Dispatcher
 	handler    http.Handler
 	stopCtx    context.CancelFunc
 	listen     *pgxpool.Pool // nil on SQLite
@@ -202,7 +203,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
-	signer, err := jobs.NewSigner(secrets)
+	signer, err := delivery.NewSigner(secrets)
 	if err != nil {
 		return fail(err)
 	}
@@ -238,7 +239,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
-	dispatcher := jobs.NewDispatcher(st, jobs.DispatcherConfig{
+	dispatcher := delivery.NewDispatcher(st, delivery.DispatcherConfig{
 		Client: policy.DeliveryClient(cmp.Or(cfg.DeliveryTimeout, 15*time.Second)), Signer: signer, Metrics: m, Logger: cfg.Logger,
 		Wake: g.DeliveryWake(), Schedule: cfg.RetrySchedule,
 	})

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/metagov/metagov-go/internal/jobs"
+	"github.com/metagov/metagov-go/internal/delivery"
 	"github.com/metagov/metagov-go/internal/secrets"
 	"github.com/metagov/metagov-go/internal/store"
 )
@@ -25,7 +25,7 @@ func WebhookSecret(ctx context.Context, st *store.Store, box *secrets.Box, confi
 	stored, err := st.SettingGet(ctx, webhookSecretSetting)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		sealed := box.Seal([]byte(jobs.NewSecret()))
+		sealed := box.Seal([]byte(delivery.NewSecret()))
 		err = st.InTx(ctx, func(tx *store.Tx) error {
 			var err error
 			stored, err = tx.SettingGetOrInsert(ctx, webhookSecretSetting, sealed)

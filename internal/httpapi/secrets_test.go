@@ -16,7 +16,7 @@ import (
 	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/apptest"
 	"github.com/metagov/metagov-go/internal/core"
-	"github.com/metagov/metagov-go/internal/jobs"
+	"github.com/metagov/metagov-go/internal/delivery"
 	"github.com/metagov/metagov-go/internal/secrets"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
@@ -213,7 +213,7 @@ func TestWebhookSecretAtRest(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		// An older gateway kept its generated secret in the clear.
-		legacy := jobs.NewSecret()
+		legacy := delivery.NewSecret()
 		st, err := store.Open(ctx, db.DSN)
 		require.NoError(t, err)
 		require.NoError(t, app.Migrate(ctx, st))

@@ -1,7 +1,6 @@
-// Package jobs is the gateway's durable background work: the dispatcher that
-// sends deliveries to drivers from the outbox, and, on River, waking
+// Package jobs is the gateway's durable background work on River: waking
 // processes at the times they asked for and polling platforms that cannot
-// push. Jobs live in the same database as
+// push. Deliveries to drivers are internal/delivery's. Jobs live in the same database as
 // everything else and are inserted in the same transactions as the changes
 // that cause them, so a crash loses none and runs none that was rolled back.
 package jobs

@@ -1,4 +1,4 @@
-package jobs_test
+package delivery_test
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/metagov/metagov-go/internal/apptest"
+	"github.com/metagov/metagov-go/internal/delivery"
 	"github.com/metagov/metagov-go/internal/egress"
-	"github.com/metagov/metagov-go/internal/jobs"
 	"github.com/metagov/metagov-go/internal/store"
 )
 
@@ -98,13 +98,13 @@ func startDispatchers(tb testing.TB, stores []*store.Store) func() {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	signer, err := jobs.NewSigner(jobs.NewSecret())
+	signer, err := delivery.NewSigner(delivery.NewSecret())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var ds []*jobs.Dispatcher
+	var ds []*delivery.Dispatcher
 	for _, st := range stores {
-		d := jobs.NewDispatcher(st, jobs.DispatcherConfig{
+		d := delivery.NewDispatcher(st, delivery.DispatcherConfig{
 			Client: policy.DeliveryClient(15 * time.Second), Signer: signer,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})

@@ -1,4 +1,8 @@
-package jobs
+// Package delivery sends the outbox's deliveries to drivers: the dispatcher
+// claims due deliveries with a lease, POSTs them signed the Standard
+// Webhooks way (Signer), and retries failures on a schedule of about four
+// and a half days, never past five. It is not a job queue: see Dispatcher.
+package delivery
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package jobs_test
+package delivery_test
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/metagov/metagov-go/internal/apptest"
+	"github.com/metagov/metagov-go/internal/delivery"
 	"github.com/metagov/metagov-go/internal/egress"
-	"github.com/metagov/metagov-go/internal/jobs"
 	"github.com/metagov/metagov-go/internal/store"
 )
 
@@ -92,11 +92,11 @@ func newScheduleRig(t *testing.T, dsn string, respond http.HandlerFunc) *schedul
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := jobs.NewSigner(jobs.NewSecret())
+	signer, err := delivery.NewSigner(delivery.NewSecret())
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := jobs.NewDispatcher(st, jobs.DispatcherConfig{
+	d := delivery.NewDispatcher(st, delivery.DispatcherConfig{
 		Client: policy.DeliveryClient(10 * time.Second), Signer: signer,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Wake:   r.wake, Now: r.clock.Now,
