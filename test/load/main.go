@@ -66,6 +66,7 @@ type options struct {
 	scenarios  string
 	backlog    int
 	warmup     time.Duration
+	rate       int
 	passes     int
 	gatewayArg string
 	out        io.Writer
@@ -79,6 +80,7 @@ func main() {
 	flag.IntVar(&o.conc, "c", 32, "concurrent requests (keep-alive connections) per scenario")
 	flag.StringVar(&o.scenarios, "scenarios", "actions,get-process,process-start,webhook-event,backlog", "which scenarios to run, comma separated")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "an unmeasured run of each request scenario before it is measured")
+	flag.IntVar(&o.rate, "rate", 0, "requests per second for each scenario but the backlog (0: as fast as -c concurrent requests are answered); at most -c in flight, so a rate the server cannot answer is not reached")
 	flag.IntVar(&o.passes, "passes", 1, "how many times to run the scenarios in turn (the bare handler again in each pass)")
 	flag.IntVar(&o.backlog, "backlog", 2000, "how many deliveries the backlog scenario holds back before it measures the drain")
 	flag.StringVar(&o.gatewayArg, "gateway-args", "", "extra arguments for `metagov serve`, space separated (e.g. --sqlite-synchronous normal)")
@@ -207,8 +209,12 @@ func run(ctx context.Context, o options) ([]row, error) {
 		return nil, fmt.Errorf("creating the community: %w", err)
 	}
 
-	fmt.Fprintf(o.out, "metagov load harness: %s, c=%d, %s per scenario, %s; gateway ready %s after start\n",
-		o.binary, o.conc, o.duration, dbKind, readyAfter.Round(time.Millisecond))
+	pace := "as fast as answered"
+	if o.rate > 0 {
+		pace = fmt.Sprintf("at most %d req/s", o.rate)
+	}
+	fmt.Fprintf(o.out, "metagov load harness: %s, c=%d (%s), %s per scenario, %s; gateway ready %s after start\n",
+		o.binary, o.conc, pace, o.duration, dbKind, readyAfter.Round(time.Millisecond))
 	fmt.Fprintf(o.out, "machine: %d CPUs (GOMAXPROCS %d), load average before: %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), loadavg())
 
 	jsonHeader := http.Header{"Content-Type": {"application/json"}, "X-Metagov-Community": {community}}
@@ -285,6 +291,11 @@ func run(ctx context.Context, o options) ([]row, error) {
 		if o.passes > 1 {
 			fmt.Fprintf(o.out, "\npass %d of %d\n", pass, o.passes)
 		}
+		if o.rate > 0 { // both sides run at the set rate: their ratio says nothing
+			for i := range rows {
+				rows[i].bare = 0
+			}
+		}
 		if err := printTable(o.out, rows); err != nil {
 			return nil, err
 		}
@@ -321,9 +332,9 @@ func printTable(out io.Writer, rows []row) error {
 // of workers, i.e. a closed loop like wrk's).
 func attack(ctx context.Context, o options, name string, tr vegeta.Targeter) row {
 	if o.warmup > 0 {
-		drain(ctx, newAttacker(o), tr, o.warmup, name+" (warm-up)")
+		drain(ctx, newAttacker(o), tr, vegeta.Rate{Freq: o.rate, Per: time.Second}, o.warmup, name+" (warm-up)")
 	}
-	m := drain(ctx, newAttacker(o), tr, o.duration, name)
+	m := drain(ctx, newAttacker(o), tr, vegeta.Rate{Freq: o.rate, Per: time.Second}, o.duration, name)
 	r := row{name: name, rps: m.Throughput, p50: m.Latencies.P50, p99: m.Latencies.P99, all: m.Requests,
 		ok: uint64(float64(m.Requests)*m.Success + 0.5)}
 	if r.ok < r.all {
@@ -343,8 +354,9 @@ func newAttacker(o options) *vegeta.Attacker {
 }
 
 // drain runs an attack for du (until the targeter runs out when du is 0,
-// or ctx ends) at vegeta's infinite rate, and returns its metrics.
-func drain(ctx context.Context, a *vegeta.Attacker, tr vegeta.Targeter, du time.Duration, name string) *vegeta.Metrics {
+// or ctx ends) at the rate (Freq 0: as fast as the workers are answered),
+// and returns its metrics.
+func drain(ctx context.Context, a *vegeta.Attacker, tr vegeta.Targeter, rate vegeta.Rate, du time.Duration, name string) *vegeta.Metrics {
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -355,7 +367,7 @@ func drain(ctx context.Context, a *vegeta.Attacker, tr vegeta.Targeter, du time.
 		}
 	}()
 	var m vegeta.Metrics
-	for res := range a.Attack(tr, vegeta.Rate{}, du, name) {
+	for res := range a.Attack(tr, rate, du, name) {
 		m.Add(res)
 	}
 	m.Close()
@@ -412,7 +424,7 @@ func webhookToEvent(ctx context.Context, o options, recv *receiver, url, secret,
 // measures how fast the backlog drains.
 func backlogDrain(ctx context.Context, o options, recv *receiver, url, secret, phase string) (row, error) {
 	recv.hold()
-	m := drain(ctx, newAttacker(o), signedHook(url, secret, phase, o.backlog), 0, phase)
+	m := drain(ctx, newAttacker(o), signedHook(url, secret, phase, o.backlog), vegeta.Rate{}, 0, phase)
 	ok := int(float64(m.Requests)*m.Success + 0.5)
 	if ok < o.backlog {
 		recv.release()
