@@ -72,3 +72,10 @@ func (f *Faults) Inject(w http.ResponseWriter, r *http.Request, write func(w htt
 	}
 	return false
 }
+
+// Raw writes a failure as it was given: status, then body unchanged. It
+// suits fakes whose tests set the exact body a platform would send.
+func Raw(w http.ResponseWriter, status int, body string) {
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/metagov/metagov-go/internal/platformfake"
 )
 
 // Message is one accepted message, as the fake parsed it.
@@ -45,39 +47,24 @@ type Server struct {
 	mu       sync.Mutex
 	keys     map[string]string // domain → key
 	messages []Message
-	status   int
-	body     string
-	stall    bool
-	release  chan struct{}
+	// Faults gives the server Fail (every request answers a status and a
+	// body) and Stall (every request hangs until its client gives up).
+	platformfake.Faults
 }
 
 // New starts a fake Mailgun that knows domain with key; it stops when the
 // test ends.
 func New(t testing.TB, domain, key string) *Server {
-	s := &Server{keys: map[string]string{domain: key}, release: make(chan struct{})}
+	s := &Server{keys: map[string]string{domain: key}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v3/{domain}/messages", s.messagesHandler)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	t.Cleanup(func() {
-		close(s.release)
+		s.Release()
 		s.srv.Close()
 	})
 	return s
-}
-
-// Fail makes every request answer status with body; status 0 stops it.
-func (s *Server) Fail(status int, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.status, s.body = status, body
-}
-
-// Stall makes every request hang until the client gives up.
-func (s *Server) Stall(stall bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stall = stall
 }
 
 // Messages returns the accepted messages, in order.
@@ -94,19 +81,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (s *Server) messagesHandler(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	stall, status, body := s.stall, s.status, s.body
-	s.mu.Unlock()
-	if stall {
-		select {
-		case <-r.Context().Done():
-		case <-s.release:
-		}
-		return
-	}
-	if status != 0 {
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
+	if s.Inject(w, r, platformfake.Raw) {
 		return
 	}
 	domain := r.PathValue("domain")

@@ -32,6 +32,8 @@ import (
 	"testing"
 
 	"github.com/mr-tron/base58"
+
+	"github.com/metagov/metagov-go/internal/platformfake"
 )
 
 // Server is a running fake node.
@@ -52,24 +54,23 @@ type Server struct {
 	bumpNonce int
 	// timeout answers broadcasts, once accepted, with TIMEOUT_ERROR.
 	timeout bool
-	status  int
-	body    string
-	stall   bool
-	release chan struct{}
+	// Faults gives the server Fail (every request answers a status and a
+	// body) and Stall (every request hangs until its client gives up).
+	platformfake.Faults
 }
 
 // New starts a fake node with a contract account holding the toy contract;
 // it stops when the test ends.
 func New(t testing.TB, contract string) *Server {
 	s := &Server{contract: contract, keys: map[string]map[string]uint64{contract: {}}, greeting: "Hello",
-		height: 180000000, release: make(chan struct{})}
+		height: 180000000}
 	s.block = sha256.Sum256([]byte("block"))
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /", s.serve)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	t.Cleanup(func() {
-		close(s.release)
+		s.Release()
 		s.srv.Close()
 	})
 	return s
@@ -116,20 +117,6 @@ func (s *Server) TimeoutBroadcasts(on bool) {
 	s.timeout = on
 }
 
-// Fail makes every request answer status with body; status 0 stops it.
-func (s *Server) Fail(status int, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.status, s.body = status, body
-}
-
-// Stall makes every request hang until the client gives up.
-func (s *Server) Stall(stall bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stall = stall
-}
-
 type request struct {
 	JSONRPC string          `json:"jsonrpc"`
 	ID      json.RawMessage `json:"id"`
@@ -152,19 +139,7 @@ func fail(w http.ResponseWriter, id json.RawMessage, status int, name, cause str
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	stall, status, body := s.stall, s.status, s.body
-	s.mu.Unlock()
-	if stall {
-		select {
-		case <-r.Context().Done():
-		case <-s.release:
-		}
-		return
-	}
-	if status != 0 {
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
+	if s.Inject(w, r, platformfake.Raw) {
 		return
 	}
 	var req request

@@ -27,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/metagov/metagov-go/internal/platformfake"
 )
 
 // Message is one accepted request: the decoded body and its message id.
@@ -45,16 +47,15 @@ type Server struct {
 	key      string
 	senders  map[string]bool
 	messages []Message
-	status   int
-	body     string
-	stall    bool
-	release  chan struct{}
+	// Faults gives the server Fail (every request answers a status and a
+	// body) and Stall (every request hangs until its client gives up).
+	platformfake.Faults
 }
 
 // New starts a fake SendGrid accepting key and sending from the verified
 // senders; it stops when the test ends.
 func New(t testing.TB, key string, senders ...string) *Server {
-	s := &Server{key: key, senders: map[string]bool{}, release: make(chan struct{})}
+	s := &Server{key: key, senders: map[string]bool{}}
 	for _, a := range senders {
 		s.senders[strings.ToLower(a)] = true
 	}
@@ -63,24 +64,10 @@ func New(t testing.TB, key string, senders ...string) *Server {
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	t.Cleanup(func() {
-		close(s.release)
+		s.Release()
 		s.srv.Close()
 	})
 	return s
-}
-
-// Fail makes every request answer status with body; status 0 stops it.
-func (s *Server) Fail(status int, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.status, s.body = status, body
-}
-
-// Stall makes every request hang until the client gives up.
-func (s *Server) Stall(stall bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stall = stall
 }
 
 // Messages returns the accepted messages, in order.
@@ -115,19 +102,7 @@ func fieldError(field, help, msg string) apiError {
 }
 
 func (s *Server) send(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	stall, status, body := s.stall, s.status, s.body
-	s.mu.Unlock()
-	if stall {
-		select {
-		case <-r.Context().Done():
-		case <-s.release:
-		}
-		return
-	}
-	if status != 0 {
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
+	if s.Inject(w, r, platformfake.Raw) {
 		return
 	}
 	if r.Header.Get("Authorization") != "Bearer "+s.key || s.key == "" {

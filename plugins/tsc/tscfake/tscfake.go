@@ -12,6 +12,8 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+
+	"github.com/metagov/metagov-go/internal/platformfake"
 )
 
 // Kinds are the object kinds the server publishes.
@@ -25,16 +27,15 @@ type Server struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
 	objects map[string]map[string]any // kind → id → object
-	status  int
-	body    string
-	stall   bool
-	release chan struct{}
 	paths   []string
+	// Faults gives the server Fail (every request answers a status and a
+	// body) and Stall (every request hangs until its client gives up).
+	platformfake.Faults
 }
 
 // New starts a fake server with no objects; it stops when the test ends.
 func New(t testing.TB) *Server {
-	s := &Server{objects: map[string]map[string]any{}, release: make(chan struct{})}
+	s := &Server{objects: map[string]map[string]any{}}
 	mux := http.NewServeMux()
 	for _, k := range Kinds {
 		mux.HandleFunc("GET /api/"+k+"/{id}", func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, k) })
@@ -42,7 +43,7 @@ func New(t testing.TB) *Server {
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	t.Cleanup(func() {
-		close(s.release)
+		s.Release()
 		s.srv.Close()
 	})
 	return s
@@ -58,20 +59,6 @@ func (s *Server) Put(kind, id string, obj any) {
 	s.objects[kind][id] = obj
 }
 
-// Fail makes every request answer status with body; status 0 stops it.
-func (s *Server) Fail(status int, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.status, s.body = status, body
-}
-
-// Stall makes every request hang until the client gives up.
-func (s *Server) Stall(stall bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stall = stall
-}
-
 // Paths lists the escaped paths requested, in order.
 func (s *Server) Paths() []string {
 	s.mu.Lock()
@@ -82,19 +69,9 @@ func (s *Server) Paths() []string {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, kind string) {
 	s.mu.Lock()
 	s.paths = append(s.paths, r.URL.EscapedPath())
-	stall, status, body := s.stall, s.status, s.body
 	obj, found := s.objects[kind][r.PathValue("id")]
 	s.mu.Unlock()
-	switch {
-	case stall:
-		select {
-		case <-r.Context().Done():
-		case <-s.release:
-		}
-		return
-	case status != 0:
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
+	if s.Inject(w, r, platformfake.Raw) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -34,6 +34,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/metagov/metagov-go/internal/platformfake"
 )
 
 // Credentials are the app's and the account's OAuth 1.0a credentials.
@@ -77,10 +79,9 @@ type Server struct {
 	used     int
 	reset    time.Time
 	requests map[string]int // by route pattern
-	status   int
-	body     string
-	stall    bool
-	release  chan struct{}
+	// Faults gives the server Fail (every request answers a status and a
+	// body) and Stall (every request hangs until its client gives up).
+	platformfake.Faults
 }
 
 // New starts a fake X API whose authenticated account is me; it stops when
@@ -88,7 +89,7 @@ type Server struct {
 func New(t testing.TB, creds Credentials, me User) *Server {
 	s := &Server{creds: creds, me: me, users: map[string]User{strings.ToLower(me.Username): me},
 		nonces: map[string]bool{}, nextID: 1850000000000000000, now: time.Now,
-		requests: map[string]int{}, release: make(chan struct{})}
+		requests: map[string]int{}}
 	mux := http.NewServeMux()
 	handle := func(pattern string, h func(http.ResponseWriter, *http.Request)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, pattern, h) })
@@ -101,7 +102,7 @@ func New(t testing.TB, creds Credentials, me User) *Server {
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	t.Cleanup(func() {
-		close(s.release)
+		s.Release()
 		s.srv.Close()
 	})
 	return s
@@ -163,20 +164,6 @@ func (s *Server) Requests(pattern string) int {
 	return s.requests[pattern]
 }
 
-// Fail makes every request answer status with body; status 0 stops it.
-func (s *Server) Fail(status int, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.status, s.body = status, body
-}
-
-// Stall makes every request hang until the client gives up.
-func (s *Server) Stall(stall bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stall = stall
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -198,18 +185,8 @@ func invalidRequest(w http.ResponseWriter, param, value, msg string) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern string, h func(http.ResponseWriter, *http.Request)) {
 	s.mu.Lock()
 	s.requests[pattern]++
-	stall, status, body := s.stall, s.status, s.body
 	s.mu.Unlock()
-	if stall {
-		select {
-		case <-r.Context().Done():
-		case <-s.release:
-		}
-		return
-	}
-	if status != 0 {
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
+	if s.Inject(w, r, platformfake.Raw) {
 		return
 	}
 	s.mu.Lock()
