@@ -135,14 +135,7 @@ func (v commentVote) finish(ctx context.Context, p *plugin.Process, ref issueRef
 	}
 	slices.Sort(voters)
 	fmt.Fprintf(&b, "\n\nPeople voting: %s", strings.Join(voters, ", "))
-	if err := v.g.closeIssue(ctx, ref, b.String()); err != nil {
-		return err
-	}
-	if err := p.SetOutcome(out); err != nil {
-		return err
-	}
-	p.Complete()
-	return nil
+	return v.g.finishVote(ctx, p, ref, b.String(), out)
 }
 
 // Poll counts the votes every minute, for comments whose webhook was lost.

@@ -115,14 +115,7 @@ func (v reactVote) update(ctx context.Context, p *plugin.Process) error {
 func (v reactVote) finish(ctx context.Context, p *plugin.Process, ref issueRef, out reactOutcome) error {
 	comment := fmt.Sprintf("This vote is now closed. The result was '%s' with %d votes for and %d votes against.",
 		out.Result, out.Votes["yes"].Count, out.Votes["no"].Count)
-	if err := v.g.closeIssue(ctx, ref, comment); err != nil {
-		return err
-	}
-	if err := p.SetOutcome(out); err != nil {
-		return err
-	}
-	p.Complete()
-	return nil
+	return v.g.finishVote(ctx, p, ref, comment, out)
 }
 
 // Poll counts the votes every minute: GitHub sends no webhook for

@@ -126,6 +126,20 @@ func (g *GitHub) closeIssue(ctx context.Context, ref issueRef, comment string) e
 	return nil
 }
 
+// finishVote closes the vote's issue with the closing comment, then
+// records the final outcome and completes the process; if GitHub fails, the
+// process stays pending and the close is tried again later.
+func (g *GitHub) finishVote(ctx context.Context, p *plugin.Process, ref issueRef, comment string, outcome any) error {
+	if err := g.closeIssue(ctx, ref, comment); err != nil {
+		return err
+	}
+	if err := p.SetOutcome(outcome); err != nil {
+		return err
+	}
+	p.Complete()
+	return nil
+}
+
 // concerns reports whether a delivery is about the vote's issue.
 func (p payload) concerns(g *GitHub, ref issueRef) bool {
 	return p.forInstallation(g.installationID) && p.Issue != nil && p.Repository != nil && p.Issue.Number == ref.Number &&
