@@ -190,6 +190,21 @@ func (r Response) RequireError(t testing.TB, status int, code string, fragments 
 	return body
 }
 
+// RequireErrorField is RequireError that also checks the error's field: the
+// JSON pointer field, or no field at all when field is empty.
+func (r Response) RequireErrorField(t testing.TB, status int, code, field string, fragments ...string) map[string]any {
+	t.Helper()
+	body := r.RequireError(t, status, code, fragments...)
+	got, present := body["field"]
+	switch {
+	case field == "" && present:
+		t.Fatalf("field %v, want none: %s", got, r.Body)
+	case field != "" && got != field:
+		t.Fatalf("field %v, want %q: %s", got, field, r.Body)
+	}
+	return body
+}
+
 // Do sends a request. body may be nil, a string (sent as is) or any value
 // (sent as JSON). headers are name, value pairs.
 func (s *Server) Do(method, path string, body any, headers ...string) Response {

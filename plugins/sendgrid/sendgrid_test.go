@@ -61,15 +61,7 @@ func (b *testBundle) send(params map[string]any) apptest.Response {
 
 func requireError(t *testing.T, r apptest.Response, status int, code, fragment, field string) {
 	t.Helper()
-	require.Equal(t, status, r.Status, string(r.Body))
-	body := r.JSON(t)
-	require.Equal(t, code, body["code"], string(r.Body))
-	require.Contains(t, body["detail"], fragment)
-	if field != "" {
-		require.Equal(t, field, body["field"], string(r.Body))
-	} else {
-		require.NotContains(t, body, "field")
-	}
+	r.RequireErrorField(t, status, code, field, fragment)
 }
 
 // TestSendMail sends the parameters the original documented in its
