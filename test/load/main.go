@@ -11,6 +11,8 @@
 //	go run ./test/load -binary ./metagov -duration 20s -c 32
 //	go run ./test/load -database 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
 //	go run ./test/load -passes 2 -scenarios actions,get-process   # interleaved passes
+//	go run ./test/load -database 'postgres://…' -gateways 2 -scenarios process-start
+//	go run ./test/load -database 'postgres://…' -gateways 2 -scenarios process-start   # scale-out
 //
 // Scenarios (-scenarios, comma separated, in this order):
 //
@@ -27,6 +29,15 @@
 // route does minus the gateway. Its process, like the gateway's, competes for
 // the same cores as the load generator, so the ratio is fairer than either
 // absolute figure on a shared machine.
+//
+// With -gateways N (PostgreSQL only) it starts N gateway processes on the one
+// database and sends each scenario's requests to them in turn, so each gets
+// 1/N of the -c concurrent requests. Each scenario's note says where the
+// machine's CPU went while it was measured (the gateways, PostgreSQL's
+// processes, the harness itself, and the share of time the CPUs waited for
+// I/O) and, on PostgreSQL, how many write transactions (transaction ids) and
+// WAL bytes each request cost. Both are read machine- and server-wide, so
+// other work on the machine shows in them: take interleaved passes.
 package main
 
 import (
@@ -34,6 +45,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -54,6 +66,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the database's own counters
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
@@ -69,7 +82,11 @@ type options struct {
 	rate       int
 	passes     int
 	gatewayArg string
+	gateways   int
 	out        io.Writer
+	// watch, when set, starts watching where the CPU goes; the function it
+	// returns stops and writes the figures into a row's cpu.
+	watch func() func(r *row)
 }
 
 func main() {
@@ -83,6 +100,7 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 0, "requests per second for each scenario but the backlog (0: as fast as -c concurrent requests are answered); at most -c in flight, so a rate the server cannot answer is not reached")
 	flag.IntVar(&o.passes, "passes", 1, "how many times to run the scenarios in turn (the bare handler again in each pass)")
 	flag.IntVar(&o.backlog, "backlog", 2000, "how many deliveries the backlog scenario holds back before it measures the drain")
+	flag.IntVar(&o.gateways, "gateways", 1, "how many gateway processes to start on the -database (PostgreSQL only); requests go to them in turn")
 	flag.StringVar(&o.gatewayArg, "gateway-args", "", "extra arguments for `metagov serve`, space separated (e.g. --sqlite-synchronous normal)")
 	serveBareIfAsked()
 	flag.Parse()
@@ -103,6 +121,7 @@ type row struct {
 	ok, all  uint64
 	bare     float64 // the bare handler's req/s for the same kind of request; 0 for none
 	note     string
+	cpu      string // where the CPU went while it was measured (see watchCPU)
 }
 
 // bareEnv names the variable that tells the harness's own executable to
@@ -127,6 +146,10 @@ func serveBareIfAsked() {
 func run(ctx context.Context, o options) ([]row, error) {
 	if o.conc < 1 || o.duration <= 0 {
 		return nil, errors.New("-c must be at least 1 and -duration positive")
+	}
+	o.gateways = max(o.gateways, 1)
+	if o.gateways > 1 && o.database == "" {
+		return nil, errors.New("-gateways above 1 needs a PostgreSQL -database: a SQLite file serves one gateway process")
 	}
 	dir, err := os.MkdirTemp("", "metagov-load")
 	if err != nil {
@@ -172,34 +195,70 @@ func run(ctx context.Context, o options) ([]row, error) {
 	}
 	defer stopProcess(bareCmd)
 
-	gwAddr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
 	db := o.database
 	dbKind := "PostgreSQL"
 	if db == "" {
 		db = filepath.Join(dir, "load.db")
 		dbKind = "SQLite (fresh file)"
 	}
-	args := []string{"serve", "--addr", gwAddr, "--database", db, "--log-level", "warn", "--delivery-timeout", "120s"}
-	args = append(args, strings.Fields(o.gatewayArg)...)
 	env := []string{"METAGOV_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "DRIVER_EVENT_RECEIVER_URL=" + recvURL + "/events"}
-	started := time.Now()
-	gw, err := startProcess(ctx, dir, "gateway.log", o.binary, args, env)
-	if err != nil {
-		return nil, err
+	// The gateways start one after the other: the first creates the key
+	// file (in dir, beside the logs) that the others then read.
+	var gwURLs []string
+	var gwPIDs []int
+	var gws []*exec.Cmd
+	defer func() {
+		for _, gw := range gws {
+			stopProcess(gw)
+		}
+	}()
+	var readyAfter time.Duration
+	for i := range o.gateways {
+		gwAddr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		args := []string{"serve", "--addr", gwAddr, "--database", db, "--log-level", "warn", "--delivery-timeout", "120s"}
+		args = append(args, strings.Fields(o.gatewayArg)...)
+		logName := fmt.Sprintf("gateway-%d.log", i+1)
+		started := time.Now()
+		gw, err := startProcess(ctx, dir, logName, o.binary, args, env)
+		if err != nil {
+			return nil, err
+		}
+		gws = append(gws, gw)
+		if err := waitReady(ctx, "http://"+gwAddr+"/readyz", 60*time.Second); err != nil {
+			return nil, fmt.Errorf("gateway %d: %w (log: %s)", i+1, err, tail(filepath.Join(dir, logName)))
+		}
+		if i == 0 {
+			readyAfter = time.Since(started)
+		}
+		gwURLs = append(gwURLs, "http://"+gwAddr)
+		gwPIDs = append(gwPIDs, gw.Process.Pid)
 	}
-	defer stopProcess(gw)
-	if err := waitReady(ctx, "http://"+gwAddr+"/readyz", 60*time.Second); err != nil {
-		return nil, fmt.Errorf("gateway: %w (log: %s)", err, tail(filepath.Join(dir, "gateway.log")))
-	}
-	readyAfter := time.Since(started)
 	if err := waitReady(ctx, "http://"+bareAddr+"/", 30*time.Second); err != nil {
 		return nil, fmt.Errorf("bare handler: %w (log: %s)", err, tail(filepath.Join(dir, "bare.log")))
 	}
+	var pg *sql.DB // for the write transactions and WAL each request costs
+	if o.database != "" {
+		if pg, err = sql.Open("pgx", o.database); err != nil {
+			return nil, err
+		}
+		defer pg.Close()
+	}
+	o.watch = func() func(r *row) { return watchCPU(ctx, gwPIDs, pg) }
 
-	gwURL := "http://" + gwAddr
+	gwURL := gwURLs[0]
+	// each sends a request to every gateway in turn.
+	each := func(t vegeta.Target) vegeta.Targeter {
+		var ts []vegeta.Target
+		path := strings.TrimPrefix(t.URL, gwURL)
+		for _, u := range gwURLs {
+			t.URL = u + path
+			ts = append(ts, t)
+		}
+		return vegeta.NewStaticTargeter(ts...)
+	}
 	community := "load-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	slug := "loadhook" + strconv.FormatInt(time.Now().UnixNano()%1_000_000, 10)
 	const hookSecret = "load-shared-secret"
@@ -213,8 +272,8 @@ func run(ctx context.Context, o options) ([]row, error) {
 	if o.rate > 0 {
 		pace = fmt.Sprintf("at most %d req/s", o.rate)
 	}
-	fmt.Fprintf(o.out, "metagov load harness: %s, c=%d (%s), %s per scenario, %s; gateway ready %s after start\n",
-		o.binary, o.conc, pace, o.duration, dbKind, readyAfter.Round(time.Millisecond))
+	fmt.Fprintf(o.out, "metagov load harness: %s, c=%d (%s), %s per scenario, %s; %d gateway process(es), the first ready %s after start\n",
+		o.binary, o.conc, pace, o.duration, dbKind, o.gateways, readyAfter.Round(time.Millisecond))
 	fmt.Fprintf(o.out, "machine: %d CPUs (GOMAXPROCS %d), load average before: %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), loadavg())
 
 	jsonHeader := http.Header{"Content-Type": {"application/json"}, "X-Metagov-Community": {community}}
@@ -225,15 +284,18 @@ func run(ctx context.Context, o options) ([]row, error) {
 	}
 	startBody := fmt.Sprintf(`{"options": ["one", "two", "three"], "delay": 3600, "callback_url": %q}`, recvURL+"/callback")
 	startURL := gwURL + "/api/internal/process/randomness.delayed-stochastic-vote"
-	hookURL := gwURL + "/api/hooks/" + community + "/webhook/" + slug
+	var hookURLs []string
+	for _, u := range gwURLs {
+		hookURLs = append(hookURLs, u+"/api/hooks/"+community+"/webhook/"+slug)
+	}
 	var processes []vegeta.Target // pending processes for get-process
 	if want["get-process"] {
-		for range 64 {
+		for i := range 64 {
 			var loc string
 			if err := call(ctx, "POST", startURL, community, startBody, http.StatusAccepted, &loc); err != nil {
 				return nil, fmt.Errorf("starting a process to read: %w", err)
 			}
-			processes = append(processes, vegeta.Target{Method: "GET", URL: gwURL + loc, Header: http.Header{"X-Metagov-Community": {community}}})
+			processes = append(processes, vegeta.Target{Method: "GET", URL: gwURLs[i%len(gwURLs)] + loc, Header: http.Header{"X-Metagov-Community": {community}}})
 		}
 	}
 
@@ -242,18 +304,18 @@ func run(ctx context.Context, o options) ([]row, error) {
 		var bareBase struct{ post, get float64 }
 		var rows []row
 		if want["actions"] || want["process-start"] || want["webhook-event"] || want["backlog"] {
-			r := attack(ctx, o, "bare JSON POST", vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: bareURL + "/post",
+			r := attack(ctx, unwatched(o), "bare JSON POST", vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: bareURL + "/post",
 				Body: []byte(`{"parameters": {"low": 1, "high": 7}}`), Header: jsonHeader}))
 			bareBase.post = r.rps
 			rows = append(rows, r)
 		}
 		if want["get-process"] {
-			r := attack(ctx, o, "bare JSON GET", vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: bareURL + "/get"}))
+			r := attack(ctx, unwatched(o), "bare JSON GET", vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: bareURL + "/get"}))
 			bareBase.get = r.rps
 			rows = append(rows, r)
 		}
 		if want["actions"] {
-			r := attack(ctx, o, "actions (random-int)", vegeta.NewStaticTargeter(vegeta.Target{Method: "POST",
+			r := attack(ctx, o, "actions (random-int)", each(vegeta.Target{Method: "POST",
 				URL:  gwURL + "/api/internal/action/randomness.random-int",
 				Body: []byte(`{"parameters": {"low": 1, "high": 7}}`), Header: jsonHeader}))
 			r.bare = bareBase.post
@@ -265,13 +327,13 @@ func run(ctx context.Context, o options) ([]row, error) {
 			rows = append(rows, r)
 		}
 		if want["process-start"] {
-			r := attack(ctx, o, "process start", vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: startURL,
+			r := attack(ctx, o, "process start", each(vegeta.Target{Method: "POST", URL: startURL,
 				Body: []byte(startBody), Header: jsonHeader}))
 			r.bare = bareBase.post
 			rows = append(rows, r)
 		}
 		if want["webhook-event"] {
-			r, err := webhookToEvent(ctx, o, recv, hookURL, hookSecret, fmt.Sprintf("webhook-event-%d", pass))
+			r, err := webhookToEvent(ctx, o, recv, hookURLs, hookSecret, fmt.Sprintf("webhook-event-%d", pass))
 			if err != nil {
 				return nil, err
 			}
@@ -279,7 +341,7 @@ func run(ctx context.Context, o options) ([]row, error) {
 			rows = append(rows, r)
 		}
 		if want["backlog"] {
-			r, err := backlogDrain(ctx, o, recv, hookURL, hookSecret, fmt.Sprintf("backlog-%d", pass))
+			r, err := backlogDrain(ctx, o, recv, hookURLs, hookSecret, fmt.Sprintf("backlog-%d", pass))
 			if err != nil {
 				return nil, err
 			}
@@ -323,8 +385,17 @@ func printTable(out io.Writer, rows []row) error {
 		if r.note != "" {
 			fmt.Fprintf(out, "%s: %s\n", r.name, r.note)
 		}
+		if r.cpu != "" {
+			fmt.Fprintf(out, "%s: %s\n", r.name, r.cpu)
+		}
 	}
 	return nil
+}
+
+// unwatched is o without the CPU watch, for the bare handler's rows.
+func unwatched(o options) options {
+	o.watch = nil
+	return o
 }
 
 // attack runs one scenario for o.duration at o.conc concurrent requests,
@@ -334,6 +405,10 @@ func attack(ctx context.Context, o options, name string, tr vegeta.Targeter) row
 	if o.warmup > 0 {
 		drain(ctx, newAttacker(o), tr, vegeta.Rate{Freq: o.rate, Per: time.Second}, o.warmup, name+" (warm-up)")
 	}
+	var stop func(*row)
+	if o.watch != nil {
+		stop = o.watch()
+	}
 	m := drain(ctx, newAttacker(o), tr, vegeta.Rate{Freq: o.rate, Per: time.Second}, o.duration, name)
 	r := row{name: name, rps: m.Throughput, p50: m.Latencies.P50, p99: m.Latencies.P99, all: m.Requests,
 		ok: uint64(float64(m.Requests)*m.Success + 0.5)}
@@ -342,6 +417,9 @@ func attack(ctx context.Context, o options, name string, tr vegeta.Targeter) row
 		if len(m.Errors) > 0 {
 			r.note += "; errors: " + strings.Join(m.Errors[:min(len(m.Errors), 3)], "; ")
 		}
+	}
+	if stop != nil {
+		stop(&r)
 	}
 	return r
 }
@@ -376,9 +454,9 @@ func drain(ctx context.Context, a *vegeta.Attacker, tr vegeta.Targeter, rate veg
 
 // signedHook returns a targeter of webhook POSTs signed as the webhook
 // plugin checks them (X-Hub-Signature-256), each carrying its send time so
-// the receiver can measure how long the event took to arrive. It stops after
-// limit targets when limit > 0.
-func signedHook(url, secret, phase string, limit int) vegeta.Targeter {
+// the receiver can measure how long the event took to arrive, sent to the
+// urls in turn. It stops after limit targets when limit > 0.
+func signedHook(urls []string, secret, phase string, limit int) vegeta.Targeter {
 	var mu sync.Mutex
 	n := 0
 	return func(t *vegeta.Target) error {
@@ -392,7 +470,7 @@ func signedHook(url, secret, phase string, limit int) vegeta.Targeter {
 		body := fmt.Sprintf(`{"type": "load", "phase": %q, "n": %d, "sent": %d}`, phase, i, time.Now().UnixNano())
 		mac := hmac.New(sha256.New, []byte(secret))
 		mac.Write([]byte(body))
-		*t = vegeta.Target{Method: "POST", URL: url, Body: []byte(body), Header: http.Header{
+		*t = vegeta.Target{Method: "POST", URL: urls[i%len(urls)], Body: []byte(body), Header: http.Header{
 			"Content-Type": {"application/json"}, "X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(mac.Sum(nil))}}}
 		return nil
 	}
@@ -401,10 +479,14 @@ func signedHook(url, secret, phase string, limit int) vegeta.Targeter {
 // webhookToEvent sends signed webhooks for o.duration and measures, at the
 // receiver, how many events arrive per second and how long each took from
 // the webhook's send to the event's arrival.
-func webhookToEvent(ctx context.Context, o options, recv *receiver, url, secret, phase string) (row, error) {
+func webhookToEvent(ctx context.Context, o options, recv *receiver, urls []string, secret, phase string) (row, error) {
 	o.warmup = 0 // the gateway is warm by now, and warm-up events would still be arriving
 	start := time.Now()
-	sent := attack(ctx, o, "webhook POST", signedHook(url, secret, phase, 0))
+	var stop func(*row)
+	if o.watch != nil {
+		stop = o.watch()
+	}
+	sent := attack(ctx, unwatched(o), "webhook POST", signedHook(urls, secret, phase, 0))
 	if sent.ok == 0 {
 		return row{}, fmt.Errorf("no webhook was accepted: %s", sent.note)
 	}
@@ -416,15 +498,18 @@ func webhookToEvent(ctx context.Context, o options, recv *receiver, url, secret,
 		note: fmt.Sprintf("at the receiver; the webhook POSTs: %.0f/s, p50 %s, p99 %s", sent.rps, ms(sent.p50), ms(sent.p99))}
 	r.rps = float64(got) / last.Sub(start).Seconds()
 	r.p50, r.p99 = quantile(lat, 0.50), quantile(lat, 0.99)
+	if stop != nil {
+		stop(&r)
+	}
 	return r, nil
 }
 
 // backlogDrain holds the receiver (it accepts connections but does not
 // answer) while o.backlog webhooks queue their events, then releases it and
 // measures how fast the backlog drains.
-func backlogDrain(ctx context.Context, o options, recv *receiver, url, secret, phase string) (row, error) {
+func backlogDrain(ctx context.Context, o options, recv *receiver, urls []string, secret, phase string) (row, error) {
 	recv.hold()
-	m := drain(ctx, newAttacker(o), signedHook(url, secret, phase, o.backlog), vegeta.Rate{}, 0, phase)
+	m := drain(ctx, newAttacker(o), signedHook(urls, secret, phase, o.backlog), vegeta.Rate{}, 0, phase)
 	ok := int(float64(m.Requests)*m.Success + 0.5)
 	if ok < o.backlog {
 		recv.release()
@@ -433,14 +518,22 @@ func backlogDrain(ctx context.Context, o options, recv *receiver, url, secret, p
 	// Let the dispatcher fill its slots with held requests, so the drain
 	// starts from a full backlog rather than racing its first claims.
 	time.Sleep(time.Second)
+	var stop func(*row)
+	if o.watch != nil {
+		stop = o.watch()
+	}
 	released := time.Now()
 	recv.release()
 	if err := recv.wait(ctx, phase, ok, 5*time.Minute); err != nil {
 		return row{}, err
 	}
 	got, last, _ := recv.stats(phase)
-	return row{name: fmt.Sprintf("backlog drain (%d)", o.backlog), rps: float64(got) / last.Sub(released).Seconds(),
-		all: uint64(ok), ok: uint64(got), note: fmt.Sprintf("events held back, then drained in %s", last.Sub(released).Round(time.Millisecond))}, nil
+	r := row{name: fmt.Sprintf("backlog drain (%d)", o.backlog), rps: float64(got) / last.Sub(released).Seconds(),
+		all: uint64(ok), ok: uint64(got), note: fmt.Sprintf("events held back, then drained in %s", last.Sub(released).Round(time.Millisecond))}
+	if stop != nil {
+		stop(&r)
+	}
+	return r, nil
 }
 
 // receiver is the driver's side: it takes events (and process callbacks),
@@ -702,4 +795,114 @@ func tail(path string) string {
 		b = b[len(b)-2000:]
 	}
 	return string(b)
+}
+
+// watchCPU starts watching where the machine's CPU goes: the gateway
+// processes', PostgreSQL's (every process named postgres) and this
+// harness's CPU time, the share of all CPU time spent waiting for I/O, and,
+// when pg is set, the transaction ids (write transactions) and WAL bytes the
+// server used, server-wide. The function it returns writes them into r.cpu,
+// per request answered where that means something.
+func watchCPU(ctx context.Context, gateways []int, pg *sql.DB) func(r *row) {
+	type sample struct {
+		at                 time.Time
+		gw, postgres, self float64 // CPU seconds
+		total, iowait      float64 // all CPUs' ticks, and those waiting for I/O
+		xid                int64
+		lsn                int64
+		pgOK               bool
+	}
+	take := func() sample {
+		s := sample{at: time.Now()}
+		for _, pid := range gateways {
+			s.gw += procCPU(strconv.Itoa(pid))
+		}
+		s.self = procCPU("self")
+		if dirs, err := os.ReadDir("/proc"); err == nil {
+			for _, d := range dirs {
+				if comm, err := os.ReadFile("/proc/" + d.Name() + "/comm"); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
+					s.postgres += procCPU(d.Name())
+				}
+			}
+		}
+		s.total, s.iowait = machineCPU()
+		if pg != nil {
+			// pg_current_xact_id takes a transaction id itself: the
+			// difference counts one more than the writes in between.
+			err := pg.QueryRowContext(ctx, `SELECT pg_current_xact_id()::text::bigint, pg_current_wal_lsn() - '0/0'::pg_lsn`).Scan(&s.xid, &s.lsn)
+			s.pgOK = err == nil
+		}
+		return s
+	}
+	before := take()
+	return func(r *row) {
+		after := take()
+		secs := after.at.Sub(before.at).Seconds()
+		if secs <= 0 {
+			return
+		}
+		perReq := func(cpu float64) string {
+			if r.ok == 0 {
+				return ""
+			}
+			return fmt.Sprintf(", %.0fµs/req", cpu/float64(r.ok)*1e6)
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "cpu (cores): gateway %.2f%s, postgres %.2f%s, harness %.2f; I/O wait %.0f%% of all CPU time; load average %s",
+			(after.gw-before.gw)/secs, perReq(after.gw-before.gw), (after.postgres-before.postgres)/secs,
+			perReq(after.postgres-before.postgres), (after.self-before.self)/secs,
+			100*(after.iowait-before.iowait)/max(after.total-before.total, 1), loadavg())
+		if before.pgOK && after.pgOK && r.ok > 0 {
+			fmt.Fprintf(&b, "; server-wide %.2f write transactions and %.0f WAL bytes per request",
+				float64(after.xid-before.xid-1)/float64(r.ok), float64(after.lsn-before.lsn)/float64(r.ok))
+		}
+		r.cpu = b.String()
+	}
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc's CPU times (100 on every
+// architecture Go runs Linux on).
+const clockTicks = 100
+
+// procCPU is the CPU time, user and system, of /proc/<pid>, in seconds; 0
+// when it cannot be read.
+func procCPU(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; the fields after its
+	// closing parenthesis start with the state (field 3).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64) // field 14
+	stime, _ := strconv.ParseFloat(f[12], 64) // field 15
+	return (utime + stime) / clockTicks
+}
+
+// machineCPU returns the machine's total CPU ticks and those spent waiting
+// for I/O, from /proc/stat.
+func machineCPU() (total, iowait float64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseFloat(v, 64)
+		if i < 8 {
+			total += n
+		}
+		if i == 4 {
+			iowait = n
+		}
+	}
+	return total, iowait
 }
