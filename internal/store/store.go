@@ -234,32 +234,6 @@ type Queries struct {
 	db DBTX
 }
 
-// IsMissingReference reports whether err is a foreign key violation: a row
-// was written that refers to a community, plugin instance or process that
-// another transaction deleted meanwhile.
-func IsMissingReference(err error) bool {
-	if err == nil {
-		return false
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "FOREIGN KEY constraint failed") || strings.Contains(msg, "SQLSTATE 23503")
-}
-
-// interpretError maps driver errors to the package's sentinels in one place.
-func interpretError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
-	msg := err.Error()
-	if strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505") {
-		return fmt.Errorf("%w: %w", ErrConflict, err)
-	}
-	return err
-}
-
 // now is the time stored in created_at and updated_at columns: UTC, so that
 // SQLite's text timestamps sort and compare correctly.
 func now() time.Time { return time.Now().UTC() }
