@@ -45,7 +45,8 @@ func (g *Gateway) FireDueTimers(ctx context.Context) (int, error) {
 			if g.jobs == nil {
 				return fmt.Errorf("firing timers: the gateway has no job client")
 			}
-			if _, err := g.jobs.InsertManyTx(ctx, tx.SQL(), params); err != nil {
+			// Not cancelled half-way: see store.Tx.SQL.
+			if _, err := g.jobs.InsertManyTx(context.WithoutCancel(ctx), tx.SQL(), params); err != nil {
 				return fmt.Errorf("queueing wake-ups: %w", err)
 			}
 			n = len(due)

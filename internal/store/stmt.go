@@ -124,6 +124,17 @@ func (p pooled) QueryRowContext(ctx context.Context, query string, args ...any) 
 type inTx struct {
 	tx *sql.Tx
 	c  *stmtCache
+	// detached runs statements without their context's cancellation: in a
+	// grouped SQLite transaction an interrupted write would roll back the
+	// whole group, every caller's work with it.
+	detached bool
+}
+
+func (t inTx) context(ctx context.Context) context.Context {
+	if t.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 func (t inTx) stmt(ctx context.Context, query string) (*sql.Stmt, bool) {
@@ -135,6 +146,7 @@ func (t inTx) stmt(ctx context.Context, query string) (*sql.Stmt, bool) {
 }
 
 func (t inTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = t.context(ctx)
 	if s, ok := t.stmt(ctx, query); ok {
 		return s.ExecContext(ctx, args...)
 	}
@@ -142,6 +154,7 @@ func (t inTx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 }
 
 func (t inTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = t.context(ctx)
 	if s, ok := t.stmt(ctx, query); ok {
 		return s.QueryContext(ctx, args...)
 	}
@@ -149,6 +162,7 @@ func (t inTx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 }
 
 func (t inTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = t.context(ctx)
 	if s, ok := t.stmt(ctx, query); ok {
 		return s.QueryRowContext(ctx, args...)
 	}

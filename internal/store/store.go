@@ -52,6 +52,9 @@ type Store struct {
 	writerStmts *stmtCache
 	readerStmts *stmtCache
 	dialect     Dialect
+	// group commits SQLite's write transactions together; nil on
+	// PostgreSQL, whose server groups commits itself.
+	group *groupWriter
 }
 
 func newStore(writer, reader *sql.DB, dialect Dialect) *Store {
@@ -135,7 +138,9 @@ func openSQLite(ctx context.Context, path, synchronous string) (*Store, error) {
 	}
 	reader.SetMaxOpenConns(8)
 	reader.SetMaxIdleConns(8)
-	return newStore(writer, reader, SQLite), nil
+	s := newStore(writer, reader, SQLite)
+	s.group = newGroupWriter(writer, s.writerStmts)
+	return s, nil
 }
 
 // createPrivate creates a new database file readable by its owner only
@@ -170,6 +175,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.reader.PingContext(ct
 
 // Close closes the connection pools.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	err := errors.Join(s.writerStmts.close(), s.writer.Close())
 	if s.reader != s.writer {
 		err = errors.Join(err, s.readerStmts.close(), s.reader.Close())
@@ -199,13 +207,30 @@ func (t *Tx) DeliveryInsert(ctx context.Context, p *DeliveryInsertParams) (int64
 // far, so that the caller wakes the dispatcher only when there is work.
 func (t *Tx) DeliveriesQueued() int { return t.queued }
 
-// SQL is the underlying transaction, for the job queue's transactional insert.
+// SQL is the underlying transaction, for the job queue's transactional
+// insert. On SQLite it may be shared with other callers' transactions (see
+// InTx): run statements on it with a context that is not cancelled
+// (context.WithoutCancel), since an interrupted write rolls back them all.
 func (t *Tx) SQL() *sql.Tx { return t.tx }
 
-// InTx runs fn in a transaction and commits it if fn returns nil. On SQLite
-// the transaction takes the write lock at its start, so it never fails with
-// SQLITE_BUSY half-way; keep fn short and free of network calls.
+// InTx runs fn in a transaction and commits it if fn returns nil; it
+// returns only once the commit is durable (or failed). Keep fn short and
+// free of network calls, and do not call InTx from inside fn.
+//
+// On SQLite, transactions of concurrent callers commit together: fn runs
+// in a savepoint of a transaction shared with the others queued at the
+// time, so one sync of the write-ahead log serves them all. fn sees the
+// others' earlier writes of the group, as if they had committed just
+// before; an error or a panic rolls back fn's own writes only. The
+// transaction holds the write lock from its start, so it never fails with
+// SQLITE_BUSY half-way. Statements in fn run without their context's
+// cancellation, since interrupting one would roll back the whole group; a
+// caller whose context ends before fn starts gets the context's error and
+// fn does not run.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if s.group != nil {
+		return s.group.do(ctx, fn)
+	}
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
