@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metagov/metagov-go/internal/pluginrt"
 	"github.com/metagov/metagov-go/plugin"
 )
 
@@ -34,13 +35,13 @@ func (b *bindInst) echo(_ context.Context, _ *plugin.Call, in string) (string, e
 // TestBoundTypes checks that the types of a Bind function can be read back
 // without running the method, and that other RunFuncs are never called.
 func TestBoundTypes(t *testing.T) {
-	in, out, ok := plugin.BoundTypes(plugin.Bind((*bindInst).double))
+	in, out, ok := pluginrt.BoundTypes(plugin.Bind((*bindInst).double))
 	require.True(t, ok)
 	require.Equal(t, reflect.TypeFor[bindIn](), in)
 	require.Equal(t, reflect.TypeFor[bindOut](), out)
 
 	// Two functions of one shape keep their own types.
-	in, out, ok = plugin.BoundTypes(plugin.Bind((*bindInst).echo))
+	in, out, ok = pluginrt.BoundTypes(plugin.Bind((*bindInst).echo))
 	require.True(t, ok)
 	require.Equal(t, reflect.TypeFor[string](), in)
 	require.Equal(t, reflect.TypeFor[string](), out)
@@ -50,10 +51,10 @@ func TestBoundTypes(t *testing.T) {
 		called = true
 		return nil, nil
 	}
-	_, _, ok = plugin.BoundTypes(plain)
+	_, _, ok = pluginrt.BoundTypes(plain)
 	require.False(t, ok)
 	require.False(t, called, "BoundTypes must not run a function Bind did not make")
-	_, _, ok = plugin.BoundTypes(nil)
+	_, _, ok = pluginrt.BoundTypes(nil)
 	require.False(t, ok)
 
 	// The bound function still runs the method.

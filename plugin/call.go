@@ -7,6 +7,8 @@ import (
 	"maps"
 	"strings"
 	"time"
+
+	"github.com/metagov/metagov-go/internal/pluginrt/hook"
 )
 
 // Call is one invocation of a plugin: an action, a webhook, a poll, a step of
@@ -14,7 +16,7 @@ import (
 // one transaction when the invocation succeeds and drops it when it fails.
 type Call struct {
 	state    *State
-	events   []EmittedEvent
+	events   []hook.EmittedEvent[Initiator]
 	warnings []string
 	identity Identity
 	now      func() time.Time
@@ -22,30 +24,17 @@ type Call struct {
 	platformID string
 }
 
-// StateLoaderFunc reads one durable state value; found is false when the key
-// was never set. The gateway supplies it.
-type StateLoaderFunc func(ctx context.Context, key string) (value json.RawMessage, found bool, err error)
-
-// StateListerFunc reads every durable state value whose key starts with
-// prefix. The gateway supplies it.
-type StateListerFunc func(ctx context.Context, prefix string) (map[string]json.RawMessage, error)
-
-// NewCall starts a unit of work over the instance state that load reads. It
-// is for the gateway and for plugin tests, not for plugins.
-func NewCall(load StateLoaderFunc, now func() time.Time) *Call {
+// newCall starts a unit of work over the instance state that load and list
+// read, at the clock now (the gateway's; time.Now only in a unit test that
+// gives none). The gateway reaches it through internal/pluginrt.
+func newCall(load hook.StateLoaderFunc, list hook.StateListerFunc, now func() time.Time) *Call {
 	if now == nil {
 		now = time.Now
 	}
 	st := newState(load)
 	st.now = now
+	st.list = list
 	return &Call{state: st, now: now}
-}
-
-// WithLister lets State.List read stored keys; it is for the gateway and
-// for plugin tests.
-func (c *Call) WithLister(list StateListerFunc) *Call {
-	c.state.list = list
-	return c
 }
 
 // State is the instance's durable key-value state.
@@ -68,7 +57,7 @@ func (c *Call) Emit(e Event) error {
 	if err != nil {
 		return fmt.Errorf("encoding data of event %q: %w", e.Type, err)
 	}
-	c.events = append(c.events, EmittedEvent{Type: e.Type, Data: data, Initiator: e.Initiator})
+	c.events = append(c.events, hook.EmittedEvent[Initiator]{Type: e.Type, Data: data, Initiator: e.Initiator})
 	return nil
 }
 
@@ -97,34 +86,9 @@ func (c *Call) Warn(format string, args ...any) {
 // call it.
 func (c *Call) SetPlatformID(id string) { c.platformID = id }
 
-// CallChanges is what an invocation changed, for the gateway to commit.
-type CallChanges struct {
-	// State holds the keys that were set; a nil value means the key was
-	// deleted.
-	State map[string]json.RawMessage
-	// Expires holds, for the keys of State set with SetUntil, when they
-	// expire.
-	Expires map[string]time.Time
-	// Events are the emitted events, in order.
-	Events []EmittedEvent
-	// Warnings are the notices recorded with Warn, in order.
-	Warnings []string
-	// Links are the accounts linked with Identity().Link, in order.
-	Links []Account
-	// PlatformID is the id reported with SetPlatformID, or "".
-	PlatformID string
-}
-
-// EmittedEvent is an Event with its data encoded.
-type EmittedEvent struct {
-	Type      string
-	Data      json.RawMessage
-	Initiator *Initiator
-}
-
-// Changes returns what the invocation changed. It is for the gateway.
-func (c *Call) Changes() CallChanges {
-	return CallChanges{State: maps.Clone(c.state.changes), Expires: maps.Clone(c.state.expires), Events: c.events,
+// changes returns what the invocation changed, for the gateway.
+func (c *Call) changes() hook.CallChanges[Account, Initiator] {
+	return hook.CallChanges[Account, Initiator]{State: maps.Clone(c.state.changes), Expires: maps.Clone(c.state.expires), Events: c.events,
 		Warnings: c.warnings, Links: c.identity.links, PlatformID: c.platformID}
 }
 
@@ -133,8 +97,8 @@ func (c *Call) Changes() CallChanges {
 // succeeds. Concurrent invocations that set the same key: the last to commit
 // wins.
 type State struct {
-	load    StateLoaderFunc
-	list    StateListerFunc
+	load    hook.StateLoaderFunc
+	list    hook.StateListerFunc
 	changes map[string]json.RawMessage
 	expires map[string]time.Time
 	// now is the clock SetUntil compares with; nil for a process's state,
@@ -142,7 +106,7 @@ type State struct {
 	now func() time.Time
 }
 
-func newState(load StateLoaderFunc) *State {
+func newState(load hook.StateLoaderFunc) *State {
 	if load == nil {
 		load = func(context.Context, string) (json.RawMessage, bool, error) { return nil, false, nil }
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metagov/metagov-go/internal/pluginrt"
 	"github.com/metagov/metagov-go/plugin"
 )
 
@@ -43,7 +44,7 @@ func TestCallState(t *testing.T) {
 			"profile": json.RawMessage(`{"name": "alice", "tags": ["a", "b"]}`),
 			"broken":  json.RawMessage(`{not json`),
 		}}
-		return &bundle{stored: stored, call: plugin.NewCall(stored.load, nil)}
+		return &bundle{stored: stored, call: pluginrt.NewCall(stored.load, nil, nil)}
 	}
 
 	t.Run("reads stored values", func(t *testing.T) {
@@ -63,7 +64,7 @@ func TestCallState(t *testing.T) {
 		found, err = b.call.State().Get(ctx, "missing", &missing)
 		require.NoError(t, err)
 		require.False(t, found)
-		require.Empty(t, b.call.Changes().State, "reads change nothing")
+		require.Empty(t, pluginrt.Changes(b.call).State, "reads change nothing")
 	})
 
 	t.Run("sees its own writes", func(t *testing.T) {
@@ -121,7 +122,7 @@ func TestCallState(t *testing.T) {
 		st.Delete("profile")
 		st.Delete("never-stored")
 
-		changes := b.call.Changes().State
+		changes := pluginrt.Changes(b.call).State
 		require.Len(t, changes, 4)
 		require.JSONEq(t, `8`, string(changes["lucky"]))
 		require.JSONEq(t, `"value"`, string(changes["new"]))
@@ -133,7 +134,7 @@ func TestCallState(t *testing.T) {
 		// The reported map is a snapshot.
 		require.NoError(t, st.Set("later", true))
 		require.NotContains(t, changes, "later")
-		require.Contains(t, b.call.Changes().State, "later")
+		require.Contains(t, pluginrt.Changes(b.call).State, "later")
 	})
 
 	t.Run("set rejects values that are not JSON", func(t *testing.T) {
@@ -141,7 +142,7 @@ func TestCallState(t *testing.T) {
 		b := setup(t)
 		err := b.call.State().Set("fn", func() {})
 		require.ErrorContains(t, err, `encoding state "fn"`)
-		require.NotContains(t, b.call.Changes().State, "fn")
+		require.NotContains(t, pluginrt.Changes(b.call).State, "fn")
 	})
 
 	t.Run("undecodable stored value is an error", func(t *testing.T) {
@@ -160,7 +161,7 @@ func TestCallState(t *testing.T) {
 		t.Parallel()
 		boom := errors.New("database is down")
 		stored := &storedState{err: boom}
-		call := plugin.NewCall(stored.load, nil)
+		call := pluginrt.NewCall(stored.load, nil, nil)
 		var v int
 		_, err := call.State().Get(ctx, "lucky", &v)
 		require.ErrorIs(t, err, boom)
@@ -175,7 +176,7 @@ func TestCallState(t *testing.T) {
 
 	t.Run("nil loader has no stored values", func(t *testing.T) {
 		t.Parallel()
-		call := plugin.NewCall(nil, nil)
+		call := pluginrt.NewCall(nil, nil, nil)
 		var v int
 		found, err := call.State().Get(ctx, "anything", &v)
 		require.NoError(t, err)
@@ -205,15 +206,15 @@ func TestCallEmit(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			call := plugin.NewCall(nil, nil)
+			call := pluginrt.NewCall(nil, nil, nil)
 			err := call.Emit(tc.event)
 			if tc.wantErr != "" {
 				require.ErrorContains(t, err, tc.wantErr)
-				require.Empty(t, call.Changes().Events, "a rejected event is not queued")
+				require.Empty(t, pluginrt.Changes(call).Events, "a rejected event is not queued")
 				return
 			}
 			require.NoError(t, err)
-			events := call.Changes().Events
+			events := pluginrt.Changes(call).Events
 			require.Len(t, events, 1)
 			require.Equal(t, tc.event.Type, events[0].Type)
 			require.JSONEq(t, tc.wantData, string(events[0].Data))
@@ -223,12 +224,12 @@ func TestCallEmit(t *testing.T) {
 
 	t.Run("events keep their order", func(t *testing.T) {
 		t.Parallel()
-		call := plugin.NewCall(nil, nil)
+		call := pluginrt.NewCall(nil, nil, nil)
 		for _, typ := range []string{"first", "second", "third"} {
 			require.NoError(t, call.Emit(plugin.Event{Type: typ}))
 		}
 		var got []string
-		for _, e := range call.Changes().Events {
+		for _, e := range pluginrt.Changes(call).Events {
 			got = append(got, e.Type)
 		}
 		require.Equal(t, []string{"first", "second", "third"}, got)
@@ -238,10 +239,10 @@ func TestCallEmit(t *testing.T) {
 func TestCallNow(t *testing.T) {
 	t.Parallel()
 	fixed := time.Date(2024, 4, 1, 12, 0, 0, 0, time.UTC)
-	require.Equal(t, fixed, plugin.NewCall(nil, func() time.Time { return fixed }).Now())
+	require.Equal(t, fixed, pluginrt.NewCall(nil, nil, func() time.Time { return fixed }).Now())
 
 	before := time.Now()
-	got := plugin.NewCall(nil, nil).Now()
+	got := pluginrt.NewCall(nil, nil, nil).Now()
 	require.False(t, got.Before(before), "a nil clock is the wall clock")
 	require.WithinDuration(t, time.Now(), got, time.Minute)
 }
@@ -278,13 +279,13 @@ func TestEnvDecodeConfig(t *testing.T) {
 
 func TestIdentityLinkIsBufferedInChanges(t *testing.T) {
 	t.Parallel()
-	c := plugin.NewCall(nil, nil)
+	c := pluginrt.NewCall(nil, nil, nil)
 	ctx := context.Background()
 	require.NoError(t, c.Identity().Link(ctx, plugin.Account{
 		PlatformIdentifier: "U1", LinkType: plugin.LinkTypeOAuth, LinkQuality: plugin.LinkQualityConfirmedStrong,
 	}))
 	require.NoError(t, c.Identity().Link(ctx, plugin.Account{PlatformIdentifier: "U2", ExternalID: 7}))
-	links := c.Changes().Links
+	links := pluginrt.Changes(c).Links
 	require.Len(t, links, 2)
 	require.Equal(t, "U1", links[0].PlatformIdentifier)
 	require.Equal(t, plugin.LinkQualityConfirmedStrong, links[0].LinkQuality)
@@ -299,9 +300,9 @@ func TestIdentityLinkRefusesBadAccounts(t *testing.T) {
 		"unknown quality":  {PlatformIdentifier: "U1", LinkQuality: "certain"},
 		"negative id":      {PlatformIdentifier: "U1", ExternalID: -1},
 	} {
-		c := plugin.NewCall(nil, nil)
+		c := pluginrt.NewCall(nil, nil, nil)
 		require.Error(t, c.Identity().Link(context.Background(), a), name)
-		require.Empty(t, c.Changes().Links, name)
+		require.Empty(t, pluginrt.Changes(c).Links, name)
 	}
 }
 
@@ -310,8 +311,8 @@ func TestLinkQualityRankOrdersWeakestFirst(t *testing.T) {
 	order := []string{plugin.LinkQualityUnknown, plugin.LinkQualityUnconfirmed, plugin.LinkQualityConfirmedWeak,
 		plugin.LinkQualityConfirmedStrong}
 	for i, q := range order {
-		require.Equal(t, i, plugin.LinkQualityRank(q), q)
+		require.Equal(t, i, pluginrt.LinkQualityRank(q), q)
 	}
-	require.Equal(t, 0, plugin.LinkQualityRank(""))
-	require.Equal(t, -1, plugin.LinkQualityRank("sure"))
+	require.Equal(t, 0, pluginrt.LinkQualityRank(""))
+	require.Equal(t, -1, pluginrt.LinkQualityRank("sure"))
 }

@@ -107,6 +107,17 @@
 // (as [CheckResponse] does) and the gateway answers 502 egress_refused
 // naming the rule.
 //
+// # What is not here
+//
+// This package holds only what a plugin author uses. The gateway's half of
+// the contract (building a Call or a Process for an invocation and reading
+// back what it buffered, listing the registered plugins, probing what
+// [Bind] recorded) is unexported here and reached by the gateway through
+// its internal package internal/pluginrt, to which this package hands it at
+// init (through internal/pluginrt/hook, the one package of the gateway it
+// imports, which holds no gateway code). A plugin's unit tests of its own
+// code build calls with plugintest.NewCall and plugintest.NewProcess.
+//
 // Package plugin/plugintest is the conformance kit: a plugin's test calls
 // plugintest.Exercise with a config and a few example calls, and the kit
 // checks the promises above (schemas against the Go types they decode into,

@@ -149,9 +149,9 @@ type RunFunc func(ctx context.Context, inst Instance, c *Call, params json.RawMe
 
 // Bind adapts a typed action method, such as (*Slack).postMessage, to a
 // RunFunc: it asserts the instance's type and decodes the validated parameters
-// into In with [Unmarshal], exactly as the schema saw them. [BoundTypes]
-// tells In and Out from the RunFunc, so the conformance kit can check them
-// against the action's schemas.
+// into In with [Unmarshal], exactly as the schema saw them. It also records
+// In and Out, so that the conformance kit can check them against the
+// action's schemas.
 func Bind[I Instance, In, Out any](fn func(I, context.Context, *Call, In) (Out, error)) RunFunc {
 	run := func(ctx context.Context, inst Instance, c *Call, params json.RawMessage) (any, error) {
 		if probe, ok := inst.(*typeProbe); ok {
@@ -175,20 +175,20 @@ func Bind[I Instance, In, Out any](fn func(I, context.Context, *Call, In) (Out, 
 }
 
 // boundCode holds the code pointers of the functions Bind returns, so that
-// BoundTypes only ever probes one of them. A code pointer is shared by
+// boundTypes only ever probes one of them. A code pointer is shared by
 // every Bind instantiation of one shape, so it cannot name the types
 // itself: the probe asks the function.
 var boundCode sync.Map
 
-// typeProbe is the instance BoundTypes passes to a Bind function, which
+// typeProbe is the instance boundTypes passes to a Bind function, which
 // then records its type parameters instead of running.
 type typeProbe struct{ in, out reflect.Type }
 
-// BoundTypes returns the input and output types of a RunFunc made by
+// boundTypes returns the input and output types of a RunFunc made by
 // [Bind], and ok false for any other RunFunc (which it does not call). The
-// conformance kit uses it to compare an action's schemas with the Go types
-// that decode and encode its values.
-func BoundTypes(run RunFunc) (in, out reflect.Type, ok bool) {
+// conformance kit uses it, through internal/pluginrt, to compare an
+// action's schemas with the Go types that decode and encode its values.
+func boundTypes(run RunFunc) (in, out reflect.Type, ok bool) {
 	if run == nil {
 		return nil, nil, false
 	}

@@ -200,7 +200,7 @@ func (a Account) Validate() error {
 	default:
 		return fmt.Errorf("linking account %q: unknown link type %q", a.PlatformIdentifier, a.LinkType)
 	}
-	if LinkQualityRank(a.LinkQuality) < 0 {
+	if linkQualityRank(a.LinkQuality) < 0 {
 		return fmt.Errorf("linking account %q: unknown link quality %q", a.PlatformIdentifier, a.LinkQuality)
 	}
 	if a.ExternalID < 0 {
@@ -209,10 +209,10 @@ func (a Account) Validate() error {
 	return nil
 }
 
-// LinkQualityRank orders link qualities, weakest first: unknown (or empty)
+// linkQualityRank orders link qualities, weakest first: unknown (or empty)
 // 0, unconfirmed 1, confirmed (weak) 2, confirmed (strong) 3; -1 for
 // anything else.
-func LinkQualityRank(q string) int {
+func linkQualityRank(q string) int {
 	switch q {
 	case "", LinkQualityUnknown:
 		return 0

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/metagov/metagov-go/internal/pluginrt/hook"
 )
 
 // Status is where a process is in its life.
@@ -20,30 +22,18 @@ const (
 	StatusCompleted Status = "completed"
 )
 
-// ProcessRecord is the stored form of a process, as the gateway loads it.
-type ProcessRecord struct {
-	ID      int64
-	Name    string // the process type's name, without the plugin prefix
-	Input   json.RawMessage
-	Status  Status
-	Outcome json.RawMessage
-	Errors  json.RawMessage
-	URL     string
-	State   map[string]json.RawMessage
-}
-
 // Process is a running governance process as its handler sees it. Changes
 // are buffered like a Call's and committed with it.
 type Process struct {
-	rec     ProcessRecord
+	rec     hook.ProcessRecord[Status]
 	state   *State
 	wakes   []time.Time
 	changed bool
 }
 
-// NewProcess wraps a stored process for one invocation. It is for the
-// gateway and for plugin tests.
-func NewProcess(rec ProcessRecord) *Process {
+// newProcess wraps a stored process for one invocation. The gateway reaches
+// it through internal/pluginrt.
+func newProcess(rec hook.ProcessRecord[Status]) *Process {
 	p := &Process{rec: rec}
 	p.state = newState(func(_ context.Context, key string) (json.RawMessage, bool, error) {
 		v, ok := rec.State[key]
@@ -147,20 +137,8 @@ func (p *Process) State() *State { return p.state }
 // gateway was down.
 func (p *Process) WakeAt(t time.Time) { p.wakes = append(p.wakes, t) }
 
-// ProcessChanges is what an invocation changed in a process.
-type ProcessChanges struct {
-	// Record is the process after the invocation.
-	Record ProcessRecord
-	// Changed reports whether status, outcome, errors or URL changed.
-	Changed bool
-	// StateChanged reports whether the process state changed.
-	StateChanged bool
-	// Wakes are the requested wake-up times.
-	Wakes []time.Time
-}
-
-// Changes returns the process after the invocation. It is for the gateway.
-func (p *Process) Changes() ProcessChanges {
+// changes returns the process after the invocation, for the gateway.
+func (p *Process) changes() hook.ProcessChanges[Status] {
 	rec := p.rec
 	rec.State = maps.Clone(p.rec.State)
 	if rec.State == nil {
@@ -173,7 +151,7 @@ func (p *Process) Changes() ProcessChanges {
 			rec.State[k] = v
 		}
 	}
-	return ProcessChanges{
+	return hook.ProcessChanges[Status]{
 		Record:       rec,
 		Changed:      p.changed,
 		StateChanged: len(p.state.changes) > 0,

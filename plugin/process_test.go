@@ -8,11 +8,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metagov/metagov-go/internal/pluginrt"
 	"github.com/metagov/metagov-go/plugin"
 )
 
-func newRecord(status plugin.Status) plugin.ProcessRecord {
-	return plugin.ProcessRecord{
+func newRecord(status plugin.Status) pluginrt.ProcessRecord {
+	return pluginrt.ProcessRecord{
 		ID:      12,
 		Name:    "vote",
 		Input:   json.RawMessage(`{"options": ["a", "b"], "delay": 5}`),
@@ -26,7 +27,7 @@ func newRecord(status plugin.Status) plugin.ProcessRecord {
 
 func TestProcessAccessors(t *testing.T) {
 	t.Parallel()
-	p := plugin.NewProcess(newRecord(plugin.StatusPending))
+	p := pluginrt.NewProcess(newRecord(plugin.StatusPending))
 	require.Equal(t, int64(12), p.ID())
 	require.Equal(t, "vote", p.Name())
 	require.Equal(t, plugin.StatusPending, p.Status())
@@ -52,7 +53,7 @@ func TestProcessAccessors(t *testing.T) {
 	require.True(t, found)
 	require.Equal(t, 1, round)
 
-	changes := p.Changes()
+	changes := pluginrt.ProcessChangesOf(p)
 	require.False(t, changes.Changed, "reading changes nothing")
 	require.False(t, changes.StateChanged)
 	require.Empty(t, changes.Wakes)
@@ -74,7 +75,7 @@ func TestProcessDecode(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p := plugin.NewProcess(plugin.ProcessRecord{Input: json.RawMessage(tc.input), Outcome: json.RawMessage(tc.input)})
+			p := pluginrt.NewProcess(pluginrt.ProcessRecord{Input: json.RawMessage(tc.input), Outcome: json.RawMessage(tc.input)})
 			var in, out struct {
 				Delay int `json:"delay"`
 			}
@@ -115,12 +116,12 @@ func TestProcessStatus(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p := plugin.NewProcess(newRecord(tc.from))
+			p := pluginrt.NewProcess(newRecord(tc.from))
 			for _, s := range tc.steps {
 				p.SetStatus(s)
 			}
 			require.Equal(t, tc.want, p.Status())
-			changes := p.Changes()
+			changes := pluginrt.ProcessChangesOf(p)
 			require.Equal(t, tc.want, changes.Record.Status)
 			require.Equal(t, tc.wantChanged, changes.Changed)
 		})
@@ -129,18 +130,18 @@ func TestProcessStatus(t *testing.T) {
 	// The README: "Status goes created → pending → completed and never back."
 	t.Run("pending cannot go back to created", func(t *testing.T) {
 		t.Parallel()
-		p := plugin.NewProcess(newRecord(plugin.StatusPending))
+		p := pluginrt.NewProcess(newRecord(plugin.StatusPending))
 		p.SetStatus(plugin.StatusCreated)
 		require.Equal(t, plugin.StatusPending, p.Status())
-		require.False(t, p.Changes().Changed)
+		require.False(t, pluginrt.ProcessChangesOf(p).Changed)
 	})
 
 	t.Run("complete", func(t *testing.T) {
 		t.Parallel()
-		p := plugin.NewProcess(newRecord(plugin.StatusPending))
+		p := pluginrt.NewProcess(newRecord(plugin.StatusPending))
 		p.Complete()
 		require.Equal(t, plugin.StatusCompleted, p.Status())
-		require.True(t, p.Changes().Changed)
+		require.True(t, pluginrt.ProcessChangesOf(p).Changed)
 	})
 }
 
@@ -163,9 +164,9 @@ func TestProcessSetOutcome(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p := plugin.NewProcess(newRecord(plugin.StatusPending))
+			p := pluginrt.NewProcess(newRecord(plugin.StatusPending))
 			require.NoError(t, p.SetOutcome(tc.outcome))
-			changes := p.Changes()
+			changes := pluginrt.ProcessChangesOf(p)
 			require.Equal(t, tc.wantChanged, changes.Changed)
 			want, err := json.Marshal(tc.outcome)
 			require.NoError(t, err)
@@ -175,51 +176,51 @@ func TestProcessSetOutcome(t *testing.T) {
 
 	t.Run("value that is not JSON", func(t *testing.T) {
 		t.Parallel()
-		p := plugin.NewProcess(newRecord(plugin.StatusPending))
+		p := pluginrt.NewProcess(newRecord(plugin.StatusPending))
 		require.ErrorContains(t, p.SetOutcome(func() {}), "encoding process outcome")
-		require.False(t, p.Changes().Changed)
+		require.False(t, pluginrt.ProcessChangesOf(p).Changed)
 	})
 }
 
 func TestProcessSetErrorsAndURL(t *testing.T) {
 	t.Parallel()
-	p := plugin.NewProcess(newRecord(plugin.StatusPending))
+	p := pluginrt.NewProcess(newRecord(plugin.StatusPending))
 	require.NoError(t, p.SetErrors(map[string]any{}))
 	p.SetURL("https://vote.example/12")
-	require.False(t, p.Changes().Changed, "setting the same errors and url is no change")
+	require.False(t, pluginrt.ProcessChangesOf(p).Changed, "setting the same errors and url is no change")
 
 	require.NoError(t, p.SetErrors(map[string]string{"text": "platform refused"}))
-	changes := p.Changes()
+	changes := pluginrt.ProcessChangesOf(p)
 	require.True(t, changes.Changed)
 	require.JSONEq(t, `{"text": "platform refused"}`, string(changes.Record.Errors))
 	require.ErrorContains(t, p.SetErrors(make(chan int)), "encoding process errors")
 
-	q := plugin.NewProcess(newRecord(plugin.StatusPending))
+	q := pluginrt.NewProcess(newRecord(plugin.StatusPending))
 	q.SetURL("https://vote.example/new")
 	require.Equal(t, "https://vote.example/new", q.URL())
-	require.True(t, q.Changes().Changed)
-	require.Equal(t, "https://vote.example/new", q.Changes().Record.URL)
+	require.True(t, pluginrt.ProcessChangesOf(q).Changed)
+	require.Equal(t, "https://vote.example/new", pluginrt.ProcessChangesOf(q).Record.URL)
 }
 
 func TestProcessWakeAt(t *testing.T) {
 	t.Parallel()
-	p := plugin.NewProcess(newRecord(plugin.StatusPending))
+	p := pluginrt.NewProcess(newRecord(plugin.StatusPending))
 	t1 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	t2 := t1.Add(-time.Hour)
 	p.WakeAt(t1)
 	p.WakeAt(t2)
-	changes := p.Changes()
+	changes := pluginrt.ProcessChangesOf(p)
 	require.Equal(t, []time.Time{t1, t2}, changes.Wakes)
 	require.False(t, changes.Changed, "a wake-up alone does not change the record")
 
 	changes.Wakes[0] = time.Time{}
-	require.Equal(t, []time.Time{t1, t2}, p.Changes().Wakes, "Changes returns a copy")
+	require.Equal(t, []time.Time{t1, t2}, pluginrt.ProcessChangesOf(p).Wakes, "Changes returns a copy")
 }
 
 func TestProcessStateChanges(t *testing.T) {
 	t.Parallel()
 	rec := newRecord(plugin.StatusPending)
-	p := plugin.NewProcess(rec)
+	p := pluginrt.NewProcess(rec)
 	st := p.State()
 	require.NoError(t, st.Set("round", 2))
 	require.NoError(t, st.Set("deadline", "tomorrow"))
@@ -230,7 +231,7 @@ func TestProcessStateChanges(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, found, "the process sees its own delete")
 
-	changes := p.Changes()
+	changes := pluginrt.ProcessChangesOf(p)
 	require.True(t, changes.StateChanged)
 	require.False(t, changes.Changed, "state alone is not a change of the record")
 	require.Len(t, changes.Record.State, 2)
@@ -245,9 +246,9 @@ func TestProcessStateChanges(t *testing.T) {
 
 	t.Run("nil stored state", func(t *testing.T) {
 		t.Parallel()
-		p := plugin.NewProcess(plugin.ProcessRecord{ID: 1})
-		require.NotNil(t, p.Changes().Record.State, "state is an empty map, not nil")
+		p := pluginrt.NewProcess(pluginrt.ProcessRecord{ID: 1})
+		require.NotNil(t, pluginrt.ProcessChangesOf(p).Record.State, "state is an empty map, not nil")
 		require.NoError(t, p.State().Set("k", true))
-		require.Equal(t, map[string]json.RawMessage{"k": json.RawMessage(`true`)}, p.Changes().Record.State)
+		require.Equal(t, map[string]json.RawMessage{"k": json.RawMessage(`true`)}, pluginrt.ProcessChangesOf(p).Record.State)
 	})
 }

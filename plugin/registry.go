@@ -33,16 +33,16 @@ func Register(info Info) {
 	registry[info.Name] = info
 }
 
-// Lookup returns the registered plugin with the given name.
-func Lookup(name string) (Info, bool) {
+// lookup returns the registered plugin with the given name.
+func lookup(name string) (Info, bool) {
 	registryMu.RLock()
 	defer registryMu.RUnlock()
 	info, ok := registry[name]
 	return info, ok
 }
 
-// List returns every registered plugin, sorted by name.
-func List() []Info {
+// list returns every registered plugin, sorted by name.
+func list() []Info {
 	registryMu.RLock()
 	defer registryMu.RUnlock()
 	out := make([]Info, 0, len(registry))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metagov/metagov-go/internal/pluginrt"
 	"github.com/metagov/metagov-go/plugin"
 )
 
@@ -111,7 +112,7 @@ func TestRegisterRejectsProgrammingErrors(t *testing.T) {
 			v := panicValue(func() { plugin.Register(info) })
 			require.NotNil(t, v, "Register must panic")
 			require.Contains(t, fmt.Sprint(v), tc.want)
-			_, ok := plugin.Lookup(info.Name)
+			_, ok := pluginrt.Lookup(info.Name)
 			require.False(t, ok, "a rejected plugin must not be registered")
 		})
 	}
@@ -129,7 +130,7 @@ func TestRegisterAllowsSameNameForActionAndProcess(t *testing.T) {
 			AuthType:  plugin.AuthAPIKey,
 		})
 	})
-	_, ok := plugin.Lookup(name)
+	_, ok := pluginrt.Lookup(name)
 	require.True(t, ok)
 }
 
@@ -140,7 +141,7 @@ func TestRegisterDuplicatePlugin(t *testing.T) {
 	v := panicValue(func() { plugin.Register(plugin.Info{Name: name, Description: "second", New: newInstance}) })
 	require.NotNil(t, v, "registering a name twice must panic")
 	require.Contains(t, fmt.Sprint(v), name)
-	info, ok := plugin.Lookup(name)
+	info, ok := pluginrt.Lookup(name)
 	require.True(t, ok)
 	require.Equal(t, "first", info.Description, "the first registration stays")
 }
@@ -154,15 +155,15 @@ func TestLookupAndList(t *testing.T) {
 	}
 
 	for _, n := range names {
-		info, ok := plugin.Lookup(n)
+		info, ok := pluginrt.Lookup(n)
 		require.True(t, ok, n)
 		require.Equal(t, n, info.Name)
 		require.Equal(t, "desc of "+n, info.Description)
 	}
-	_, ok := plugin.Lookup("plugintest-never-registered")
+	_, ok := pluginrt.Lookup("plugintest-never-registered")
 	require.False(t, ok)
 
-	list := plugin.List()
+	list := pluginrt.List()
 	require.True(t, slices.IsSortedFunc(list, func(a, b plugin.Info) int { return strings.Compare(a.Name, b.Name) }),
 		"List must be sorted by name")
 	var listed []string
@@ -216,7 +217,7 @@ func TestBind(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := run(context.Background(), tc.inst, plugin.NewCall(nil, nil), json.RawMessage(tc.params))
+			got, err := run(context.Background(), tc.inst, pluginrt.NewCall(nil, nil, nil), json.RawMessage(tc.params))
 			if tc.wantErr == "" {
 				require.NoError(t, err)
 				require.Equal(t, tc.want, got)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/metagov/metagov-go/plugin"
+	"github.com/metagov/metagov-go/internal/pluginrt"
 )
 
 // TestStateSetUntil: SetUntil hands the gateway the expiry with the value;
@@ -17,7 +17,7 @@ func TestStateSetUntil(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	c := plugin.NewCall(nil, func() time.Time { return now })
+	c := pluginrt.NewCall(nil, nil, func() time.Time { return now })
 	st := c.State()
 
 	require.NoError(t, st.SetUntil("a", 1, now.Add(time.Minute)))
@@ -36,7 +36,7 @@ func TestStateSetUntil(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, found, "an expiry not after now deletes")
 
-	changes := c.Changes()
+	changes := pluginrt.Changes(c)
 	require.Equal(t, map[string]time.Time{"a": now.Add(time.Minute)}, changes.Expires)
 	require.Equal(t, `1`, string(changes.State["a"]))
 	require.Equal(t, `3`, string(changes.State["b"]), "Set makes the key permanent")
@@ -45,8 +45,8 @@ func TestStateSetUntil(t *testing.T) {
 	require.Contains(t, changes.State, "d")
 	require.Nil(t, changes.State["d"])
 
-	p := plugin.NewProcess(plugin.ProcessRecord{ID: 7})
+	p := pluginrt.NewProcess(pluginrt.ProcessRecord{ID: 7})
 	err = p.State().SetUntil("x", 1, now.Add(time.Minute))
 	require.ErrorContains(t, err, "a process's state cannot expire")
-	require.False(t, p.Changes().StateChanged)
+	require.False(t, pluginrt.ProcessChangesOf(p).StateChanged)
 }

@@ -21,9 +21,9 @@ import (
 	"github.com/metagov/metagov-go/internal/apidoc"
 	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/core"
+	"github.com/metagov/metagov-go/internal/pluginrt"
 	"github.com/metagov/metagov-go/internal/secrets"
 	"github.com/metagov/metagov-go/internal/store"
-	"github.com/metagov/metagov-go/plugin"
 	"github.com/metagov/metagov-go/plugins/vote/tally"
 )
 
@@ -236,7 +236,7 @@ func newRootCommand() *cobra.Command {
 			Short: "Print the OpenAPI document",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				doc, err := apidoc.Build(plugin.List(), apidoc.Options{Version: version, ServerURL: s.publicURL})
+				doc, err := apidoc.Build(pluginrt.List(), apidoc.Options{Version: version, ServerURL: s.publicURL})
 				if err != nil {
 					return err
 				}

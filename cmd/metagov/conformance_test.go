@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metagov/metagov-go/internal/pluginrt"
 	"github.com/metagov/metagov-go/plugin"
 )
 
@@ -20,7 +21,7 @@ import (
 // server is configurable declare it.
 func TestPluginsDeclareSecretDestinations(t *testing.T) {
 	destinations := map[string][]string{}
-	for _, info := range plugin.List() {
+	for _, info := range pluginrt.List() {
 		if len(info.Config) == 0 {
 			continue
 		}
@@ -68,7 +69,7 @@ func TestPluginsDeclareSecretDestinations(t *testing.T) {
 // TestPluginsRunTheConformanceKit checks that every built-in plugin's
 // package runs plugin/plugintest on itself, so a new plugin cannot skip it.
 func TestPluginsRunTheConformanceKit(t *testing.T) {
-	for _, info := range plugin.List() {
+	for _, info := range pluginrt.List() {
 		path := filepath.Join("..", "..", "plugins", info.Name, "conformance_test.go")
 		src, err := os.ReadFile(path)
 		require.NoError(t, err, "plugin %s: copy plugins/randomness/conformance_test.go and adapt it", info.Name)

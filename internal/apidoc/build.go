@@ -132,7 +132,7 @@ var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
 // Build returns the OpenAPI 3.1.0 document, as indented JSON, describing the
 // gateway's routes for the given plugins. It is meant to be called once at
-// start with plugin.List(); the result does not change while the process
+// start with pluginrt.List(); the result does not change while the process
 // runs. It fails on a plugin that could not be routed (a bad or duplicate
 // name) or whose schemas are not JSON Schema documents.
 func Build(plugins []plugin.Info, opts Options) ([]byte, error) {

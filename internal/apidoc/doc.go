@@ -12,7 +12,7 @@
 // The package knows nothing about routing or storage; internal/httpapi mounts
 // its handlers:
 //
-//	doc, err := apidoc.Build(plugin.List(), apidoc.Options{Version: version})
+//	doc, err := apidoc.Build(pluginrt.List(), apidoc.Options{Version: version})
 //	if err != nil { ... }
 //	mux.Handle("GET "+apidoc.SpecPath, apidoc.SpecHandler(doc))
 //	mux.Handle("GET /swagger.json", apidoc.SpecHandler(doc))

@@ -7,13 +7,13 @@ import (
 	"net/http/httptest"
 
 	"github.com/metagov/metagov-go/internal/apidoc"
-	"github.com/metagov/metagov-go/plugin"
+	"github.com/metagov/metagov-go/internal/pluginrt"
 )
 
 // Example shows how internal/httpapi mounts the documentation: the document
 // is built once at start from the registered plugins and served as is.
 func Example() {
-	doc, err := apidoc.Build(plugin.List(), apidoc.Options{Version: "1.0.0"})
+	doc, err := apidoc.Build(pluginrt.List(), apidoc.Options{Version: "1.0.0"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/metagov/metagov-go/internal/pluginrt"
 	"github.com/metagov/metagov-go/internal/requestid"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
@@ -33,7 +34,7 @@ type unit struct {
 // newCall starts a unit of work on an instance; state reads go to the store.
 func (g *Gateway) newCall(in *instance) *plugin.Call {
 	id := in.row.ID
-	return plugin.NewCall(func(ctx context.Context, key string) (json.RawMessage, bool, error) {
+	return pluginrt.NewCall(func(ctx context.Context, key string) (json.RawMessage, bool, error) {
 		v, err := g.store.PluginStateGetAt(ctx, id, key, g.now())
 		if err != nil {
 			if isNotFound(err) {
@@ -42,16 +43,16 @@ func (g *Gateway) newCall(in *instance) *plugin.Call {
 			return nil, false, err
 		}
 		return v, true, nil
-	}, g.cfg.Now).WithLister(func(ctx context.Context, prefix string) (map[string]json.RawMessage, error) {
+	}, func(ctx context.Context, prefix string) (map[string]json.RawMessage, error) {
 		return g.store.PluginStateList(ctx, id, prefix, g.now())
-	})
+	}, g.cfg.Now)
 }
 
 // putState writes an invocation's state changes to an instance. When it set
 // values that expire, the instance's expired values go in the same
 // transaction, so such state stays as small as the time it is kept for
 // (the hourly prune catches instances that stopped writing).
-func (g *Gateway) putState(ctx context.Context, tx *store.Tx, instanceID int64, changes plugin.CallChanges) error {
+func (g *Gateway) putState(ctx context.Context, tx *store.Tx, instanceID int64, changes pluginrt.CallChanges) error {
 	for key, value := range changes.State {
 		if err := tx.PluginStatePutUntil(ctx, instanceID, key, value, changes.Expires[key]); err != nil {
 			return err
@@ -68,13 +69,13 @@ func (g *Gateway) putState(ctx context.Context, tx *store.Tx, instanceID int64, 
 // commit writes what an invocation changed, and the deliveries and timers
 // it causes, in one transaction. It returns the process row as written.
 func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
-	changes := u.call.Changes()
+	changes := pluginrt.Changes(u.call)
 	for _, w := range changes.Warnings {
 		g.log.WarnContext(ctx, "plugin warning", slog.String("plugin", u.inst.row.Name), slog.String("community", u.inst.slug), slog.String("warning", w))
 	}
-	var pc plugin.ProcessChanges
+	var pc pluginrt.ProcessChanges
 	if u.proc != nil {
-		pc = u.proc.Changes()
+		pc = pluginrt.ProcessChangesOf(u.proc)
 	}
 	written := u.stored
 	if !u.isNew && u.auditAction == "" && len(changes.State) == 0 && len(changes.Events) == 0 && len(changes.Links) == 0 &&
@@ -123,7 +124,7 @@ func (g *Gateway) commit(ctx context.Context, u *unit) (store.Process, error) {
 
 // writeProcess stores a started process, or a process's changes with a
 // compare-and-set on its sequence, and queues the callback they call for.
-func (g *Gateway) writeProcess(ctx context.Context, tx *store.Tx, u *unit, pc plugin.ProcessChanges) (store.Process, error) {
+func (g *Gateway) writeProcess(ctx context.Context, tx *store.Tx, u *unit, pc pluginrt.ProcessChanges) (store.Process, error) {
 	rec := pc.Record
 	p := u.stored
 	state, err := json.Marshal(rec.State)
@@ -184,7 +185,7 @@ func (g *Gateway) enqueueCallback(ctx context.Context, tx *store.Tx, p *store.De
 
 // insertEvent stores an event and, when the driver has an event receiver,
 // queues its delivery.
-func (g *Gateway) insertEvent(ctx context.Context, tx *store.Tx, c store.Community, source string, e plugin.EmittedEvent) error {
+func (g *Gateway) insertEvent(ctx context.Context, tx *store.Tx, c store.Community, source string, e pluginrt.EmittedEvent) error {
 	var initiator json.RawMessage
 	if e.Initiator != nil {
 		var err error

@@ -27,6 +27,7 @@ import (
 
 	"github.com/metagov/metagov-go/internal/egress"
 	"github.com/metagov/metagov-go/internal/metrics"
+	"github.com/metagov/metagov-go/internal/pluginrt"
 	"github.com/metagov/metagov-go/internal/secrets"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
@@ -124,7 +125,7 @@ func New(st *store.Store, cfg Config) (*Gateway, error) {
 		cfg.HTTPClient = cfg.Egress.PlatformClient(30 * time.Second)
 	}
 	if cfg.Plugins == nil {
-		cfg.Plugins = plugin.List()
+		cfg.Plugins = pluginrt.List()
 	}
 	cfg.ConfigWatchInterval = cmp.Or(cfg.ConfigWatchInterval, time.Second)
 	if cfg.Settings == nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/metagov/metagov-go/internal/pluginrt"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -92,7 +93,7 @@ func checkLinkType(t, field string) error {
 }
 
 func checkLinkQuality(q, field string) error {
-	if plugin.LinkQualityRank(q) >= 0 {
+	if pluginrt.LinkQualityRank(q) >= 0 {
 		return nil
 	}
 	return &Error{Kind: KindInvalid, Code: "invalid_link_quality", Field: field,
@@ -544,7 +545,7 @@ func (g *Gateway) linkAccounts(ctx context.Context, tx *store.Tx, c store.Commun
 		}
 		if len(found) > 0 {
 			a := found[0]
-			if plugin.LinkQualityRank(l.LinkQuality) <= plugin.LinkQualityRank(a.LinkQuality) {
+			if pluginrt.LinkQualityRank(l.LinkQuality) <= pluginrt.LinkQualityRank(a.LinkQuality) {
 				continue
 			}
 			a.LinkType, a.LinkQuality = orDefault(l.LinkType, plugin.LinkTypeUnknown), l.LinkQuality

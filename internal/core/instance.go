@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 
+	"github.com/metagov/metagov-go/internal/pluginrt"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -28,7 +29,7 @@ type preparedInstance struct {
 	stored     json.RawMessage       // with its secrets encrypted
 	platformID string
 	changed    bool
-	changes    plugin.CallChanges
+	changes    pluginrt.CallChanges
 }
 
 // prepareInstance validates a plugin config for a community and runs the
@@ -157,14 +158,14 @@ func (g *Gateway) prepareFor(ctx context.Context, slug string, typ *pluginType, 
 		return nil, fromPlugin(pc.Name, err)
 	}
 	if ini, ok := v.(plugin.Initializer); ok {
-		call := plugin.NewCall(nil, g.cfg.Now)
+		call := pluginrt.NewCall(nil, nil, g.cfg.Now)
 		if p.existing != nil {
 			call = g.newCall(in)
 		}
 		if err := ini.Initialize(ctx, call); err != nil {
 			return nil, fromPlugin(pc.Name, fmt.Errorf("initializing: %w", err))
 		}
-		p.changes = call.Changes()
+		p.changes = pluginrt.Changes(call)
 		if id := p.changes.PlatformID; id != "" {
 			if typ.info.PlatformIDKey == "" {
 				return nil, fmt.Errorf("plugin %s reported a platform id but declares no Info.PlatformIDKey", pc.Name)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/metagov/metagov-go/internal/pluginrt"
 	"github.com/metagov/metagov-go/internal/store"
 	"github.com/metagov/metagov-go/plugin"
 )
@@ -356,7 +357,7 @@ func newProcessHandle(row store.Process) (*plugin.Process, error) {
 			return nil, fmt.Errorf("decoding state of process %d: %w", row.ID, err)
 		}
 	}
-	return plugin.NewProcess(plugin.ProcessRecord{
+	return pluginrt.NewProcess(pluginrt.ProcessRecord{
 		ID: row.ID, Name: row.Name, Input: row.Input, Status: plugin.Status(row.Status),
 		Outcome: row.Outcome, Errors: row.Errors, URL: row.URL, State: state,
 	}), nil

@@ -24,7 +24,7 @@
 //     JSON name (case-sensitive, as [plugin.Unmarshal] matches), each field
 //     has a property, and every JSON type the schema allows can be decoded
 //     into the field. The type of an action made with [plugin.Bind] is known
-//     ([plugin.BoundTypes]); a RunProcess action and a process type declare
+//     (Bind records it); a RunProcess action and a process type declare
 //     theirs in InputType; the config schema is compared with
 //     Info.ConfigType when it is set. An action's output type is checked the other way
 //     round: every field is a property, every property a field, the JSON the
@@ -70,6 +70,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metagov/metagov-go/internal/pluginrt"
 	"github.com/metagov/metagov-go/plugin"
 )
 
@@ -160,7 +161,7 @@ type Webhook struct {
 // unknown plugin, a gateway that does not start).
 func Exercise(t testing.TB, s Suite) {
 	t.Helper()
-	info, ok := plugin.Lookup(s.Plugin)
+	info, ok := pluginrt.Lookup(s.Plugin)
 	if !ok {
 		t.Fatalf("plugintest: no plugin %q is registered (import its package)", s.Plugin)
 		return
@@ -215,7 +216,7 @@ func checkStatic(t testing.TB, info plugin.Info, s Suite) bool {
 		what := "action " + a.Name
 		inDoc := compile(what+" input", a.Input)
 		outDoc := compile(what+" output", a.Output)
-		in, out, bound := plugin.BoundTypes(a.Run)
+		in, out, bound := pluginrt.BoundTypes(a.Run)
 		if a.InputType != nil {
 			in = a.InputType
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metagov/metagov-go/plugin"
+	"github.com/metagov/metagov-go/plugin/plugintest"
 	"github.com/metagov/metagov-go/plugins/loomio/loomiofake"
 )
 
@@ -135,21 +136,21 @@ func TestWakeLate(t *testing.T) {
 	require.NoError(t, l.Provision(ctx, plugin.Env{Config: json.RawMessage(cfg), Now: clock, HTTPClient: http.DefaultClient}))
 	instState := map[string]json.RawMessage{}
 	call := func() *plugin.Call {
-		return plugin.NewCall(func(_ context.Context, k string) (json.RawMessage, bool, error) {
+		return plugintest.NewCall(func(_ context.Context, k string) (json.RawMessage, bool, error) {
 			v, ok := instState[k]
 			return v, ok, nil
 		}, clock)
 	}
 	ic := call()
 	require.NoError(t, l.Initialize(ctx, ic))
-	instState = ic.Changes().State
+	instState = plugintest.Changes(ic).State
 
 	closing := now.Add(3 * time.Hour)
 	input := `{"title": "T", "poll_type": "proposal", "options": ["agree"], "closing_at": "` + closing.Format(time.RFC3339) + `"}`
-	p := plugin.NewProcess(plugin.ProcessRecord{ID: 1, Name: "poll", Input: json.RawMessage(input), Status: plugin.StatusCreated})
+	p := plugintest.NewProcess(plugintest.ProcessRecord{ID: 1, Name: "poll", Input: json.RawMessage(input), Status: plugin.StatusCreated})
 	h := poll{l: l}
 	require.NoError(t, h.Start(ctx, call(), p))
-	started := p.Changes()
+	started := plugintest.ProcessChangesOf(p)
 	require.Equal(t, plugin.StatusPending, started.Record.Status)
 	require.Len(t, started.Wakes, 1)
 	require.True(t, closing.Truncate(time.Hour).Equal(started.Wakes[0]), "wakes at Loomio's closing time %v", started.Wakes[0])
@@ -159,18 +160,18 @@ func TestWakeLate(t *testing.T) {
 	rec := started.Record
 	for i, want := range []time.Duration{time.Minute, 2 * time.Minute} {
 		now = closing.Add(time.Duration(i) * time.Minute)
-		p := plugin.NewProcess(rec)
+		p := plugintest.NewProcess(rec)
 		require.NoError(t, h.Wake(ctx, call(), p))
-		ch := p.Changes()
+		ch := plugintest.ProcessChangesOf(p)
 		require.Equal(t, plugin.StatusPending, ch.Record.Status)
 		require.Equal(t, []time.Time{now.Add(want)}, ch.Wakes)
 		rec = ch.Record
 	}
 
 	rec.State[pollKeyKey] = json.RawMessage(`"deleted1"`)
-	p = plugin.NewProcess(rec)
+	p = plugintest.NewProcess(rec)
 	require.NoError(t, h.Wake(ctx, call(), p))
-	gone := p.Changes()
+	gone := plugintest.ProcessChangesOf(p)
 	require.Empty(t, gone.Wakes, "a poll Loomio refuses to show is not fetched again")
 	require.Equal(t, plugin.StatusPending, gone.Record.Status)
 	require.Contains(t, string(gone.Record.Errors), "loomio answered 404")

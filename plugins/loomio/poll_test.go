@@ -12,6 +12,7 @@ import (
 	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/apptest"
 	"github.com/metagov/metagov-go/plugin"
+	"github.com/metagov/metagov-go/plugin/plugintest"
 	"github.com/metagov/metagov-go/plugins/loomio/loomiofake"
 )
 
@@ -193,7 +194,7 @@ func TestWebhookFormats(t *testing.T) {
 // loomioInfo is the plugin with its pending polls fetched every second.
 func loomioInfo(t *testing.T) plugin.Info {
 	t.Helper()
-	info, ok := plugin.Lookup("loomio")
+	info, ok := plugintest.Lookup("loomio")
 	require.True(t, ok)
 	procs := append([]plugin.ProcessType(nil), info.Processes...)
 	procs[0].PollInterval = time.Second

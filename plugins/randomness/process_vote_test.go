@@ -7,31 +7,32 @@ import (
 	"time"
 
 	"github.com/metagov/metagov-go/plugin"
+	"github.com/metagov/metagov-go/plugin/plugintest"
 	"github.com/stretchr/testify/require"
 )
 
 // startVote starts a delayed-stochastic-vote and returns its handler and what
 // the start changed.
-func startVote(t *testing.T, b *testBundle, options []string, delay int64) (plugin.ProcessHandler, plugin.ProcessChanges) {
+func startVote(t *testing.T, b *testBundle, options []string, delay int64) (plugin.ProcessHandler, plugintest.ProcessChanges) {
 	t.Helper()
 	pt := b.info.Processes[0]
 	require.Equal(t, "delayed-stochastic-vote", pt.Name)
 	h := pt.New(b.inst)
 	input, err := json.Marshal(map[string]any{"options": options, "delay": delay})
 	require.NoError(t, err)
-	p := plugin.NewProcess(plugin.ProcessRecord{ID: 1, Name: pt.Name, Input: input, Status: plugin.StatusCreated})
+	p := plugintest.NewProcess(plugintest.ProcessRecord{ID: 1, Name: pt.Name, Input: input, Status: plugin.StatusCreated})
 	require.NoError(t, h.Start(context.Background(), b.call(), p))
-	return h, p.Changes()
+	return h, plugintest.ProcessChangesOf(p)
 }
 
 // step runs one handler method on a fresh copy of rec, as the gateway does
 // for every invocation, and returns what it changed.
-func step(t *testing.T, b *testBundle, rec plugin.ProcessRecord,
-	fn func(context.Context, *plugin.Call, *plugin.Process) error) plugin.ProcessChanges {
+func step(t *testing.T, b *testBundle, rec plugintest.ProcessRecord,
+	fn func(context.Context, *plugin.Call, *plugin.Process) error) plugintest.ProcessChanges {
 	t.Helper()
-	p := plugin.NewProcess(rec)
+	p := plugintest.NewProcess(rec)
 	require.NoError(t, fn(context.Background(), b.call(), p))
-	return p.Changes()
+	return plugintest.ProcessChangesOf(p)
 }
 
 func TestDelayedStochasticVote(t *testing.T) {
@@ -118,7 +119,7 @@ func TestEveryOptionCanWin(t *testing.T) {
 }
 
 // requireWon checks that rec is a completed vote won by one of options.
-func requireWon(t *testing.T, rec plugin.ProcessRecord, options []string) {
+func requireWon(t *testing.T, rec plugintest.ProcessRecord, options []string) {
 	t.Helper()
 	require.Equal(t, plugin.StatusCompleted, rec.Status)
 	var out map[string]string

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/metagov/metagov-go/plugin"
+	"github.com/metagov/metagov-go/plugin/plugintest"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
 )
@@ -23,7 +24,7 @@ type testBundle struct {
 
 func setup(t *testing.T, config string) *testBundle {
 	t.Helper()
-	info, ok := plugin.Lookup("randomness")
+	info, ok := plugintest.Lookup("randomness")
 	require.True(t, ok)
 	inst := info.New()
 	env := plugin.Env{Community: "test", Config: json.RawMessage(config)}
@@ -37,7 +38,7 @@ func (b *testBundle) call() *plugin.Call {
 		v, ok := b.state[key]
 		return v, ok, nil
 	}
-	return plugin.NewCall(load, func() time.Time { return b.now })
+	return plugintest.NewCall(load, func() time.Time { return b.now })
 }
 
 // run performs the named action with JSON parameters.
@@ -57,15 +58,15 @@ func TestInitializeAndSetLuckyNumber(t *testing.T) {
 	b := setup(t, `{"default_low": 0, "default_high": 10}`)
 	c := b.call()
 	require.NoError(t, b.inst.(plugin.Initializer).Initialize(context.Background(), c))
-	require.JSONEq(t, `4`, string(c.Changes().State[luckyNumberKey]))
-	b.state = c.Changes().State
+	require.JSONEq(t, `4`, string(plugintest.Changes(c).State[luckyNumberKey]))
+	b.state = plugintest.Changes(c).State
 
 	c = b.call()
 	out, err := b.run(t, c, "set-lucky-number", `{"lucky_number": 7}`)
 	require.NoError(t, err)
 	require.Equal(t, luckyNumber{LuckyNumber: 7}, out)
-	require.JSONEq(t, `7`, string(c.Changes().State[luckyNumberKey]))
-	require.Empty(t, c.Changes().Events)
+	require.JSONEq(t, `7`, string(plugintest.Changes(c).State[luckyNumberKey]))
+	require.Empty(t, plugintest.Changes(c).Events)
 }
 
 func TestRandomInt(t *testing.T) {
@@ -108,7 +109,7 @@ func TestRandomInt(t *testing.T) {
 			value := out.(randomIntResult).Value
 			require.GreaterOrEqual(t, value, tt.wantLow)
 			require.Less(t, value, tt.wantHigh)
-			require.Empty(t, c.Changes().State)
+			require.Empty(t, plugintest.Changes(c).State)
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metagov/metagov-go/plugin"
+	"github.com/metagov/metagov-go/plugin/plugintest"
 	"github.com/metagov/metagov-go/plugins/twitter/twitterfake"
 )
 
@@ -24,7 +25,7 @@ type sdkInstance struct {
 
 func newSDKInstance(t *testing.T, fake *twitterfake.Server) *sdkInstance {
 	t.Helper()
-	info, ok := plugin.Lookup("twitter")
+	info, ok := plugintest.Lookup("twitter")
 	require.True(t, ok)
 	cfg, err := json.Marshal(config(fake, false))
 	require.NoError(t, err)
@@ -37,12 +38,12 @@ func newSDKInstance(t *testing.T, fake *twitterfake.Server) *sdkInstance {
 // poll runs one Poll and commits its changes.
 func (s *sdkInstance) poll(t *testing.T) {
 	t.Helper()
-	c := plugin.NewCall(func(_ context.Context, key string) (json.RawMessage, bool, error) {
+	c := plugintest.NewCall(func(_ context.Context, key string) (json.RawMessage, bool, error) {
 		v, ok := s.state[key]
 		return v, ok, nil
 	}, func() time.Time { return s.now })
 	require.NoError(t, s.inst.(plugin.Poller).Poll(context.Background(), c))
-	ch := c.Changes()
+	ch := plugintest.Changes(c)
 	for k, v := range ch.State {
 		s.state[k] = v
 	}

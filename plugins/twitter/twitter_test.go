@@ -11,6 +11,7 @@ import (
 	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/apptest"
 	"github.com/metagov/metagov-go/plugin"
+	"github.com/metagov/metagov-go/plugin/plugintest"
 	_ "github.com/metagov/metagov-go/plugins/twitter"
 	"github.com/metagov/metagov-go/plugins/twitter/twitterfake"
 )
@@ -208,7 +209,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestTimelineEvents(t *testing.T) {
 	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
 		t.Parallel()
-		info, ok := plugin.Lookup("twitter")
+		info, ok := plugintest.Lookup("twitter")
 		require.True(t, ok)
 		info.PollInterval = time.Second
 		fake := twitterfake.New(t, creds, me)

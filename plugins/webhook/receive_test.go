@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/metagov/metagov-go/plugin"
+	"github.com/metagov/metagov-go/plugin/plugintest"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
 )
@@ -18,7 +19,7 @@ import (
 // provision builds an instance through the registry, as the gateway does.
 func provision(t *testing.T, config string) *Webhook {
 	t.Helper()
-	info, ok := plugin.Lookup("webhook")
+	info, ok := plugintest.Lookup("webhook")
 	require.True(t, ok)
 	inst := info.New()
 	env := plugin.Env{Community: "test", Config: json.RawMessage(config), Now: func() time.Time { return testNow }}
@@ -41,7 +42,7 @@ func newTestState() *testState {
 // changes into state, and returns what it changed. Expired values read as
 // absent, as the gateway reads them.
 func receive(t *testing.T, w *Webhook, state *testState, now time.Time,
-	header http.Header, body string) (plugin.CallChanges, error) {
+	header http.Header, body string) (plugintest.CallChanges, error) {
 	t.Helper()
 	load := func(_ context.Context, key string) (json.RawMessage, bool, error) {
 		if until, ok := state.expires[key]; ok && !until.After(now) {
@@ -50,11 +51,11 @@ func receive(t *testing.T, w *Webhook, state *testState, now time.Time,
 		v, ok := state.values[key]
 		return v, ok, nil
 	}
-	c := plugin.NewCall(load, func() time.Time { return now })
+	c := plugintest.NewCall(load, func() time.Time { return now })
 	req := &plugin.WebhookRequest{Method: http.MethodPost, Header: header, Body: []byte(body), ReceivedAt: now}
 	_, err := w.ReceiveWebhook(context.Background(), c, req)
 	if err == nil {
-		changes := c.Changes()
+		changes := plugintest.Changes(c)
 		for k, v := range changes.State {
 			state.values[k] = v
 			delete(state.expires, k)
@@ -63,7 +64,7 @@ func receive(t *testing.T, w *Webhook, state *testState, now time.Time,
 			}
 		}
 	}
-	return c.Changes(), err
+	return plugintest.Changes(c), err
 }
 
 func TestReceiveWebhook(t *testing.T) {

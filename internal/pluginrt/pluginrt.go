@@ -1,0 +1,76 @@
+// Package pluginrt is the gateway's side of the plugin SDK: what only the
+// gateway (internal/core), the conformance kit (plugin/plugintest) and the
+// plugins' own tests call, kept out of package plugin so that its
+// documentation shows only what a plugin author uses.
+//
+// The gateway builds a *plugin.Call with [NewCall] for every invocation,
+// passes it to the plugin, and commits what [Changes] reports when the
+// invocation succeeds; a process invocation does the same with
+// [NewProcess] and [ProcessChanges]. Package plugin implements these (the
+// fields are its own) and hands them over at init through package
+// internal/pluginrt/hook, which says why it takes that shape.
+package pluginrt
+
+import (
+	"reflect"
+	"time"
+
+	"github.com/metagov/metagov-go/internal/pluginrt/hook"
+	"github.com/metagov/metagov-go/plugin"
+)
+
+// The SDK as package plugin registered it; plugin's init runs before this
+// package's, because this package imports it.
+var sdk = hook.Registered[plugin.Call, plugin.Process, plugin.Account, plugin.Initiator, plugin.Status, plugin.Info]()
+
+// StateLoaderFunc reads one durable state value; found is false when the key
+// was never set.
+type StateLoaderFunc = hook.StateLoaderFunc
+
+// StateListerFunc reads every durable state value whose key starts with
+// prefix.
+type StateListerFunc = hook.StateListerFunc
+
+// CallChanges is what an invocation changed, for the gateway to commit.
+type CallChanges = hook.CallChanges[plugin.Account, plugin.Initiator]
+
+// EmittedEvent is an event a plugin emitted, with its data encoded.
+type EmittedEvent = hook.EmittedEvent[plugin.Initiator]
+
+// ProcessRecord is the stored form of a process, as the gateway loads it.
+type ProcessRecord = hook.ProcessRecord[plugin.Status]
+
+// ProcessChanges is what an invocation changed in a process.
+type ProcessChanges = hook.ProcessChanges[plugin.Status]
+
+// NewCall starts a unit of work over the instance state that load reads and
+// list lists (either may be nil: no state), at the gateway's clock now (nil
+// is time.Now, for unit tests only).
+func NewCall(load StateLoaderFunc, list StateListerFunc, now func() time.Time) *plugin.Call {
+	return sdk.NewCall(load, list, now)
+}
+
+// Changes returns what the invocation c changed.
+func Changes(c *plugin.Call) CallChanges { return sdk.CallChanges(c) }
+
+// NewProcess wraps a stored process for one invocation.
+func NewProcess(rec ProcessRecord) *plugin.Process { return sdk.NewProcess(rec) }
+
+// ProcessChangesOf returns the process p after the invocation.
+func ProcessChangesOf(p *plugin.Process) ProcessChanges { return sdk.ProcessChanges(p) }
+
+// BoundTypes returns the input and output types of a RunFunc made by
+// plugin.Bind, and ok false for any other RunFunc (which it does not call):
+// the conformance kit compares them with the action's schemas.
+func BoundTypes(run plugin.RunFunc) (in, out reflect.Type, ok bool) { return sdk.BoundTypes(run) }
+
+// LinkQualityRank orders link qualities, weakest first: unknown (or empty)
+// 0, unconfirmed 1, confirmed (weak) 2, confirmed (strong) 3; -1 for
+// anything else.
+func LinkQualityRank(q string) int { return sdk.LinkQualityRank(q) }
+
+// List returns every registered plugin, sorted by name.
+func List() []plugin.Info { return sdk.List() }
+
+// Lookup returns the registered plugin with the given name.
+func Lookup(name string) (plugin.Info, bool) { return sdk.Lookup(name) }
