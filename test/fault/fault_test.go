@@ -162,33 +162,49 @@ func TestCrashSafety(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, resp.StatusCode)
 
+		// Several clients at once, so that the kill lands while SQLite
+		// commits a group of their transactions together: none of a group
+		// may be answered before it is durable.
+		var mu sync.Mutex
 		var acked []float64 // process ids the gateway answered 202 for
 		var ackedEvents []string
-		var loc struct {
-			ID float64 `json:"id"`
-		}
 		for round := 0; round < 4; round++ {
 			stop := time.Now().Add(time.Duration(300+rand.IntN(900)) * time.Millisecond)
-			for i := 0; time.Now().Before(stop); i++ {
-				req, _ := http.NewRequest("POST", "http://"+addr+"/api/internal/process/randomness.delayed-stochastic-vote",
-					bytes.NewBufferString(fmt.Sprintf(`{"options":["a","b","c"],"delay":0,"callback_url":%q}`, receiver+"/cb")))
-				req.Header.Set("X-Metagov-Community", "c")
-				if resp, err := http.DefaultClient.Do(req); err == nil {
-					if resp.StatusCode == http.StatusAccepted && json.NewDecoder(resp.Body).Decode(&loc) == nil {
-						acked = append(acked, loc.ID)
+			var wg sync.WaitGroup
+			for client := range 8 {
+				wg.Go(func() {
+					for i := 0; time.Now().Before(stop); i++ {
+						req, _ := http.NewRequest("POST", "http://"+addr+"/api/internal/process/randomness.delayed-stochastic-vote",
+							bytes.NewBufferString(fmt.Sprintf(`{"options":["a","b","c"],"delay":0,"callback_url":%q}`, receiver+"/cb")))
+						req.Header.Set("X-Metagov-Community", "c")
+						if resp, err := http.DefaultClient.Do(req); err == nil {
+							var loc struct {
+								ID float64 `json:"id"`
+							}
+							if resp.StatusCode == http.StatusAccepted && json.NewDecoder(resp.Body).Decode(&loc) == nil {
+								mu.Lock()
+								acked = append(acked, loc.ID)
+								mu.Unlock()
+							}
+							resp.Body.Close()
+						}
+						eventType := fmt.Sprintf("r%d-%d-%d", round, client, i)
+						body := fmt.Sprintf(`{"type":%q}`, eventType)
+						mac := hmac.New(sha256.New, []byte("s3cret"))
+						mac.Write([]byte(body))
+						if resp, err := post(addr, "/api/hooks/c/webhook/faultslug1", body,
+							"X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil))); err == nil && resp.StatusCode == http.StatusOK {
+							mu.Lock()
+							ackedEvents = append(ackedEvents, eventType)
+							mu.Unlock()
+						}
 					}
-					resp.Body.Close()
-				}
-				eventType := fmt.Sprintf("r%d-%d", round, i)
-				body := fmt.Sprintf(`{"type":%q}`, eventType)
-				mac := hmac.New(sha256.New, []byte("s3cret"))
-				mac.Write([]byte(body))
-				if resp, err := post(addr, "/api/hooks/c/webhook/faultslug1", body,
-					"X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil))); err == nil && resp.StatusCode == http.StatusOK {
-					ackedEvents = append(ackedEvents, eventType)
-				}
+				})
 			}
+			// Kill while the clients are still sending.
+			time.Sleep(time.Until(stop) - 50*time.Millisecond)
 			g.kill()
+			wg.Wait()
 			g = start(t, db, addr, receiver)
 		}
 		require.NotEmpty(t, acked)
