@@ -8,7 +8,8 @@
 // Reads go through the Store; every write goes through InTx, so a state
 // change and the work it causes (callbacks, driver events, timers) commit
 // together. On SQLite, writes share one connection, which serialises them in
-// Go instead of in SQLite's busy handler; reads use a separate pool and run
+// Go instead of in SQLite's busy handler, and concurrent transactions commit
+// together (group commit, see InTx); reads use a separate pool and run
 // concurrently thanks to WAL mode. One SQLite file serves one gateway
 // process; use PostgreSQL to run several.
 package store
