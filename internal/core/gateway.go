@@ -22,9 +22,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
-
 	"github.com/metagov/metagov-go/internal/egress"
 	"github.com/metagov/metagov-go/internal/metrics"
 	"github.com/metagov/metagov-go/internal/pluginrt"
@@ -82,16 +79,18 @@ type Config struct {
 	LegacyDriver bool
 }
 
-// Jobs inserts background jobs inside the caller's transaction. A
-// *river.Client[*sql.Tx] satisfies it.
-type Jobs interface {
-	InsertManyTx(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+// Scheduler queues background work inside the caller's transaction, so that
+// the work is queued if and only if the change that causes it commits. The
+// job kinds and their queue are internal/jobs'; core only says what to run.
+type Scheduler interface {
+	// QueueWakes queues a run of each process's Wake, in tx.
+	QueueWakes(ctx context.Context, tx *sql.Tx, processIDs []int64) error
 }
 
 // Gateway is the domain service behind the HTTP API and the job workers.
 type Gateway struct {
 	store *store.Store
-	jobs  Jobs
+	jobs  Scheduler
 	cfg   Config
 	log   *slog.Logger
 	types map[string]*pluginType
@@ -114,7 +113,7 @@ type Gateway struct {
 // thousands of typical records.
 const processCacheBytes = 16 << 20
 
-// New compiles the plugins' schemas and returns a gateway. Call SetJobs
+// New compiles the plugins' schemas and returns a gateway. Call SetScheduler
 // before serving.
 func New(st *store.Store, cfg Config) (*Gateway, error) {
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
@@ -150,9 +149,9 @@ func New(st *store.Store, cfg Config) (*Gateway, error) {
 		stateKeys: stateKeys, deliveryWake: make(chan struct{}, 1)}, nil
 }
 
-// SetJobs sets the job inserter. The job client needs the gateway to build
-// its workers, so it is given afterwards.
-func (g *Gateway) SetJobs(j Jobs) { g.jobs = j }
+// SetScheduler sets what queues background jobs. The job client needs the
+// gateway to build its workers, so it is given afterwards.
+func (g *Gateway) SetScheduler(s Scheduler) { g.jobs = s }
 
 // Plugins returns the plugins the gateway serves.
 func (g *Gateway) Plugins() []plugin.Info { return g.cfg.Plugins }

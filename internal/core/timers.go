@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/metagov/metagov-go/internal/store"
 )
 
@@ -29,25 +27,25 @@ func (g *Gateway) FireDueTimers(ctx context.Context) (int, error) {
 			if err != nil || len(due) == 0 {
 				return err
 			}
-			params := make([]river.InsertManyParams, 0, len(due))
+			wakes := make([]int64, 0, len(due))
 			for _, t := range due {
 				took, err := tx.TimerDelete(ctx, t.ID)
 				if err != nil {
 					return err
 				}
 				if took {
-					params = append(params, river.InsertManyParams{Args: WakeProcessArgs{ProcessID: t.ProcessID}})
+					wakes = append(wakes, t.ProcessID)
 				}
 			}
-			if len(params) == 0 {
+			if len(wakes) == 0 {
 				return nil // another gateway process took them
 			}
 			if g.jobs == nil {
-				return fmt.Errorf("firing timers: the gateway has no job client")
+				return fmt.Errorf("firing timers: the gateway has no job scheduler")
 			}
 			// Not cancelled half-way: see store.Tx.SQL.
-			if _, err := g.jobs.InsertManyTx(context.WithoutCancel(ctx), tx.SQL(), params); err != nil {
-				return fmt.Errorf("queueing wake-ups: %w", err)
+			if err := g.jobs.QueueWakes(context.WithoutCancel(ctx), tx.SQL(), wakes); err != nil {
+				return fmt.Errorf("firing timers: %w", err)
 			}
 			n = len(due)
 			return nil

@@ -117,7 +117,7 @@ func Migrate(ctx context.Context, st *store.Store) error {
 }
 
 // NewClient builds the job client with every worker and periodic poll, and
-// hands it to the gateway for transactional inserts. Call Start on it to
+// hands the gateway a Scheduler on it for transactional inserts. Call Start on it to
 // work jobs; a client that is never started still inserts.
 func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
@@ -137,13 +137,13 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 		// The gateway's timer watcher fires timers as they fall due; this
 		// is for the start, and a safety net.
 		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
-			func() (river.JobArgs, *river.InsertOpts) { return core.FireTimersArgs{}, nil },
+			func() (river.JobArgs, *river.InsertOpts) { return FireTimersArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return core.PruneEventsArgs{}, nil }, nil),
+			func() (river.JobArgs, *river.InsertOpts) { return PruneEventsArgs{}, nil }, nil),
 	}
 	for _, s := range g.PollSchedules() {
-		args := core.PollFanOutArgs{Plugin: s.Plugin, Process: s.Process}
+		args := PollFanOutArgs{Plugin: s.Plugin, Process: s.Process}
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(s.Interval),
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
@@ -174,6 +174,22 @@ func NewClient(g *core.Gateway, st *store.Store, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating job client: %w", err)
 	}
-	g.SetJobs(client)
+	g.SetScheduler(scheduler{client})
 	return client, nil
+}
+
+// scheduler queues the gateway's jobs on River, inside the gateway's
+// transactions, so that core needs neither River nor the job kinds.
+type scheduler struct{ client *Client }
+
+// QueueWakes implements core.Scheduler: a WakeProcessArgs job per process.
+func (s scheduler) QueueWakes(ctx context.Context, tx *sql.Tx, processIDs []int64) error {
+	params := make([]river.InsertManyParams, len(processIDs))
+	for i, id := range processIDs {
+		params[i] = river.InsertManyParams{Args: WakeProcessArgs{ProcessID: id}}
+	}
+	if _, err := s.client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("queueing wake-ups: %w", err)
+	}
+	return nil
 }

@@ -13,31 +13,31 @@ import (
 
 // wakeProcessWorker runs a process's durable timer.
 type wakeProcessWorker struct {
-	river.WorkerDefaults[core.WakeProcessArgs]
+	river.WorkerDefaults[WakeProcessArgs]
 	gateway *core.Gateway
 }
 
-func (w *wakeProcessWorker) Work(ctx context.Context, job *river.Job[core.WakeProcessArgs]) error {
+func (w *wakeProcessWorker) Work(ctx context.Context, job *river.Job[WakeProcessArgs]) error {
 	return w.gateway.WakeProcess(ctx, job.Args.ProcessID)
 }
 
 // pollProcessWorker polls one pending process.
 type pollProcessWorker struct {
-	river.WorkerDefaults[core.PollProcessArgs]
+	river.WorkerDefaults[PollProcessArgs]
 	gateway *core.Gateway
 }
 
-func (w *pollProcessWorker) Work(ctx context.Context, job *river.Job[core.PollProcessArgs]) error {
+func (w *pollProcessWorker) Work(ctx context.Context, job *river.Job[PollProcessArgs]) error {
 	return w.gateway.PollProcess(ctx, job.Args.ProcessID)
 }
 
 // pollInstanceWorker polls one plugin instance.
 type pollInstanceWorker struct {
-	river.WorkerDefaults[core.PollInstanceArgs]
+	river.WorkerDefaults[PollInstanceArgs]
 	gateway *core.Gateway
 }
 
-func (w *pollInstanceWorker) Work(ctx context.Context, job *river.Job[core.PollInstanceArgs]) error {
+func (w *pollInstanceWorker) Work(ctx context.Context, job *river.Job[PollInstanceArgs]) error {
 	return w.gateway.PollInstance(ctx, job.Args.InstanceID)
 }
 
@@ -46,11 +46,11 @@ func (w *pollInstanceWorker) Work(ctx context.Context, job *river.Job[core.PollI
 // processes. It queues one job per target so that one slow platform account
 // does not delay the others.
 type pollFanOutWorker struct {
-	river.WorkerDefaults[core.PollFanOutArgs]
+	river.WorkerDefaults[PollFanOutArgs]
 	gateway *core.Gateway
 }
 
-func (w *pollFanOutWorker) Work(ctx context.Context, job *river.Job[core.PollFanOutArgs]) error {
+func (w *pollFanOutWorker) Work(ctx context.Context, job *river.Job[PollFanOutArgs]) error {
 	ids, err := w.gateway.PollTargets(ctx, job.Args.Plugin, job.Args.Process)
 	if err != nil {
 		return err
@@ -60,9 +60,9 @@ func (w *pollFanOutWorker) Work(ctx context.Context, job *river.Job[core.PollFan
 	}
 	params := make([]river.InsertManyParams, 0, len(ids))
 	for _, id := range ids {
-		var args river.JobArgs = core.PollInstanceArgs{InstanceID: id}
+		var args river.JobArgs = PollInstanceArgs{InstanceID: id}
 		if job.Args.Process != "" {
-			args = core.PollProcessArgs{ProcessID: id}
+			args = PollProcessArgs{ProcessID: id}
 		}
 		params = append(params, river.InsertManyParams{Args: args})
 	}
@@ -77,23 +77,23 @@ func (w *pollFanOutWorker) Work(ctx context.Context, job *river.Job[core.PollFan
 // periodic schedule, on the elected leader only, and at start, which is when
 // timers that fell due while the gateway was down fire.
 type fireTimersWorker struct {
-	river.WorkerDefaults[core.FireTimersArgs]
+	river.WorkerDefaults[FireTimersArgs]
 	gateway *core.Gateway
 }
 
-func (w *fireTimersWorker) Work(ctx context.Context, _ *river.Job[core.FireTimersArgs]) error {
+func (w *fireTimersWorker) Work(ctx context.Context, _ *river.Job[FireTimersArgs]) error {
 	_, err := w.gateway.FireDueTimers(ctx)
 	return err
 }
 
 // pruneEventsWorker deletes events past their retention.
 type pruneEventsWorker struct {
-	river.WorkerDefaults[core.PruneEventsArgs]
+	river.WorkerDefaults[PruneEventsArgs]
 	gateway   *core.Gateway
 	retention time.Duration
 }
 
-func (w *pruneEventsWorker) Work(ctx context.Context, _ *river.Job[core.PruneEventsArgs]) error {
+func (w *pruneEventsWorker) Work(ctx context.Context, _ *river.Job[PruneEventsArgs]) error {
 	_, err := w.gateway.PruneEvents(ctx, w.retention)
 	return err
 }

@@ -1,4 +1,4 @@
-package core
+package jobs
 
 import (
 	"github.com/riverqueue/river"
