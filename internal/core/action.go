@@ -130,7 +130,7 @@ func (g *Gateway) runOnProcess(ctx context.Context, in *instance, v plugin.Insta
 	id := *target.ProcessID
 	row, err := g.store.ProcessGetByID(ctx, id)
 	if isNotFound(err) || (err == nil && row.InstanceID != in.row.ID) {
-		return newError(KindNotFound, "process_not_found", "no %s process with id %d", in.row.Name, id)
+		return newError(KindNotFound, CodeProcessNotFound, "no %s process with id %d", in.row.Name, id)
 	}
 	if err != nil {
 		return err

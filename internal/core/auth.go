@@ -155,7 +155,7 @@ func CreateAPIKey(ctx context.Context, st *store.Store, name string, slugs []str
 	for _, slug := range slugs {
 		c, err := st.CommunityGetBySlug(ctx, slug)
 		if isNotFound(err) {
-			return "", 0, newError(KindNotFound, "community_not_found", "Community '%s' not found", slug)
+			return "", 0, newError(KindNotFound, CodeCommunityNotFound, "Community '%s' not found", slug)
 		}
 		if err != nil {
 			return "", 0, err

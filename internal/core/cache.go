@@ -100,14 +100,14 @@ func (c *cache) observeGeneration(gen int64) bool {
 func (g *Gateway) community(ctx context.Context, slug string) (*communityEntry, error) {
 	e, err := g.loadCommunityBySlug(ctx, slug)
 	if err == nil && !principalFrom(ctx).allows(e.community.ID) {
-		return nil, newError(KindNotFound, "community_not_found", "Community '%s' not found", slug)
+		return nil, newError(KindNotFound, CodeCommunityNotFound, "Community '%s' not found", slug)
 	}
 	return e, err
 }
 
 func (g *Gateway) loadCommunityBySlug(ctx context.Context, slug string) (*communityEntry, error) {
 	if !storableText(slug) { // no slug is such text, and PostgreSQL would refuse the query
-		return nil, newError(KindNotFound, "community_not_found", "Community %q not found", slug)
+		return nil, newError(KindNotFound, CodeCommunityNotFound, "Community %q not found", slug)
 	}
 	e, epoch, ok := g.cache.get(slug)
 	if ok {
@@ -115,7 +115,7 @@ func (g *Gateway) loadCommunityBySlug(ctx context.Context, slug string) (*commun
 	}
 	c, err := g.store.CommunityGetBySlug(ctx, slug)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, newError(KindNotFound, "community_not_found", "Community '%s' not found", slug)
+		return nil, newError(KindNotFound, CodeCommunityNotFound, "Community '%s' not found", slug)
 	}
 	if err != nil {
 		return nil, err
@@ -126,7 +126,7 @@ func (g *Gateway) loadCommunityBySlug(ctx context.Context, slug string) (*commun
 // communityByID is community for callers that hold an id.
 func (g *Gateway) communityByID(ctx context.Context, id int64) (*communityEntry, error) {
 	if !principalFrom(ctx).allows(id) {
-		return nil, newError(KindNotFound, "community_not_found", "Community %d not found", id)
+		return nil, newError(KindNotFound, CodeCommunityNotFound, "Community %d not found", id)
 	}
 	e, epoch, ok := g.cache.getByID(id)
 	if ok {
@@ -134,7 +134,7 @@ func (g *Gateway) communityByID(ctx context.Context, id int64) (*communityEntry,
 	}
 	c, err := g.store.CommunityGetByID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, newError(KindNotFound, "community_not_found", "Community %d not found", id)
+		return nil, newError(KindNotFound, CodeCommunityNotFound, "Community %d not found", id)
 	}
 	if err != nil {
 		return nil, err

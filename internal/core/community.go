@@ -88,7 +88,7 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 		// it does not hold exists: PUT answers the same for every such slug,
 		// taken or free, and creates nothing. A limited key creates with POST
 		// and a generated slug (see CreateCommunity).
-		return CommunityView{}, false, newError(KindNotFound, "community_not_found",
+		return CommunityView{}, false, newError(KindNotFound, CodeCommunityNotFound,
 			"Community '%s' not found; a key limited to communities creates one with POST /api/internal/community without a slug", in.Slug)
 	}
 	var existing []store.PluginInstance
@@ -259,7 +259,7 @@ func (g *Gateway) DeleteCommunity(ctx context.Context, slug string) error {
 	err = g.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CommunityDelete(ctx, entry.community.ID); err != nil {
 			if isNotFound(err) { // a concurrent DELETE won
-				return newError(KindNotFound, "community_not_found", "Community '%s' not found", slug)
+				return newError(KindNotFound, CodeCommunityNotFound, "Community '%s' not found", slug)
 			}
 			return err
 		}

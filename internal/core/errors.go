@@ -43,11 +43,37 @@ const (
 	KindInternal
 )
 
+// Code is an Error's stable name for programs: the code of the API's JSON
+// error body.
+type Code string
+
+// The codes core branches on. Build these errors with the constants and test
+// for them with the sentinels below (errors.Is), never with their spelling,
+// so that a misspelt code does not compile.
+const (
+	// CodeCommunityNotFound: no community with that slug or id.
+	CodeCommunityNotFound Code = "community_not_found"
+	// CodeProcessNotFound: no process with that id (of that plugin and
+	// name).
+	CodeProcessNotFound Code = "process_not_found"
+	// CodeInstanceGone: the plugin instance a change refers to was removed
+	// meanwhile; nothing was written.
+	CodeInstanceGone Code = "instance_gone"
+)
+
+// Sentinels of the codes core branches on: errors.Is(err, errProcessNotFound)
+// holds for every *Error with that code (see Error.Is).
+var (
+	errCommunityNotFound = &Error{Kind: KindNotFound, Code: CodeCommunityNotFound}
+	errProcessNotFound   = &Error{Kind: KindNotFound, Code: CodeProcessNotFound}
+	errInstanceGone      = &Error{Kind: KindConflict, Code: CodeInstanceGone}
+)
+
 // Error is a failure the caller should hear about: its Detail is safe to
 // show, its Code is stable for programs, its Field points at the culprit.
 type Error struct {
 	Kind   ErrorKind
-	Code   string
+	Code   Code
 	Detail string
 	Field  string
 	Err    error
@@ -62,7 +88,14 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-func newError(kind ErrorKind, code, format string, args ...any) *Error {
+// Is makes errors.Is(err, sentinel) compare *Errors by code, so that an error
+// matches the sentinel of its code whatever its detail.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error) //nolint:errorlint // Is compares target itself; errors.Is walks the chain
+	return ok && t.Code != "" && t.Code == e.Code
+}
+
+func newError(kind ErrorKind, code Code, format string, args ...any) *Error {
 	return &Error{Kind: kind, Code: code, Detail: fmt.Sprintf(format, args...)}
 }
 
@@ -115,7 +148,7 @@ func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
 func errorCode(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Code
+		return string(e.Code)
 	}
 	return "internal"
 }

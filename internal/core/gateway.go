@@ -239,7 +239,7 @@ func (g *Gateway) writeTx(ctx context.Context, fn func(tx *store.Tx) error) erro
 	if store.IsMissingReference(err) {
 		// The instance (or its community, or the process) was removed by a
 		// request that committed first; ignoreGone treats this as done.
-		return &Error{Kind: KindConflict, Code: "instance_gone", Err: err,
+		return &Error{Kind: KindConflict, Code: CodeInstanceGone, Err: err,
 			Detail: "the plugin instance this request changes was removed meanwhile; nothing was written"}
 	}
 	return err

@@ -113,7 +113,7 @@ type AuthorizeInput struct {
 	CallbackURL string
 }
 
-func badParam(code, param, format string, args ...any) *Error {
+func badParam(code Code, param, format string, args ...any) *Error {
 	return &Error{Kind: KindInvalid, Code: code, Field: param, Detail: fmt.Sprintf(format, args...)}
 }
 
@@ -217,7 +217,7 @@ func (g *Gateway) Authorize(ctx context.Context, name string, in AuthorizeInput)
 	if err != nil {
 		var ie *plugin.InstallError
 		if errors.As(err, &ie) {
-			return "", &Error{Kind: KindInvalid, Code: ie.Code, Detail: ie.Error(), Err: err}
+			return "", &Error{Kind: KindInvalid, Code: Code(ie.Code), Detail: ie.Error(), Err: err}
 		}
 		return "", fromPlugin(name, fmt.Errorf("building the authorization URL: %w", err))
 	}
@@ -292,7 +292,7 @@ func (g *Gateway) Callback(ctx context.Context, name string, query url.Values) (
 	if s.Community != "" && !s.New {
 		if community, err = g.store.CommunityGetBySlug(ctx, s.Community); err != nil {
 			if isNotFound(err) {
-				return back.fail("community_not_found", "there is no community "+s.Community), nil
+				return back.fail(string(CodeCommunityNotFound), "there is no community "+s.Community), nil
 			}
 			return "", err
 		}
@@ -575,7 +575,7 @@ func (b *redirectBack) failWith(ctx context.Context, log *slog.Logger, name stri
 	var ce *Error
 	if errors.As(fromPlugin(name, err), &ce) {
 		log.WarnContext(ctx, "OAuth install failed", slog.Any("error", err))
-		return b.fail(ce.Code, ce.Detail)
+		return b.fail(string(ce.Code), ce.Detail)
 	}
 	log.ErrorContext(ctx, "OAuth install failed", slog.Any("error", err))
 	return b.fail("server_error", "the install failed; the gateway's log has the details")

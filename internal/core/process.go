@@ -211,16 +211,15 @@ func (g *Gateway) loadProcessCached(ctx context.Context, pluginName, name string
 		}
 	}
 	if isNotFound(err) || (err == nil && (row.Plugin != pluginName || row.Name != name)) {
-		return row, nil, newError(KindNotFound, "process_not_found", "no %s.%s process with id %d", pluginName, name, id)
+		return row, nil, newError(KindNotFound, CodeProcessNotFound, "no %s.%s process with id %d", pluginName, name, id)
 	}
 	if err != nil {
 		return row, nil, err
 	}
 	entry, err := g.communityByID(ctx, row.CommunityID)
 	if err != nil {
-		var e *Error
-		if errors.As(err, &e) && e.Code == "community_not_found" {
-			return row, nil, newError(KindNotFound, "process_not_found", "no %s.%s process with id %d", pluginName, name, id)
+		if errors.Is(err, errCommunityNotFound) {
+			return row, nil, newError(KindNotFound, CodeProcessNotFound, "no %s.%s process with id %d", pluginName, name, id)
 		}
 		return row, nil, err
 	}
@@ -283,8 +282,7 @@ func (g *Gateway) PollProcess(ctx context.Context, id int64) error {
 // ignoreGone treats a process or instance that disappeared as done: a timer
 // or poll for it has nothing left to do.
 func ignoreGone(err error) error {
-	var e *Error
-	if errors.As(err, &e) && (e.Code == "process_not_found" || e.Code == "instance_gone") {
+	if errors.Is(err, errProcessNotFound) || errors.Is(err, errInstanceGone) {
 		return nil
 	}
 	return err
@@ -298,7 +296,7 @@ func (g *Gateway) step(ctx context.Context, id int64, auditAction string, fn ste
 	defer g.lockProcess(id)()
 	row, err := g.store.ProcessGetByID(ctx, id)
 	if isNotFound(err) {
-		return row, nil, newError(KindNotFound, "process_not_found", "no process with id %d", id)
+		return row, nil, newError(KindNotFound, CodeProcessNotFound, "no process with id %d", id)
 	}
 	if err != nil {
 		return row, nil, err
@@ -325,7 +323,7 @@ func (g *Gateway) step(ctx context.Context, id int64, auditAction string, fn ste
 
 // processContext finds the community, instance and handler of a process.
 func (g *Gateway) processContext(ctx context.Context, row store.Process) (*communityEntry, *instance, plugin.ProcessHandler, error) {
-	gone := newError(KindConflict, "instance_gone", "the plugin instance of process %d was removed", row.ID)
+	gone := newError(KindConflict, CodeInstanceGone, "the plugin instance of process %d was removed", row.ID)
 	entry, err := g.communityByID(ctx, row.CommunityID)
 	if err != nil {
 		return nil, nil, nil, err

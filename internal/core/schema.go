@@ -117,7 +117,7 @@ func checkNumbers(doc any, at string) error {
 
 // invalidJSON is the caller's error for a document decodeJSON refused;
 // what names it ("the parameters", "randomness config").
-func invalidJSON(code, what string, err error) *Error {
+func invalidJSON(code Code, what string, err error) *Error {
 	var ne *numberError
 	if errors.As(err, &ne) {
 		return &Error{Kind: KindInvalid, Code: code, Field: ne.Field, Detail: what + ": " + ne.Error()}

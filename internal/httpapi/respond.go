@@ -63,7 +63,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	switch {
 	case errors.As(err, &ae):
 	case errors.As(err, &ce):
-		ae = &apiError{status: kindStatus[ce.Kind], body: errorBody{Detail: ce.Detail, Code: ce.Code, Field: ce.Field}}
+		ae = &apiError{status: kindStatus[ce.Kind], body: errorBody{Detail: ce.Detail, Code: string(ce.Code), Field: ce.Field}}
 		if ae.status == 0 {
 			ae.status = http.StatusInternalServerError
 		}
