@@ -32,6 +32,9 @@
 //     parses it; an error answers 401 and nothing runs.
 //   - [WebhookReceiver]: turns a verified webhook into events and state.
 //   - [Poller]: runs every Info.PollInterval, once across the cluster.
+//   - [Disabler]: runs when the instance is disabled or replaced, to undo
+//     what it set up on the platform (a webhook it registered); it cannot
+//     refuse, and a failure reaches the caller as a warning.
 //
 // Governance processes are described by a [ProcessType] whose New returns a
 // [ProcessHandler]; the handler may also implement [ProcessCloser],

@@ -248,6 +248,23 @@ type Initializer interface {
 	Initialize(ctx context.Context, c *Call) error
 }
 
+// Disabler is implemented by instances that set something up on the
+// platform that must not outlive them, such as a webhook they registered.
+// Disable runs when the instance goes away: disabled (DELETE on the plugin,
+// with force or not), left out of a community's plugin list (PUT on the
+// community, which is also how a config naming another platform account
+// replaces an instance), or deleted with its community. It runs after the
+// removal is committed, with the instance as it was (its config, and its
+// state as it was just before, through c.State()), and it cannot stop the
+// removal: an error, a timeout (the gateway gives it a bounded time) or a
+// [Call.Warn] is logged and returned to the caller as a warning, and
+// nothing Disable changes through c is kept. A config change that keeps
+// the instance does not call it: Initialize runs again instead, and undoes
+// what the old config set up itself.
+type Disabler interface {
+	Disable(ctx context.Context, c *Call) error
+}
+
 // Poller is implemented by instances that fetch events from a platform that
 // cannot push them. Poll runs every Info.PollInterval, once across all
 // gateway processes sharing a database.

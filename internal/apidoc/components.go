@@ -165,6 +165,12 @@ func (b *builder) addSharedComponents() {
 			"slug":          str("Unique identifier of the community, used in paths and in the `X-Metagov-Community` header."),
 			"readable_name": str("Human-readable name; may be empty."),
 			"plugins":       obj{"type": "array", "items": ref(schemaPlugin)},
+			"warnings": obj{
+				"type":        "array",
+				"items":       obj{"type": "string"},
+				"readOnly":    true,
+				"description": "Only in the answer to a replacement that removed plugins, when one could not undo its setup on its platform (such as a webhook it registered).",
+			},
 		},
 	}
 	s[schemaCommunityPlugin] = obj{

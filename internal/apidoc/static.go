@@ -145,7 +145,8 @@ func (b *builder) addStaticRoutes() error {
 			Description: "Creates the community if it does not exist (201), otherwise replaces it (200): " +
 				"listed plugins are enabled or updated, plugins not listed are disabled. All or nothing. " +
 				"A key limited to communities replaces only its own: any other slug, taken or free, is 404. " +
-				"A plugin to disable that has processes that have not completed is refused (409) unless `force=true`.",
+				"A plugin to disable that has processes that have not completed is refused (409) unless `force=true`. " +
+				"A disabled plugin that could not remove what it set up on its platform (a webhook) is reported in `warnings`.",
 			Parameters:  []any{slug, forceParam()},
 			RequestBody: &requestBody{Content: jsonContent(ref(schemaCommunityReplace))},
 			Responses: with(errs(400, 404, 409, 422, 500, 502, 504), map[int]any{
@@ -159,6 +160,8 @@ func (b *builder) addStaticRoutes() error {
 			Description: "Deletes the community with its plugin instances and processes.",
 			Parameters:  []any{slug},
 			Responses: with(errs(404, 500), map[int]any{
+				200: jsonResponse("The community was deleted, but a plugin could not undo its setup on its platform "+
+					"(such as a webhook it registered); the warnings say what is left.", removalWarnings),
 				204: response{Description: "The community was deleted."},
 			}),
 		}},
@@ -178,7 +181,8 @@ func (b *builder) addStaticRoutes() error {
 			Description: "Deletes the plugin instance with this id, with its state; its processes stay readable. " +
 				"An instance with processes that have not completed is refused (409, naming them) unless `force=true`: " +
 				"then the plugin closes those it can, the others complete with the error `plugin_removed`, " +
-				"and each one's callback is delivered.",
+				"and each one's callback is delivered. Once the instance is deleted, a plugin that set something up on the platform " +
+				"(a webhook) removes it; if that fails or times out the instance is deleted all the same and the answer is 200 with `warnings`.",
 			Parameters: []any{
 				pluginParam("name"),
 				pathParam("id", "Plugin instance id.", obj{"type": "integer", "format": "int64"}),
@@ -186,6 +190,8 @@ func (b *builder) addStaticRoutes() error {
 				forceParam(),
 			},
 			Responses: with(errs(400, 404, 409, 500), map[int]any{
+				200: jsonResponse("The plugin instance was deleted, but the plugin could not undo its setup on the platform "+
+					"(such as a webhook it registered); the warnings say what is left.", removalWarnings),
 				204: response{Description: "The plugin instance was deleted."},
 			}),
 		}},
@@ -342,4 +348,14 @@ func page(items string, item obj) obj {
 		items:  obj{"type": "array", "items": item},
 		"next": obj{"type": "integer"},
 	}}
+}
+
+// removalWarnings is the body of a removal that succeeded with warnings.
+var removalWarnings = obj{
+	"type":     "object",
+	"required": []string{"warnings"},
+	"properties": obj{
+		"warnings": obj{"type": "array", "items": obj{"type": "string"},
+			"description": "What each removed plugin could not undo on its platform, for a person to act on."},
+	},
 }

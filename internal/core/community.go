@@ -98,6 +98,7 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 		}
 	}
 	var prepared []*preparedInstance
+	var disabling []*disabling
 	if in.Plugins != nil {
 		for _, pc := range *in.Plugins {
 			p, err := g.prepareInstance(ctx, in.Slug, existing, pc)
@@ -109,6 +110,7 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 		if err := g.checkDuplicates(prepared); err != nil {
 			return CommunityView{}, false, err
 		}
+		disabling = g.disablers(ctx, removed(existing, prepared))
 		if in.Force {
 			for _, row := range removed(existing, prepared) {
 				if err := g.closeForRemoval(ctx, row); err != nil {
@@ -161,6 +163,9 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 				kept[row.ID] = true
 				names = append(names, row.Name)
 			}
+			if err := g.snapshot(ctx, tx, disabling); err != nil {
+				return err
+			}
 			for _, row := range existing {
 				if !kept[row.ID] {
 					if err := g.removeInstance(ctx, tx, c, row, in.Force); err != nil {
@@ -183,9 +188,11 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 		g.auth.drop()
 		ctx = WithPrincipal(ctx, principal.with(createdID))
 	}
+	warnings := g.runDisablers(ctx, disabling)
 	view, err := g.GetCommunity(ctx, in.Slug)
 	if err == nil {
 		withWarnings(&view, prepared)
+		view.Warnings = warnings
 	}
 	return view, !exists, err
 }
@@ -250,13 +257,23 @@ func (g *Gateway) ShowCommunity(ctx context.Context, slug string) (CommunityView
 	return v, nil
 }
 
-// DeleteCommunity deletes a community with everything it owns.
-func (g *Gateway) DeleteCommunity(ctx context.Context, slug string) error {
+// DeleteCommunity deletes a community with everything it owns. Its
+// instances' plugin.Disablers then undo their setup on the platforms; what
+// they could not do comes back as warnings.
+func (g *Gateway) DeleteCommunity(ctx context.Context, slug string) (warnings []string, err error) {
 	entry, err := g.community(ctx, slug)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	rows := make([]store.PluginInstance, 0, len(entry.instances))
+	for _, in := range entry.instances {
+		rows = append(rows, in.row)
+	}
+	disabling := g.disablers(ctx, rows)
 	err = g.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := g.snapshot(ctx, tx, disabling); err != nil {
+			return err
+		}
 		if err := tx.CommunityDelete(ctx, entry.community.ID); err != nil {
 			if isNotFound(err) { // a concurrent DELETE won
 				return newError(KindNotFound, CodeCommunityNotFound, "Community '%s' not found", slug)
@@ -269,7 +286,10 @@ func (g *Gateway) DeleteCommunity(ctx context.Context, slug string) error {
 		return tx.ConfigGenerationBump(ctx)
 	})
 	g.cache.dropAll()
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return g.runDisablers(ctx, disabling), nil
 }
 
 // Hooks lists the webhook receiver paths of a community's plugins that take

@@ -48,7 +48,8 @@ func TestGoneProcessesAreDone(t *testing.T) {
 	require.NoError(t, g.WakeProcess(ctx, v.ID+1000), "a process that never was")
 	require.NoError(t, g.PollProcess(ctx, v.ID+1000), "a process that never was")
 
-	require.NoError(t, g.DeleteCommunity(ctx, "c"))
+	_, err = g.DeleteCommunity(ctx, "c")
+	require.NoError(t, err)
 	require.NoError(t, g.WakeProcess(ctx, v.ID), "a process deleted with its community")
 	require.NoError(t, g.PollProcess(ctx, v.ID), "a process deleted with its community")
 	_, err = g.GetProcess(ctx, "kit", "instant", v.ID)

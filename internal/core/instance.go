@@ -335,44 +335,50 @@ func (g *Gateway) EnablePlugin(ctx context.Context, slug, name string, config js
 // instance must belong to that community; its name must match. An instance
 // with processes that have not completed is refused (409) unless force is
 // set: then they are closed through the plugin where it can, and the rest
-// completed with an error (see removeInstance).
-func (g *Gateway) DisablePlugin(ctx context.Context, slug, name string, id int64, force bool) error {
+// completed with an error (see removeInstance). Once the removal is
+// committed, a plugin.Disabler undoes its setup on the platform; what it
+// could not do comes back as warnings, not as an error.
+func (g *Gateway) DisablePlugin(ctx context.Context, slug, name string, id int64, force bool) (warnings []string, err error) {
 	notFound := newError(KindNotFound, "plugin_not_found", "no %s plugin with id %d", name, id)
 	if slug != "" {
 		notFound.Detail += " in community " + slug
 	}
 	row, err := g.store.PluginInstanceGetByID(ctx, id)
 	if isNotFound(err) {
-		return notFound
+		return nil, notFound
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if row.Name != name || !principalFrom(ctx).allows(row.CommunityID) {
-		return notFound
+		return nil, notFound
 	}
 	if slug != "" {
 		entry, err := g.community(ctx, slug)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if entry.community.ID != row.CommunityID {
-			return notFound
+			return nil, notFound
 		}
 	}
 	community, err := g.store.CommunityGetByID(ctx, row.CommunityID)
 	if isNotFound(err) { // deleted with its community meanwhile
-		return notFound
+		return nil, notFound
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if force {
 		if err := g.closeForRemoval(ctx, row); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	disabling := g.disablers(ctx, []store.PluginInstance{row})
 	err = g.writeTx(ctx, func(tx *store.Tx) error {
+		if err := g.snapshot(ctx, tx, disabling); err != nil {
+			return err
+		}
 		if err := g.removeInstance(ctx, tx, community, row, force); err != nil {
 			return err
 		}
@@ -382,7 +388,10 @@ func (g *Gateway) DisablePlugin(ctx context.Context, slug, name string, id int64
 		return tx.ConfigGenerationBump(ctx)
 	})
 	g.cache.dropAll()
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return g.runDisablers(ctx, disabling), nil
 }
 
 // checkDuplicates refuses a plugin list that names one instance twice.

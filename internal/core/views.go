@@ -14,6 +14,10 @@ type CommunityView struct {
 	Slug         string       `json:"slug"`
 	ReadableName string       `json:"readable_name"`
 	Plugins      []PluginView `json:"plugins"`
+	// Warnings are notices about the plugins a replacement removed that
+	// could not undo their setup on the platform (see plugin.Disabler);
+	// absent otherwise.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // PluginView is a plugin instance as the API shows it.

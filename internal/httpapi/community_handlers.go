@@ -69,10 +69,11 @@ func (h *handler) getCommunity(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) deleteCommunity(w http.ResponseWriter, r *http.Request) error {
-	if err := h.gateway.DeleteCommunity(r.Context(), r.PathValue("slug")); err != nil {
+	warnings, err := h.gateway.DeleteCommunity(r.Context(), r.PathValue("slug"))
+	if err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	writeRemoved(w, warnings)
 	return nil
 }
 

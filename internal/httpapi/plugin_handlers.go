@@ -70,11 +70,23 @@ func (h *handler) disablePlugin(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Without the header any community's instance can be named, as in the
 	// original API; with it, only that community's.
-	if err := h.gateway.DisablePlugin(r.Context(), r.Header.Get(communityHeader), name, id, force); err != nil {
+	warnings, err := h.gateway.DisablePlugin(r.Context(), r.Header.Get(communityHeader), name, id, force)
+	if err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	writeRemoved(w, warnings)
 	return nil
+}
+
+// writeRemoved answers a removal that succeeded: 204, or 200 with the
+// warnings of plugins that could not undo their setup on the platform
+// (plugin.Disabler), which the removal did not wait for.
+func writeRemoved(w http.ResponseWriter, warnings []string) {
+	if len(warnings) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string][]string{"warnings": warnings})
 }
 
 func (h *handler) pluginSchemas(w http.ResponseWriter, r *http.Request) error {

@@ -46,8 +46,16 @@ func exerciseGateway(t testing.TB, info plugin.Info, s Suite) {
 	if config == nil {
 		config = map[string]any{}
 	}
-	if resp := gw.Do("POST", "/api/internal/plugin/"+info.Name, config, r.hdr...); resp.Status != http.StatusCreated {
-		t.Fatalf("plugintest: %s: enabling the plugin with Suite.Config: %d %s", info.Name, resp.Status, resp.Body)
+	enabled := gw.Do("POST", "/api/internal/plugin/"+info.Name, config, r.hdr...)
+	if enabled.Status != http.StatusCreated {
+		t.Fatalf("plugintest: %s: enabling the plugin with Suite.Config: %d %s", info.Name, enabled.Status, enabled.Body)
+		return
+	}
+	var instance struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal(enabled.Body, &instance); err != nil || instance.ID == 0 {
+		t.Fatalf("plugintest: %s: enabling the plugin answered no instance id: %s", info.Name, enabled.Body)
 		return
 	}
 
@@ -77,6 +85,30 @@ func exerciseGateway(t testing.TB, info plugin.Info, s Suite) {
 		}
 	}
 	r.webhooks(s)
+	r.disable(instance.ID)
+}
+
+// disable removes the instance, with force since a process may have been
+// kept open: the removal must succeed, and a plugin.Disabler must complete
+// (a 200 carries the warnings of one that failed or timed out).
+func (r *run) disable(id int64) {
+	r.t.Helper()
+	what := fmt.Sprintf("DELETE /api/internal/plugin/%s/%d?force=true", r.info.Name, id)
+	resp := r.gw.Do("DELETE", fmt.Sprintf("/api/internal/plugin/%s/%d?force=true", r.info.Name, id), nil, r.hdr...)
+	if resp.Status == http.StatusOK {
+		r.errorf("%s: the plugin's Disable did not complete on the plugin's own fixtures (it failed, or took longer than the gateway allows); it said: %s", what, resp.Body)
+		return
+	}
+	if !r.checkAnswer(what, resp, http.StatusNoContent, "") {
+		return
+	}
+	got := r.gw.Do("GET", "/api/internal/community/"+community, nil)
+	var c struct {
+		Plugins []json.RawMessage `json:"plugins"`
+	}
+	if err := json.Unmarshal(got.Body, &c); err != nil || len(c.Plugins) > 0 {
+		r.errorf("%s: the instance is still listed: %s", what, got.Body)
+	}
 }
 
 func (r *run) errorf(format string, args ...any) {

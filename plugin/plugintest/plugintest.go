@@ -43,7 +43,9 @@
 //     wrong JSON type with 400 naming it, not 500; every fixture process is
 //     pending or completed once started, its outcome matches its schema, and
 //     DELETE completes it if its handler implements [plugin.ProcessCloser]
-//     (405 otherwise).
+//     (405 otherwise). Last, DELETE on the instance (with force) succeeds,
+//     and a [plugin.Disabler]'s Disable completes: a failure or a timeout,
+//     which the gateway would report as a warning, is a finding.
 //   - A plugin that verifies webhooks ([plugin.WebhookVerifier]) must come
 //     with Suite.Webhook: an unsigned request and one whose body was changed
 //     after signing are 401 and make no event; a signed one is accepted and

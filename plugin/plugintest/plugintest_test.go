@@ -116,6 +116,16 @@ type toy struct {
 	verify   bool // VerifyWebhook checks the signature
 	dedup    bool // ReceiveWebhook drops ids seen before
 	badError bool // the action fails with a plain error
+	// badDisable makes Disable fail, as on a platform that refuses.
+	badDisable bool
+}
+
+// Disable undoes nothing, or fails for the badDisable variant.
+func (x *toy) Disable(context.Context, *plugin.Call) error {
+	if x.badDisable {
+		return &plugin.PlatformError{Platform: "toy", Status: http.StatusForbidden, Message: "not yours to delete"}
+	}
+	return nil
 }
 
 func (x *toy) Provision(_ context.Context, env plugin.Env) error {
@@ -226,6 +236,7 @@ type variant struct {
 	noDedup    bool
 	badError   bool
 	badClose   bool
+	badDisable bool
 	outputBind plugin.RunFunc
 }
 
@@ -241,7 +252,7 @@ func toyPlugin(v variant) string {
 		Name:   name,
 		Config: toyConfig,
 		New: func() plugin.Instance {
-			return &toy{verify: !v.noVerify, dedup: !v.noDedup, badError: v.badError}
+			return &toy{verify: !v.noVerify, dedup: !v.noDedup, badError: v.badError, badDisable: v.badDisable}
 		},
 		Actions: []plugin.Action{{
 			Name: "add", Input: addInput, Output: addOutput, Run: plugin.Bind((*toy).add),
@@ -411,6 +422,12 @@ func TestCloseThatDoesNotCompleteIsFlagged(t *testing.T) {
 	t.Parallel()
 	name := toyPlugin(variant{name: "badclose", badClose: true})
 	requireFinding(t, exercise(t, toySuite(name)), "process poll close")
+}
+
+func TestDisableThatFailsIsFlagged(t *testing.T) {
+	t.Parallel()
+	name := toyPlugin(variant{name: "baddisable", badDisable: true})
+	requireFinding(t, exercise(t, toySuite(name)), "Disable did not complete", "not yours to delete")
 }
 
 func TestVerifierThatAcceptsAnythingIsFlagged(t *testing.T) {

@@ -146,6 +146,31 @@ func (oc *OpenCollective) registerWebhook(ctx context.Context, c *plugin.Call) e
 	return nil
 }
 
+// Disable deletes the webhook Initialize registered, so that Open
+// Collective stops posting the collective's activities to a gateway path
+// that no longer answers (and whose webhook_slug a new instance might
+// reuse). A webhook already gone, deleted on the website, is nothing to
+// undo. The gateway reports any other failure as a warning: the instance
+// is removed all the same, and the webhook can be deleted on the
+// collective's settings page.
+func (oc *OpenCollective) Disable(ctx context.Context, c *plugin.Call) error {
+	var hook registeredWebhook
+	found, err := c.State().Get(ctx, webhookKey, &hook)
+	if err != nil {
+		return fmt.Errorf("deleting webhook: %w", err)
+	}
+	if !found || hook.ID == "" {
+		return nil
+	}
+	vars := map[string]any{"webhook": map[string]any{"id": hook.ID}}
+	err = oc.client.do(ctx, "deleting webhook "+hook.ID, deleteWebhookMutation, vars, nil)
+	var pe *plugin.PlatformError
+	if errors.As(err, &pe) && pe.Rejected && strings.Contains(strings.ToLower(pe.Message), "webhook not found") {
+		return nil
+	}
+	return err
+}
+
 // refusesURL reports whether a refusal of createWebhook is about the URL,
 // as the messages of Open Collective's Notification model and
 // lib/webhooks.ts put it ("Webhook URL must be a valid URL", "IP addresses

@@ -151,6 +151,7 @@ func (oc *OpenCollective) Provision(_ context.Context, env plugin.Env) error {
 var (
 	_ plugin.Provisioner     = (*OpenCollective)(nil)
 	_ plugin.Initializer     = (*OpenCollective)(nil)
+	_ plugin.Disabler        = (*OpenCollective)(nil)
 	_ plugin.WebhookReceiver = (*OpenCollective)(nil)
 	_ plugin.ProcessHandler  = vote{}
 	_ plugin.ProcessPoller   = vote{}

@@ -77,7 +77,8 @@ mutation CreateWebhook($webhook: WebhookCreateInput!) {
   createWebhook(webhook: $webhook) { id legacyId webhookUrl activityType }
 }`
 
-// deleteWebhookMutation removes a webhook registered for an older URL.
+// deleteWebhookMutation removes a webhook registered for an older URL, or
+// by an instance being disabled.
 const deleteWebhookMutation = `
 mutation DeleteWebhook($webhook: WebhookReferenceInput!) {
   deleteWebhook(webhook: $webhook) { id }

@@ -58,6 +58,15 @@ func (f *Fake) SetHost(name, addr string) {
 	f.hosts[strings.ToLower(name)] = netip.MustParseAddr(addr)
 }
 
+// AddAdmin makes the bot an admin of the collective slug (such as
+// OtherCollectiveSlug), so that a plugin config can move to it.
+func (f *Fake) AddAdmin(slug string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.accountBySlug(slug)
+	a.members = append(a.members, member{"ADMIN", f.bot, f.now()})
+}
+
 // RequireTwoFactor turns two-factor authentication on for the bot's account
 // (as a collective's "require 2FA for admins" policy makes its admins do):
 // createWebhook and processExpense then refuse a token that was not created

@@ -141,3 +141,51 @@ func TestCreateWebhookRefusals(t *testing.T) {
 		require.Contains(t, create(t, f, "https://hooks.example.org/x"), `"webhookUrl"`)
 	})
 }
+
+// TestDeleteWebhookRefusals checks that deleteWebhook refuses what Open
+// Collective refuses (WebhookMutations.ts): a webhook that does not exist,
+// and one of an account the caller does not administer. Two-factor
+// authentication is asked only on login there, so a token not
+// pre-authorized for it may still delete.
+func TestDeleteWebhookRefusals(t *testing.T) {
+	t.Parallel()
+	call := func(t *testing.T, f *Fake, query string, vars map[string]any) string {
+		t.Helper()
+		r, err := http.NewRequest(http.MethodPost, f.URL+"/graphql/v2", strings.NewReader(req(query, vars)))
+		require.NoError(t, err)
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Personal-Token", PersonalToken)
+		resp, err := http.DefaultClient.Do(r)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+		return string(body)
+	}
+	const create = `mutation($w: WebhookCreateInput!) { createWebhook(webhook: $w) { id } }`
+	const del = `mutation($w: WebhookReferenceInput!) { deleteWebhook(webhook: $w) { id } }`
+	f := New(t)
+	f.SetHost("hooks.example.org", "93.184.215.14")
+	call(t, f, create, map[string]any{"w": map[string]any{"account": map[string]any{"slug": CollectiveSlug},
+		"activityType": "ACTIVITY_ALL", "webhookUrl": "https://hooks.example.org/x"}})
+	hooks := f.Webhooks()
+	require.Len(t, hooks, 1)
+
+	f.mu.Lock()
+	f.seq++
+	foreign := &webhook{legacyID: f.seq, id: "not_foreign", account: f.accountBySlug(OtherCollectiveSlug), url: "https://hooks.example.org/y"}
+	f.webhooks = append(f.webhooks, foreign)
+	f.mu.Unlock()
+	body := call(t, f, del, map[string]any{"w": map[string]any{"id": foreign.id}})
+	require.Contains(t, body, "You don't have sufficient permissions to delete this webhook")
+	require.Contains(t, body, `"code":"Forbidden"`)
+	require.Len(t, f.Webhooks(), 2)
+
+	f.RequireTwoFactor(false)
+	require.Contains(t, call(t, f, del, map[string]any{"w": map[string]any{"id": hooks[0].ID}}), `"deleteWebhook":{"id":"`+hooks[0].ID+`"}`)
+	require.Len(t, f.Webhooks(), 1)
+	body = call(t, f, del, map[string]any{"w": map[string]any{"id": hooks[0].ID}})
+	require.Contains(t, body, "Webhook not found")
+	require.Contains(t, body, `"code":"NotFound"`)
+}

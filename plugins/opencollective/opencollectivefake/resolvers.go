@@ -154,9 +154,16 @@ func (s *session) mutationRoot() obj {
 			if err := s.loggedIn("delete a webhook"); err != nil {
 				return nil, err
 			}
+			// As WebhookMutations.ts: an unknown webhook is NotFound; one of
+			// an account the caller does not administer is Forbidden. Two-factor
+			// authentication is only asked on login (onlyAskOnLogin), so a
+			// token is not refused for it here, unlike in createWebhook.
 			ref, _ := args["webhook"].(map[string]any)
 			for i, w := range f.webhooks {
 				if ref["id"] == w.id || (ref["legacyId"] != nil && toInt(ref["legacyId"]) == w.legacyID) {
+					if !w.account.isAdmin(s.viewer) {
+						return nil, &gqlError{Message: "You don't have sufficient permissions to delete this webhook", Code: "Forbidden"}
+					}
 					f.webhooks = append(f.webhooks[:i], f.webhooks[i+1:]...)
 					return s.webhook(w), nil
 				}

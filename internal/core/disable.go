@@ -1,0 +1,144 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/metagov/metagov-go/internal/pluginrt"
+	"github.com/metagov/metagov-go/internal/store"
+	"github.com/metagov/metagov-go/plugin"
+)
+
+// disableTimeout bounds a plugin's Disable. The removal is committed
+// before it runs, so waiting longer would only hold the caller's answer
+// for a platform that is not answering; what Disable leaves undone is
+// reported as a warning.
+const disableTimeout = 15 * time.Second
+
+// disabling is an instance being removed whose plugin implements
+// plugin.Disabler: its value, provisioned with its config, and its state,
+// read in the removal's transaction just before the instance and its state
+// are deleted.
+type disabling struct {
+	id    int64
+	name  string
+	slug  string
+	d     plugin.Disabler
+	state map[string]json.RawMessage
+}
+
+// disablers finds, before rows are removed, those whose plugin implements
+// plugin.Disabler, with their provisioned values. An instance that cannot be
+// provisioned (a config this build can no longer read) cannot be asked;
+// that is logged and does not stop the removal.
+func (g *Gateway) disablers(ctx context.Context, rows []store.PluginInstance) []*disabling {
+	var out []*disabling
+	for _, row := range rows {
+		typ, ok := g.types[row.Name]
+		if !ok {
+			continue
+		}
+		if _, ok := typ.info.New().(plugin.Disabler); !ok {
+			continue
+		}
+		entry, err := g.communityByID(ctx, row.CommunityID)
+		if err != nil {
+			g.log.WarnContext(ctx, "cannot disable plugin instance through its plugin", slog.String("plugin", row.Name),
+				slog.Int64("instance_id", row.ID), slog.Any("error", err))
+			continue
+		}
+		for _, in := range entry.instances {
+			if in.row.ID != row.ID {
+				continue
+			}
+			v, err := in.ready()
+			if err != nil {
+				g.log.WarnContext(ctx, "cannot disable plugin instance through its plugin", slog.String("plugin", row.Name),
+					slog.Int64("instance_id", row.ID), slog.Any("error", err))
+				break
+			}
+			if d, ok := v.(plugin.Disabler); ok {
+				out = append(out, &disabling{id: row.ID, name: row.Name, slug: in.slug, d: d})
+			}
+		}
+	}
+	return out
+}
+
+// snapshot reads, in the removal's transaction, the state of the instances
+// about to be deleted, for their Disable.
+func (g *Gateway) snapshot(ctx context.Context, tx *store.Tx, ds []*disabling) error {
+	for _, d := range ds {
+		state, err := tx.PluginStateList(ctx, d.id, "", g.now())
+		if err != nil {
+			return err
+		}
+		d.state = state
+	}
+	return nil
+}
+
+// runDisablers calls Disable on instances whose removal committed, each
+// with disableTimeout and whatever the caller does meanwhile, and returns
+// the warnings for the caller: each failure, and each notice Disable gave
+// with Call.Warn, naming the instance. Nothing they change is kept.
+func (g *Gateway) runDisablers(ctx context.Context, ds []*disabling) []string {
+	var warnings []string
+	for _, d := range ds {
+		warnings = append(warnings, g.runDisabler(ctx, d)...)
+	}
+	return warnings
+}
+
+func (g *Gateway) runDisabler(ctx context.Context, d *disabling) (warnings []string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), disableTimeout)
+	defer cancel()
+	log := g.log.With(slog.String("plugin", d.name), slog.String("community", d.slug), slog.Int64("instance_id", d.id))
+	label := fmt.Sprintf("%s (instance %d)", d.name, d.id)
+	state := d.state
+	call := pluginrt.NewCall(func(_ context.Context, key string) (json.RawMessage, bool, error) {
+		v, ok := state[key]
+		return v, ok, nil
+	}, func(_ context.Context, prefix string) (map[string]json.RawMessage, error) {
+		out := map[string]json.RawMessage{}
+		for k, v := range state {
+			if strings.HasPrefix(k, prefix) {
+				out[k] = v
+			}
+		}
+		return out, nil
+	}, g.cfg.Now)
+	err := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		return d.d.Disable(ctx, call)
+	}()
+	for _, w := range pluginrt.Changes(call).Warnings {
+		log.WarnContext(ctx, "plugin warning while disabling", slog.String("warning", w))
+		warnings = append(warnings, label+": "+w)
+	}
+	if err != nil {
+		log.WarnContext(ctx, "disabling on the platform failed; the instance is removed anyway", slog.Any("error", err))
+		warnings = append(warnings, fmt.Sprintf("%s was removed, but undoing its setup on the platform failed: %s", label, disableMessage(d.name, err)))
+	}
+	return warnings
+}
+
+// disableMessage says why Disable failed as the API says a plugin's errors
+// (a platform's message, a timeout), without the text of an internal error,
+// which only the log gets.
+func disableMessage(name string, err error) string {
+	var e *Error
+	if errors.As(fromPlugin(name, err), &e) && e.Detail != "" {
+		return e.Detail
+	}
+	return "an internal error (the gateway's log has it)"
+}
