@@ -107,7 +107,7 @@ func identityNotFound(externalID int64) *Error {
 
 // identity returns the identity with an external id, if the caller may see
 // its community.
-func (g *Gateway) identity(ctx context.Context, q *store.Queries, externalID int64) (store.MetagovID, error) {
+func (g *Gateway) identity(ctx context.Context, q *store.Reader, externalID int64) (store.MetagovID, error) {
 	m, err := q.MetagovIDGet(ctx, externalID)
 	if isNotFound(err) || (err == nil && !principalFrom(ctx).allows(m.CommunityID)) {
 		return m, identityNotFound(externalID)
@@ -176,11 +176,11 @@ func (g *Gateway) MergeIDs(ctx context.Context, primary, secondary int64) (Ident
 	}
 	var communityID int64
 	err := g.writeTx(ctx, func(tx *store.Tx) error {
-		p, err := g.identity(ctx, &tx.Queries, primary)
+		p, err := g.identity(ctx, &tx.Reader, primary)
 		if err != nil {
 			return withField(err, "/primary_instance_id")
 		}
-		s, err := g.identity(ctx, &tx.Queries, secondary)
+		s, err := g.identity(ctx, &tx.Reader, secondary)
 		if err != nil {
 			return withField(err, "/secondary_instance_id")
 		}
@@ -247,7 +247,7 @@ func (g *Gateway) LinkAccount(ctx context.Context, in AccountInput) (AccountView
 		PlatformIdentifier: in.PlatformIdentifier, CustomData: in.CustomData,
 		LinkType: orDefault(in.LinkType, plugin.LinkTypeUnknown), LinkQuality: orDefault(in.LinkQuality, plugin.LinkQualityUnknown)}
 	err = g.writeTx(ctx, func(tx *store.Tx) error {
-		m, err := g.identity(ctx, &tx.Queries, in.ExternalID)
+		m, err := g.identity(ctx, &tx.Reader, in.ExternalID)
 		if err != nil {
 			return withField(err, "/external_id")
 		}
@@ -282,7 +282,7 @@ func (g *Gateway) UnlinkAccount(ctx context.Context, in AccountInput) error {
 		return withField(err, "/community_slug")
 	}
 	return g.writeTx(ctx, func(tx *store.Tx) error {
-		a, err := retrieveAccount(ctx, &tx.Queries, entry.community, in)
+		a, err := retrieveAccount(ctx, &tx.Reader, entry.community, in)
 		if err != nil {
 			return err
 		}
@@ -295,7 +295,7 @@ func (g *Gateway) UnlinkAccount(ctx context.Context, in AccountInput) error {
 
 // retrieveAccount finds one linked account as the original's
 // retrieve_account did.
-func retrieveAccount(ctx context.Context, q *store.Queries, c store.Community, in AccountInput) (store.LinkedAccount, error) {
+func retrieveAccount(ctx context.Context, q *store.Reader, c store.Community, in AccountInput) (store.LinkedAccount, error) {
 	ident := in.PlatformIdentifier
 	found, err := q.LinkedAccountList(ctx, store.AccountFilter{CommunityID: c.ID, PlatformType: in.PlatformType,
 		PlatformIdentifier: &ident, CommunityPlatformID: in.CommunityPlatformID})
@@ -327,7 +327,7 @@ func retrieveAccount(ctx context.Context, q *store.Queries, c store.Community, i
 
 // GetUser returns an identity.
 func (g *Gateway) GetUser(ctx context.Context, externalID int64) (IdentityView, error) {
-	m, err := g.identity(ctx, &g.store.Queries, externalID)
+	m, err := g.identity(ctx, &g.store.Reader, externalID)
 	if err != nil {
 		return IdentityView{}, withField(err, "external_id")
 	}
@@ -432,7 +432,7 @@ func (g *Gateway) FilterUsersByAccount(ctx context.Context, slug string, externa
 // of its group) on a platform whose community platform id is the given one
 // (no id matches an account without one), or nil.
 func (g *Gateway) GetLinkedAccount(ctx context.Context, externalID int64, platformType string, cpid *string) (*AccountView, error) {
-	m, err := g.identity(ctx, &g.store.Queries, externalID)
+	m, err := g.identity(ctx, &g.store.Reader, externalID)
 	if err != nil {
 		return nil, withField(err, "external_id")
 	}

@@ -28,7 +28,7 @@ type APIKeyInsertParams struct {
 }
 
 // APIKeyInsert stores a key and its communities.
-func (q *Queries) APIKeyInsert(ctx context.Context, p *APIKeyInsertParams) (int64, error) {
+func (q *Tx) APIKeyInsert(ctx context.Context, p *APIKeyInsertParams) (int64, error) {
 	var id int64
 	err := q.db.QueryRowContext(ctx,
 		`INSERT INTO api_keys (name, prefix, hash, admin, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
@@ -45,7 +45,7 @@ func (q *Queries) APIKeyInsert(ctx context.Context, p *APIKeyInsertParams) (int6
 }
 
 // APIKeyAddCommunity lets a key reach one more community.
-func (q *Queries) APIKeyAddCommunity(ctx context.Context, keyID, communityID int64) error {
+func (q *Tx) APIKeyAddCommunity(ctx context.Context, keyID, communityID int64) error {
 	_, err := q.db.ExecContext(ctx,
 		`INSERT INTO api_key_communities (key_id, community_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, keyID, communityID)
 	if err != nil {
@@ -55,7 +55,7 @@ func (q *Queries) APIKeyAddCommunity(ctx context.Context, keyID, communityID int
 }
 
 // APIKeyGetByHash returns the key with the given hash, revoked or not.
-func (q *Queries) APIKeyGetByHash(ctx context.Context, hash string) (APIKey, error) {
+func (q *Reader) APIKeyGetByHash(ctx context.Context, hash string) (APIKey, error) {
 	var k APIKey
 	err := q.db.QueryRowContext(ctx,
 		`SELECT id, name, prefix, admin, created_at, revoked_at FROM api_keys WHERE hash = $1`, hash).
@@ -67,7 +67,7 @@ func (q *Queries) APIKeyGetByHash(ctx context.Context, hash string) (APIKey, err
 	return k, err
 }
 
-func (q *Queries) apiKeyCommunities(ctx context.Context, keyID int64) ([]int64, error) {
+func (q *Reader) apiKeyCommunities(ctx context.Context, keyID int64) ([]int64, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT community_id FROM api_key_communities WHERE key_id = $1 ORDER BY community_id`, keyID)
 	if err != nil {
 		return nil, fmt.Errorf("listing communities of api key %d: %w", keyID, err)
@@ -85,7 +85,7 @@ func (q *Queries) apiKeyCommunities(ctx context.Context, keyID int64) ([]int64, 
 }
 
 // APIKeyList returns every key, oldest first.
-func (q *Queries) APIKeyList(ctx context.Context) ([]APIKey, error) {
+func (q *Reader) APIKeyList(ctx context.Context) ([]APIKey, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT id, name, prefix, admin, created_at, revoked_at FROM api_keys ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("listing api keys: %w", err)
@@ -112,7 +112,7 @@ func (q *Queries) APIKeyList(ctx context.Context) ([]APIKey, error) {
 }
 
 // APIKeyRevoke revokes a key; ErrNotFound if there is no such live key.
-func (q *Queries) APIKeyRevoke(ctx context.Context, id int64) error {
+func (q *Tx) APIKeyRevoke(ctx context.Context, id int64) error {
 	res, err := q.db.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, now(), id)
 	if err != nil {
 		return fmt.Errorf("revoking api key %d: %w", id, err)
@@ -124,7 +124,7 @@ func (q *Queries) APIKeyRevoke(ctx context.Context, id int64) error {
 }
 
 // APIKeyCountLive counts keys that are not revoked.
-func (q *Queries) APIKeyCountLive(ctx context.Context) (int64, error) {
+func (q *Reader) APIKeyCountLive(ctx context.Context) (int64, error) {
 	var n int64
 	if err := q.db.QueryRowContext(ctx, `SELECT count(*) FROM api_keys WHERE revoked_at IS NULL`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("counting api keys: %w", err)
@@ -144,7 +144,7 @@ type AuditEntry struct {
 }
 
 // AuditInsert records a change.
-func (q *Queries) AuditInsert(ctx context.Context, e *AuditEntry) error {
+func (q *Tx) AuditInsert(ctx context.Context, e *AuditEntry) error {
 	var keyID, communityID any
 	if e.KeyID != 0 {
 		keyID = e.KeyID
@@ -170,7 +170,7 @@ type AuditListParams struct {
 }
 
 // AuditList returns entries after a cursor, oldest first.
-func (q *Queries) AuditList(ctx context.Context, p *AuditListParams) ([]AuditEntry, error) {
+func (q *Reader) AuditList(ctx context.Context, p *AuditListParams) ([]AuditEntry, error) {
 	rows, err := q.db.QueryContext(ctx,
 		`SELECT id, at, COALESCE(key_id, 0), COALESCE(community_id, 0), community, action, detail FROM audit_log
 		 WHERE id > $1 ORDER BY id LIMIT $2`, p.AfterID, max(p.Limit, 1)*4)

@@ -24,7 +24,7 @@ func scanCommunity(row interface{ Scan(...any) error }) (Community, error) {
 }
 
 // CommunityGetBySlug returns the community with the given slug.
-func (q *Queries) CommunityGetBySlug(ctx context.Context, slug string) (Community, error) {
+func (q *Reader) CommunityGetBySlug(ctx context.Context, slug string) (Community, error) {
 	c, err := scanCommunity(q.db.QueryRowContext(ctx,
 		`SELECT `+communityColumns+` FROM communities WHERE slug = $1`, slug))
 	if err != nil {
@@ -34,7 +34,7 @@ func (q *Queries) CommunityGetBySlug(ctx context.Context, slug string) (Communit
 }
 
 // CommunityGetByID returns the community with the given id.
-func (q *Queries) CommunityGetByID(ctx context.Context, id int64) (Community, error) {
+func (q *Reader) CommunityGetByID(ctx context.Context, id int64) (Community, error) {
 	c, err := scanCommunity(q.db.QueryRowContext(ctx,
 		`SELECT `+communityColumns+` FROM communities WHERE id = $1`, id))
 	if err != nil {
@@ -44,7 +44,7 @@ func (q *Queries) CommunityGetByID(ctx context.Context, id int64) (Community, er
 }
 
 // CommunityInsert creates a community; a taken slug is ErrConflict.
-func (q *Queries) CommunityInsert(ctx context.Context, slug, readableName string) (Community, error) {
+func (q *Tx) CommunityInsert(ctx context.Context, slug, readableName string) (Community, error) {
 	t := now()
 	c, err := scanCommunity(q.db.QueryRowContext(ctx,
 		`INSERT INTO communities (slug, readable_name, created_at, updated_at)
@@ -56,7 +56,7 @@ func (q *Queries) CommunityInsert(ctx context.Context, slug, readableName string
 }
 
 // CommunityUpdateName sets a community's readable name.
-func (q *Queries) CommunityUpdateName(ctx context.Context, id int64, readableName string) error {
+func (q *Tx) CommunityUpdateName(ctx context.Context, id int64, readableName string) error {
 	_, err := q.db.ExecContext(ctx,
 		`UPDATE communities SET readable_name = $1, updated_at = $2 WHERE id = $3`, readableName, now(), id)
 	if err != nil {
@@ -67,7 +67,7 @@ func (q *Queries) CommunityUpdateName(ctx context.Context, id int64, readableNam
 
 // CommunityDelete deletes a community with its plugin instances, processes,
 // events and deliveries.
-func (q *Queries) CommunityDelete(ctx context.Context, id int64) error {
+func (q *Tx) CommunityDelete(ctx context.Context, id int64) error {
 	res, err := q.db.ExecContext(ctx, `DELETE FROM communities WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("deleting community %d: %w", id, err)
@@ -80,7 +80,7 @@ func (q *Queries) CommunityDelete(ctx context.Context, id int64) error {
 
 // ConfigGenerationBump records that communities or plugin instances changed,
 // so that caches in every gateway process sharing the database are dropped.
-func (q *Queries) ConfigGenerationBump(ctx context.Context) error {
+func (q *Tx) ConfigGenerationBump(ctx context.Context) error {
 	_, err := q.db.ExecContext(ctx, `UPDATE config_generation SET generation = generation + 1 WHERE id = 1`)
 	if err != nil {
 		return fmt.Errorf("bumping config generation: %w", err)
@@ -89,7 +89,7 @@ func (q *Queries) ConfigGenerationBump(ctx context.Context) error {
 }
 
 // ConfigGeneration returns the current config generation.
-func (q *Queries) ConfigGeneration(ctx context.Context) (int64, error) {
+func (q *Reader) ConfigGeneration(ctx context.Context) (int64, error) {
 	var g int64
 	err := q.db.QueryRowContext(ctx, `SELECT generation FROM config_generation WHERE id = 1`).Scan(&g)
 	if err != nil {

@@ -75,8 +75,8 @@ type DeliveryInsertParams struct {
 	Payload     []byte
 }
 
-// DeliveryInsert queues a delivery and returns its id.
-func (q *Queries) DeliveryInsert(ctx context.Context, p *DeliveryInsertParams) (int64, error) {
+// deliveryInsert queues a delivery and returns its id (see Tx.DeliveryInsert).
+func (q *Tx) deliveryInsert(ctx context.Context, p *DeliveryInsertParams) (int64, error) {
 	var processID, eventID any
 	if p.ProcessID != 0 {
 		processID = p.ProcessID
@@ -124,7 +124,7 @@ func (t *Tx) DeliveryReplaceQueued(ctx context.Context, now time.Time, p *Delive
 }
 
 // DeliveryGetByID returns one delivery.
-func (q *Queries) DeliveryGetByID(ctx context.Context, id int64) (Delivery, error) {
+func (q *Reader) DeliveryGetByID(ctx context.Context, id int64) (Delivery, error) {
 	d, err := scanDelivery(q.db.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = $1`, id))
 	if err != nil {
 		return d, fmt.Errorf("fetching delivery %d: %w", id, err)
@@ -144,7 +144,7 @@ type DeliveryListParams struct {
 }
 
 // DeliveryList returns deliveries matching p, oldest first.
-func (q *Queries) DeliveryList(ctx context.Context, p *DeliveryListParams) ([]Delivery, error) {
+func (q *Reader) DeliveryList(ctx context.Context, p *DeliveryListParams) ([]Delivery, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -193,7 +193,7 @@ type DeliveryAttempt struct {
 
 // DeliveryAttemptList returns the attempts of the deliveries with ids in
 // [fromID, toID], in order, keyed by delivery id.
-func (q *Queries) DeliveryAttemptList(ctx context.Context, fromID, toID int64) (map[int64][]DeliveryAttempt, error) {
+func (q *Reader) DeliveryAttemptList(ctx context.Context, fromID, toID int64) (map[int64][]DeliveryAttempt, error) {
 	rows, err := q.db.QueryContext(ctx,
 		`SELECT delivery_id, attempted_at, status_code, error, duration_ms FROM delivery_attempts
 		 WHERE delivery_id >= $1 AND delivery_id <= $2 ORDER BY id`, fromID, toID)
@@ -269,7 +269,7 @@ func (t *Tx) DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit
 // DeliveryNextDue returns when the next pending delivery can be claimed:
 // when it is due, or its lease ends if that is later; ok is false when none
 // is pending. It is a read, so looking takes no write lock.
-func (q *Queries) DeliveryNextDue(ctx context.Context) (at time.Time, ok bool, err error) {
+func (q *Reader) DeliveryNextDue(ctx context.Context) (at time.Time, ok bool, err error) {
 	var ms sql.NullInt64
 	err = q.db.QueryRowContext(ctx,
 		`SELECT min(CASE WHEN lease_until_ms > next_attempt_ms THEN lease_until_ms ELSE next_attempt_ms END)
@@ -295,7 +295,7 @@ type DeliveryOutcome struct {
 // DeliveryRecord stores an attempt, the delivery's new status and when it is
 // due again, and ends its lease. A delivery that no longer exists (deleted
 // with its community) is skipped without error.
-func (q *Queries) DeliveryRecord(ctx context.Context, o *DeliveryOutcome) error {
+func (q *Tx) DeliveryRecord(ctx context.Context, o *DeliveryOutcome) error {
 	a := o.Attempt
 	// The delivery first: if it went away with its community while the
 	// attempt was in flight, there is nothing to record, and the attempt's
@@ -323,7 +323,7 @@ func (q *Queries) DeliveryRecord(ctx context.Context, o *DeliveryOutcome) error 
 }
 
 // DeliveryReset makes a delivery pending and due now, for a redelivery.
-func (q *Queries) DeliveryReset(ctx context.Context, id int64) error {
+func (q *Tx) DeliveryReset(ctx context.Context, id int64) error {
 	t := now()
 	_, err := q.db.ExecContext(ctx,
 		`UPDATE deliveries SET status = 'pending', next_attempt_ms = $1, lease_until_ms = 0, updated_at = $2 WHERE id = $3`,
@@ -336,7 +336,7 @@ func (q *Queries) DeliveryReset(ctx context.Context, id int64) error {
 
 // DeliveryOldestPending returns when the oldest pending delivery was
 // created, for the delivery lag metric; ok is false when none is pending.
-func (q *Queries) DeliveryOldestPending(ctx context.Context) (created time.Time, ok bool, err error) {
+func (q *Reader) DeliveryOldestPending(ctx context.Context) (created time.Time, ok bool, err error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT created_at FROM deliveries WHERE status = 'pending' ORDER BY id LIMIT 1`)
 	if err != nil {
 		return created, false, fmt.Errorf("finding the oldest pending delivery: %w", err)
@@ -351,7 +351,7 @@ func (q *Queries) DeliveryOldestPending(ctx context.Context) (created time.Time,
 
 // JobsPending counts the job queue's jobs that wait to run. It reads River's
 // table, which shares the database.
-func (q *Queries) JobsPending(ctx context.Context) (int64, error) {
+func (q *Reader) JobsPending(ctx context.Context) (int64, error) {
 	var n int64
 	err := q.db.QueryRowContext(ctx,
 		`SELECT count(*) FROM river_job WHERE state IN ('available', 'retryable', 'scheduled')`).Scan(&n)

@@ -30,7 +30,7 @@ type EventInsertParams struct {
 }
 
 // EventInsert stores an event and returns its id.
-func (q *Queries) EventInsert(ctx context.Context, p *EventInsertParams) (int64, error) {
+func (q *Tx) EventInsert(ctx context.Context, p *EventInsertParams) (int64, error) {
 	var initiator any
 	if p.Initiator != nil {
 		initiator = []byte(p.Initiator)
@@ -55,7 +55,7 @@ type EventListParams struct {
 }
 
 // EventList returns events with ids after p.AfterID, oldest first.
-func (q *Queries) EventList(ctx context.Context, p *EventListParams) ([]Event, error) {
+func (q *Reader) EventList(ctx context.Context, p *EventListParams) ([]Event, error) {
 	const columns = `SELECT id, community_id, source, event_type, data, initiator, created_at FROM events `
 	var rows *sql.Rows
 	var err error
@@ -84,7 +84,7 @@ func (q *Queries) EventList(ctx context.Context, p *EventListParams) ([]Event, e
 
 // EventDeleteBefore deletes events created before t, with their deliveries,
 // and returns how many went.
-func (q *Queries) EventDeleteBefore(ctx context.Context, t time.Time) (int64, error) {
+func (q *Tx) EventDeleteBefore(ctx context.Context, t time.Time) (int64, error) {
 	res, err := q.db.ExecContext(ctx, `DELETE FROM events WHERE created_at < $1`, t.UTC())
 	if err != nil {
 		return 0, fmt.Errorf("deleting old events: %w", err)

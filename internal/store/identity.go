@@ -26,7 +26,7 @@ func scanMetagovID(row interface{ Scan(...any) error }) (MetagovID, error) {
 	return m, interpretError(err)
 }
 
-func (q *Queries) listMetagovIDs(ctx context.Context, where string, args ...any) ([]MetagovID, error) {
+func (q *Reader) listMetagovIDs(ctx context.Context, where string, args ...any) ([]MetagovID, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT `+metagovIDColumns+` FROM metagov_ids WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing identities: %w", err)
@@ -49,7 +49,7 @@ func (q *Queries) listMetagovIDs(ctx context.Context, where string, args ...any)
 // MetagovIDInsert creates an identity with the given external id, its own
 // primary, and reports false when the external id is taken (so the caller
 // draws another; nothing else fails the transaction).
-func (q *Queries) MetagovIDInsert(ctx context.Context, communityID, externalID int64) (MetagovID, bool, error) {
+func (q *Tx) MetagovIDInsert(ctx context.Context, communityID, externalID int64) (MetagovID, bool, error) {
 	m, err := scanMetagovID(q.db.QueryRowContext(ctx,
 		`INSERT INTO metagov_ids (community_id, external_id, primary_external_id, created_at)
 		 VALUES ($1, $2, $2, $3) ON CONFLICT (external_id) DO NOTHING RETURNING `+metagovIDColumns,
@@ -64,7 +64,7 @@ func (q *Queries) MetagovIDInsert(ctx context.Context, communityID, externalID i
 }
 
 // MetagovIDGet returns the identity with the given external id.
-func (q *Queries) MetagovIDGet(ctx context.Context, externalID int64) (MetagovID, error) {
+func (q *Reader) MetagovIDGet(ctx context.Context, externalID int64) (MetagovID, error) {
 	m, err := scanMetagovID(q.db.QueryRowContext(ctx,
 		`SELECT `+metagovIDColumns+` FROM metagov_ids WHERE external_id = $1`, externalID))
 	if err != nil {
@@ -75,24 +75,24 @@ func (q *Queries) MetagovIDGet(ctx context.Context, externalID int64) (MetagovID
 
 // MetagovIDListPrimaries returns a community's primary identities, oldest
 // first.
-func (q *Queries) MetagovIDListPrimaries(ctx context.Context, communityID int64) ([]MetagovID, error) {
+func (q *Reader) MetagovIDListPrimaries(ctx context.Context, communityID int64) ([]MetagovID, error) {
 	return q.listMetagovIDs(ctx, `community_id = $1 AND external_id = primary_external_id`, communityID)
 }
 
 // MetagovIDListCommunity returns every identity of a community, oldest
 // first.
-func (q *Queries) MetagovIDListCommunity(ctx context.Context, communityID int64) ([]MetagovID, error) {
+func (q *Reader) MetagovIDListCommunity(ctx context.Context, communityID int64) ([]MetagovID, error) {
 	return q.listMetagovIDs(ctx, `community_id = $1`, communityID)
 }
 
 // MetagovIDListGroup returns the identities merged under one primary.
-func (q *Queries) MetagovIDListGroup(ctx context.Context, communityID, primaryExternalID int64) ([]MetagovID, error) {
+func (q *Reader) MetagovIDListGroup(ctx context.Context, communityID, primaryExternalID int64) ([]MetagovID, error) {
 	return q.listMetagovIDs(ctx, `community_id = $1 AND primary_external_id = $2`, communityID, primaryExternalID)
 }
 
 // MetagovIDMerge moves every identity of the group led by from into the
 // group led by to.
-func (q *Queries) MetagovIDMerge(ctx context.Context, communityID, from, to int64) error {
+func (q *Tx) MetagovIDMerge(ctx context.Context, communityID, from, to int64) error {
 	_, err := q.db.ExecContext(ctx,
 		`UPDATE metagov_ids SET primary_external_id = $3 WHERE community_id = $1 AND primary_external_id = $2`,
 		communityID, from, to)
@@ -143,7 +143,7 @@ type AccountFilter struct {
 }
 
 // LinkedAccountList returns the accounts the filter selects, oldest first.
-func (q *Queries) LinkedAccountList(ctx context.Context, f AccountFilter) ([]LinkedAccount, error) {
+func (q *Reader) LinkedAccountList(ctx context.Context, f AccountFilter) ([]LinkedAccount, error) {
 	where := []string{"a.community_id = $1"}
 	args := []any{f.CommunityID}
 	add := func(cond string, v any) {
@@ -200,7 +200,7 @@ func (q *Queries) LinkedAccountList(ctx context.Context, f AccountFilter) ([]Lin
 // LinkedAccountInsert links an account; an account already linked (same
 // community, platform type, identifier and community platform id) is
 // ErrConflict.
-func (q *Queries) LinkedAccountInsert(ctx context.Context, a *LinkedAccount) error {
+func (q *Tx) LinkedAccountInsert(ctx context.Context, a *LinkedAccount) error {
 	t := now()
 	err := q.db.QueryRowContext(ctx,
 		`INSERT INTO linked_accounts (metagov_id, community_id, platform_type, community_platform_id, platform_identifier,
@@ -216,7 +216,7 @@ func (q *Queries) LinkedAccountInsert(ctx context.Context, a *LinkedAccount) err
 
 // LinkedAccountUpdate rewrites an account's identity, custom data, type and
 // quality.
-func (q *Queries) LinkedAccountUpdate(ctx context.Context, a *LinkedAccount) error {
+func (q *Tx) LinkedAccountUpdate(ctx context.Context, a *LinkedAccount) error {
 	_, err := q.db.ExecContext(ctx,
 		`UPDATE linked_accounts SET metagov_id = $2, custom_data = $3, link_type = $4, link_quality = $5, updated_at = $6
 		 WHERE id = $1`,
@@ -228,7 +228,7 @@ func (q *Queries) LinkedAccountUpdate(ctx context.Context, a *LinkedAccount) err
 }
 
 // LinkedAccountDelete unlinks an account.
-func (q *Queries) LinkedAccountDelete(ctx context.Context, id int64) error {
+func (q *Tx) LinkedAccountDelete(ctx context.Context, id int64) error {
 	res, err := q.db.ExecContext(ctx, `DELETE FROM linked_accounts WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("unlinking account %d: %w", id, err)
@@ -249,7 +249,7 @@ func orEmptyJSONObject(raw json.RawMessage) json.RawMessage {
 // OAuthStateUse records that the OAuth state with this nonce was used, and
 // reports false when it had been already: a replay. The record is kept
 // until expires, when the state itself is no longer accepted.
-func (q *Queries) OAuthStateUse(ctx context.Context, nonce string, expires time.Time) (bool, error) {
+func (q *Tx) OAuthStateUse(ctx context.Context, nonce string, expires time.Time) (bool, error) {
 	res, err := q.db.ExecContext(ctx,
 		`INSERT INTO oauth_used_states (nonce, expires_ms) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING`,
 		nonce, expires.UnixMilli())
@@ -274,7 +274,7 @@ type OAuthUserToken struct {
 }
 
 // OAuthUserTokenInsert stores a token for the driver to fetch.
-func (q *Queries) OAuthUserTokenInsert(ctx context.Context, t *OAuthUserToken) error {
+func (q *Tx) OAuthUserTokenInsert(ctx context.Context, t *OAuthUserToken) error {
 	_, err := q.db.ExecContext(ctx,
 		`INSERT INTO oauth_user_tokens (ref_hash, community_id, plugin, user_id, token, expires_ms)
 		 VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -287,7 +287,7 @@ func (q *Queries) OAuthUserTokenInsert(ctx context.Context, t *OAuthUserToken) e
 
 // OAuthUserTokenTake returns the unexpired token with this reference hash
 // and deletes it, so it is fetched once.
-func (q *Queries) OAuthUserTokenTake(ctx context.Context, refHash string, now time.Time) (OAuthUserToken, error) {
+func (q *Tx) OAuthUserTokenTake(ctx context.Context, refHash string, now time.Time) (OAuthUserToken, error) {
 	t := OAuthUserToken{RefHash: refHash}
 	var expires int64
 	err := q.db.QueryRowContext(ctx,
@@ -303,7 +303,7 @@ func (q *Queries) OAuthUserTokenTake(ctx context.Context, refHash string, now ti
 
 // OAuthUserTokenPeek returns the unexpired token with this reference hash
 // without deleting it, so the caller can check who may take it.
-func (q *Queries) OAuthUserTokenPeek(ctx context.Context, refHash string, now time.Time) (OAuthUserToken, error) {
+func (q *Reader) OAuthUserTokenPeek(ctx context.Context, refHash string, now time.Time) (OAuthUserToken, error) {
 	t := OAuthUserToken{RefHash: refHash}
 	var expires int64
 	err := q.db.QueryRowContext(ctx,
@@ -319,7 +319,7 @@ func (q *Queries) OAuthUserTokenPeek(ctx context.Context, refHash string, now ti
 
 // OAuthDeleteExpired deletes the used-state records and user tokens that
 // have expired, and returns how many.
-func (q *Queries) OAuthDeleteExpired(ctx context.Context, now time.Time) (int64, error) {
+func (q *Tx) OAuthDeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
 	for _, table := range []string{"oauth_used_states", "oauth_user_tokens"} {
 		res, err := q.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_ms <= $1`, now.UnixMilli())

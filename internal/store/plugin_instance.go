@@ -31,7 +31,7 @@ func scanPluginInstance(row interface{ Scan(...any) error }) (PluginInstance, er
 	return p, interpretError(err)
 }
 
-func (q *Queries) listPluginInstances(ctx context.Context, what, where string, args ...any) ([]PluginInstance, error) {
+func (q *Reader) listPluginInstances(ctx context.Context, what, where string, args ...any) ([]PluginInstance, error) {
 	rows, err := q.db.QueryContext(ctx,
 		`SELECT `+pluginInstanceColumns+` FROM plugin_instances WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
@@ -53,24 +53,24 @@ func (q *Queries) listPluginInstances(ctx context.Context, what, where string, a
 }
 
 // PluginInstanceListByCommunity returns a community's instances, oldest first.
-func (q *Queries) PluginInstanceListByCommunity(ctx context.Context, communityID int64) ([]PluginInstance, error) {
+func (q *Reader) PluginInstanceListByCommunity(ctx context.Context, communityID int64) ([]PluginInstance, error) {
 	return q.listPluginInstances(ctx, "of community", `community_id = $1`, communityID)
 }
 
 // PluginInstanceListByName returns every instance of a plugin, in all
 // communities.
-func (q *Queries) PluginInstanceListByName(ctx context.Context, name string) ([]PluginInstance, error) {
+func (q *Reader) PluginInstanceListByName(ctx context.Context, name string) ([]PluginInstance, error) {
 	return q.listPluginInstances(ctx, "of plugin "+name, `name = $1`, name)
 }
 
 // PluginInstanceListByPlatformID returns the instances of a plugin connected to
 // one platform account, in all communities.
-func (q *Queries) PluginInstanceListByPlatformID(ctx context.Context, name, platformID string) ([]PluginInstance, error) {
+func (q *Reader) PluginInstanceListByPlatformID(ctx context.Context, name, platformID string) ([]PluginInstance, error) {
 	return q.listPluginInstances(ctx, "of plugin "+name, `name = $1 AND platform_id = $2`, name, platformID)
 }
 
 // PluginInstanceGetByID returns one instance.
-func (q *Queries) PluginInstanceGetByID(ctx context.Context, id int64) (PluginInstance, error) {
+func (q *Reader) PluginInstanceGetByID(ctx context.Context, id int64) (PluginInstance, error) {
 	p, err := scanPluginInstance(q.db.QueryRowContext(ctx,
 		`SELECT `+pluginInstanceColumns+` FROM plugin_instances WHERE id = $1`, id))
 	if err != nil {
@@ -89,7 +89,7 @@ type PluginInstanceInsertParams struct {
 
 // PluginInstanceInsert creates an instance; an existing (community, name,
 // platform id) is ErrConflict.
-func (q *Queries) PluginInstanceInsert(ctx context.Context, p *PluginInstanceInsertParams) (PluginInstance, error) {
+func (q *Tx) PluginInstanceInsert(ctx context.Context, p *PluginInstanceInsertParams) (PluginInstance, error) {
 	t := now()
 	inst, err := scanPluginInstance(q.db.QueryRowContext(ctx,
 		`INSERT INTO plugin_instances (community_id, name, platform_id, config, created_at, updated_at)
@@ -103,7 +103,7 @@ func (q *Queries) PluginInstanceInsert(ctx context.Context, p *PluginInstanceIns
 
 // PluginInstanceUpdateConfig replaces an instance's config, keeping its state
 // and processes.
-func (q *Queries) PluginInstanceUpdateConfig(ctx context.Context, id int64, config json.RawMessage) error {
+func (q *Tx) PluginInstanceUpdateConfig(ctx context.Context, id int64, config json.RawMessage) error {
 	_, err := q.db.ExecContext(ctx,
 		`UPDATE plugin_instances SET config = $1, updated_at = $2 WHERE id = $3`, []byte(config), now(), id)
 	if err != nil {
@@ -115,7 +115,7 @@ func (q *Queries) PluginInstanceUpdateConfig(ctx context.Context, id int64, conf
 // PluginInstanceUpdatePlatformID changes the platform account an instance
 // is connected to; another instance of the plugin with that id in the
 // community is ErrConflict.
-func (q *Queries) PluginInstanceUpdatePlatformID(ctx context.Context, id int64, platformID string) error {
+func (q *Tx) PluginInstanceUpdatePlatformID(ctx context.Context, id int64, platformID string) error {
 	_, err := q.db.ExecContext(ctx,
 		`UPDATE plugin_instances SET platform_id = $1, updated_at = $2 WHERE id = $3`, platformID, now(), id)
 	if err != nil {
@@ -126,7 +126,7 @@ func (q *Queries) PluginInstanceUpdatePlatformID(ctx context.Context, id int64, 
 
 // PluginInstanceDelete deletes an instance and its state; its finished
 // processes stay, detached from it.
-func (q *Queries) PluginInstanceDelete(ctx context.Context, id int64) error {
+func (q *Tx) PluginInstanceDelete(ctx context.Context, id int64) error {
 	res, err := q.db.ExecContext(ctx, `DELETE FROM plugin_instances WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("deleting plugin instance %d: %w", id, err)
@@ -139,14 +139,14 @@ func (q *Queries) PluginInstanceDelete(ctx context.Context, id int64) error {
 
 // PluginStateGet returns one state value of an instance, whether or not it
 // has expired (see PluginStateGetAt).
-func (q *Queries) PluginStateGet(ctx context.Context, instanceID int64, key string) (json.RawMessage, error) {
+func (q *Reader) PluginStateGet(ctx context.Context, instanceID int64, key string) (json.RawMessage, error) {
 	return q.PluginStateGetAt(ctx, instanceID, key, time.Time{})
 }
 
 // PluginStateGetAt returns one state value of an instance as it stands at
 // now: a value that expired by then is ErrNotFound, pruned or not. A zero
 // now reads expired values too.
-func (q *Queries) PluginStateGetAt(ctx context.Context, instanceID int64, key string, now time.Time) (json.RawMessage, error) {
+func (q *Reader) PluginStateGetAt(ctx context.Context, instanceID int64, key string, now time.Time) (json.RawMessage, error) {
 	var v []byte
 	err := q.db.QueryRowContext(ctx,
 		`SELECT value FROM plugin_state WHERE instance_id = $1 AND key = $2 AND (expires_ms IS NULL OR expires_ms > $3)`,
@@ -168,13 +168,13 @@ func unixMilliOrMin(t time.Time) int64 {
 
 // PluginStatePut sets one state value of an instance for good; a nil value
 // deletes it.
-func (q *Queries) PluginStatePut(ctx context.Context, instanceID int64, key string, value json.RawMessage) error {
+func (q *Tx) PluginStatePut(ctx context.Context, instanceID int64, key string, value json.RawMessage) error {
 	return q.PluginStatePutUntil(ctx, instanceID, key, value, time.Time{})
 }
 
 // PluginStatePutUntil sets one state value of an instance that expires at
 // until (never if until is zero); a nil value deletes it.
-func (q *Queries) PluginStatePutUntil(ctx context.Context, instanceID int64, key string, value json.RawMessage, until time.Time) error {
+func (q *Tx) PluginStatePutUntil(ctx context.Context, instanceID int64, key string, value json.RawMessage, until time.Time) error {
 	var err error
 	if value == nil {
 		_, err = q.db.ExecContext(ctx, `DELETE FROM plugin_state WHERE instance_id = $1 AND key = $2`, instanceID, key)
@@ -197,7 +197,7 @@ func (q *Queries) PluginStatePutUntil(ctx context.Context, instanceID int64, key
 
 // PluginStateDeleteExpired deletes the state values that expired by now, of
 // one instance or, with instanceID 0, of all, and returns how many.
-func (q *Queries) PluginStateDeleteExpired(ctx context.Context, instanceID int64, now time.Time) (int64, error) {
+func (q *Tx) PluginStateDeleteExpired(ctx context.Context, instanceID int64, now time.Time) (int64, error) {
 	query, args := `DELETE FROM plugin_state WHERE expires_ms <= $1`, []any{now.UnixMilli()}
 	if instanceID != 0 {
 		query, args = query+` AND instance_id = $2`, append(args, instanceID)
@@ -210,13 +210,13 @@ func (q *Queries) PluginStateDeleteExpired(ctx context.Context, instanceID int64
 }
 
 // PluginInstanceListAll returns every instance, for re-encrypting secrets.
-func (q *Queries) PluginInstanceListAll(ctx context.Context) ([]PluginInstance, error) {
+func (q *Reader) PluginInstanceListAll(ctx context.Context) ([]PluginInstance, error) {
 	return q.listPluginInstances(ctx, "of all communities", `1 = 1`)
 }
 
 // PluginStateList returns an instance's state values whose keys start with
 // prefix, as they stand at now (see PluginStateGetAt).
-func (q *Queries) PluginStateList(ctx context.Context, instanceID int64, prefix string, now time.Time) (map[string]json.RawMessage, error) {
+func (q *Reader) PluginStateList(ctx context.Context, instanceID int64, prefix string, now time.Time) (map[string]json.RawMessage, error) {
 	rows, err := q.db.QueryContext(ctx,
 		`SELECT key, value FROM plugin_state WHERE instance_id = $1 AND substr(key, 1, length($2)) = $2
 		 AND (expires_ms IS NULL OR expires_ms > $3)`, instanceID, prefix, unixMilliOrMin(now))

@@ -46,7 +46,7 @@ func scanProcess(row interface{ Scan(...any) error }) (Process, error) {
 }
 
 // ProcessGetByID returns one process.
-func (q *Queries) ProcessGetByID(ctx context.Context, id int64) (Process, error) {
+func (q *Reader) ProcessGetByID(ctx context.Context, id int64) (Process, error) {
 	p, err := scanProcess(q.db.QueryRowContext(ctx, `SELECT `+processColumns+` FROM processes WHERE id = $1`, id))
 	if err != nil {
 		return p, fmt.Errorf("fetching process %d: %w", id, err)
@@ -54,7 +54,7 @@ func (q *Queries) ProcessGetByID(ctx context.Context, id int64) (Process, error)
 	return p, nil
 }
 
-func (q *Queries) listProcesses(ctx context.Context, what, where string, args ...any) ([]Process, error) {
+func (q *Reader) listProcesses(ctx context.Context, what, where string, args ...any) ([]Process, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT `+processColumns+` FROM processes WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", what, err)
@@ -76,14 +76,14 @@ func (q *Queries) listProcesses(ctx context.Context, what, where string, args ..
 
 // ProcessListOpenByInstance returns an instance's processes that have not
 // completed.
-func (q *Queries) ProcessListOpenByInstance(ctx context.Context, instanceID int64) ([]Process, error) {
+func (q *Reader) ProcessListOpenByInstance(ctx context.Context, instanceID int64) ([]Process, error) {
 	return q.listProcesses(ctx, "open processes of an instance",
 		`instance_id = $1 AND status <> 'completed'`, instanceID)
 }
 
 // ProcessListPendingIDsByType returns the ids of the pending processes of one
 // type, in all communities.
-func (q *Queries) ProcessListPendingIDsByType(ctx context.Context, plugin, name string) ([]int64, error) {
+func (q *Reader) ProcessListPendingIDsByType(ctx context.Context, plugin, name string) ([]int64, error) {
 	rows, err := q.db.QueryContext(ctx,
 		`SELECT id FROM processes WHERE plugin = $1 AND name = $2 AND status = 'pending' ORDER BY id`, plugin, name)
 	if err != nil {
@@ -103,7 +103,7 @@ func (q *Queries) ProcessListPendingIDsByType(ctx context.Context, plugin, name 
 
 // ProcessIDsReserve reserves n consecutive process ids and returns the
 // first. Run it in its own transaction: it serialises on one row.
-func (q *Queries) ProcessIDsReserve(ctx context.Context, n int64) (int64, error) {
+func (q *Tx) ProcessIDsReserve(ctx context.Context, n int64) (int64, error) {
 	var next int64
 	err := q.db.QueryRowContext(ctx,
 		`UPDATE id_blocks SET next_id = next_id + $1 WHERE name = 'processes' RETURNING next_id`, n).Scan(&next)
@@ -115,7 +115,7 @@ func (q *Queries) ProcessIDsReserve(ctx context.Context, n int64) (int64, error)
 
 // ProcessInsert writes a new process, with the id reserved for it and the
 // fields its start produced.
-func (q *Queries) ProcessInsert(ctx context.Context, p *Process) error {
+func (q *Tx) ProcessInsert(ctx context.Context, p *Process) error {
 	t := now()
 	_, err := q.db.ExecContext(ctx,
 		`INSERT INTO processes (id, community_id, instance_id, plugin, name, status, input, outcome, errors, url, state,
@@ -144,7 +144,7 @@ type ProcessUpdateParams struct {
 // ProcessUpdate writes a process's new fields and increments its sequence if
 // nobody changed it since OldSequence; otherwise it returns ErrConflict. A
 // completed process cannot be changed back.
-func (q *Queries) ProcessUpdate(ctx context.Context, p *ProcessUpdateParams) (int64, error) {
+func (q *Tx) ProcessUpdate(ctx context.Context, p *ProcessUpdateParams) (int64, error) {
 	res, err := q.db.ExecContext(ctx,
 		`UPDATE processes SET status = $1, outcome = $2, errors = $3, url = $4, state = $5,
 		   sequence = sequence + 1, updated_at = $6

@@ -7,7 +7,7 @@ import (
 
 // SettingGetOrInsert returns the stored value of key, storing value first if
 // there is none, so concurrent first starts agree on one value.
-func (q *Queries) SettingGetOrInsert(ctx context.Context, key, value string) (string, error) {
+func (q *Tx) SettingGetOrInsert(ctx context.Context, key, value string) (string, error) {
 	_, err := q.db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, key, value)
 	if err != nil {
 		return "", fmt.Errorf("storing setting %q: %w", key, err)
@@ -20,7 +20,7 @@ func (q *Queries) SettingGetOrInsert(ctx context.Context, key, value string) (st
 }
 
 // SettingGet returns the stored value of key.
-func (q *Queries) SettingGet(ctx context.Context, key string) (string, error) {
+func (q *Reader) SettingGet(ctx context.Context, key string) (string, error) {
 	var stored string
 	if err := q.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&stored); err != nil {
 		return "", fmt.Errorf("reading setting %q: %w", key, interpretError(err))
@@ -30,7 +30,7 @@ func (q *Queries) SettingGet(ctx context.Context, key string) (string, error) {
 
 // SettingReplace sets key to value if it still holds old (compare and set),
 // and reports whether it did.
-func (q *Queries) SettingReplace(ctx context.Context, key, old, value string) (bool, error) {
+func (q *Tx) SettingReplace(ctx context.Context, key, old, value string) (bool, error) {
 	res, err := q.db.ExecContext(ctx, `UPDATE settings SET value = $3 WHERE key = $1 AND value = $2`, key, old, value)
 	if err != nil {
 		return false, fmt.Errorf("replacing setting %q: %w", key, err)

@@ -7,7 +7,8 @@
 //
 // Reads go through the Store; every write goes through InTx, so a state
 // change and the work it causes (callbacks, driver events, timers) commit
-// together. On SQLite, writes share one connection, which serialises them in
+// together. The types keep it so: the queries that only read are methods of
+// Reader, which Store and Tx embed; those that write are methods of Tx. On SQLite, writes share one connection, which serialises them in
 // Go instead of in SQLite's busy handler, and concurrent transactions commit
 // together (group commit, see InTx); reads use a separate pool and run
 // concurrently thanks to WAL mode. One SQLite file serves one gateway
@@ -45,9 +46,10 @@ const (
 	Postgres Dialect = "postgres"
 )
 
-// Store is the gateway's database. Its embedded Queries read; InTx writes.
+// Store is the gateway's database. Its embedded Reader reads on the reader
+// pool; only a Tx, which InTx gives, has the methods that write.
 type Store struct {
-	Queries
+	Reader
 	writer      *sql.DB
 	reader      *sql.DB
 	writerStmts *stmtCache
@@ -64,7 +66,7 @@ func newStore(writer, reader *sql.DB, dialect Dialect) *Store {
 	if reader != writer {
 		s.readerStmts = newStmtCache(reader)
 	}
-	s.Queries = Queries{db: pooled{s.readerStmts}}
+	s.Reader = Reader{db: pooled{s.readerStmts}}
 	return s
 }
 
@@ -186,18 +188,20 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Tx is a write transaction. Its embedded Queries read and write inside it.
+// Tx is a write transaction: its embedded Reader reads inside it, and the
+// methods that write are Tx's alone, so that no write can be written against
+// the reader pool (read-only on SQLite) or outside a transaction.
 type Tx struct {
-	Queries
+	Reader
 	tx      *sql.Tx
 	dialect Dialect
 	// queued counts the deliveries inserted (see DeliveriesQueued).
 	queued int
 }
 
-// DeliveryInsert queues a delivery, as Queries.DeliveryInsert, and counts it.
+// DeliveryInsert queues a delivery and returns its id, and counts it.
 func (t *Tx) DeliveryInsert(ctx context.Context, p *DeliveryInsertParams) (int64, error) {
-	id, err := t.Queries.DeliveryInsert(ctx, p)
+	id, err := t.deliveryInsert(ctx, p)
 	if err == nil {
 		t.queued++
 	}
@@ -236,7 +240,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
-	if err := fn(&Tx{Queries: Queries{db: inTx{tx: sqlTx, c: s.writerStmts}}, tx: sqlTx, dialect: s.dialect}); err != nil {
+	if err := fn(&Tx{Reader: Reader{db: inTx{tx: sqlTx, c: s.writerStmts}}, tx: sqlTx, dialect: s.dialect}); err != nil {
 		_ = sqlTx.Rollback()
 		return err
 	}
@@ -254,9 +258,10 @@ type DBTX interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Queries holds every query; the same methods run on the reader pool (Store)
-// and in a transaction (Tx).
-type Queries struct {
+// Reader holds the queries that only read; the same methods run on the
+// reader pool (Store) and in a transaction (Tx). The queries that write are
+// methods of Tx.
+type Reader struct {
 	db DBTX
 }
 

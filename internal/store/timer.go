@@ -14,7 +14,7 @@ type Timer struct {
 }
 
 // TimerInsert schedules a wake-up of a process.
-func (q *Queries) TimerInsert(ctx context.Context, processID int64, due time.Time) error {
+func (q *Tx) TimerInsert(ctx context.Context, processID int64, due time.Time) error {
 	_, err := q.db.ExecContext(ctx, `INSERT INTO process_timers (process_id, due_ms) VALUES ($1, $2)`,
 		processID, due.UnixMilli())
 	if err != nil {
@@ -24,7 +24,7 @@ func (q *Queries) TimerInsert(ctx context.Context, processID int64, due time.Tim
 }
 
 // TimerListDue returns up to limit timers due at now, oldest first.
-func (q *Queries) TimerListDue(ctx context.Context, now time.Time, limit int) ([]Timer, error) {
+func (q *Reader) TimerListDue(ctx context.Context, now time.Time, limit int) ([]Timer, error) {
 	rows, err := q.db.QueryContext(ctx,
 		`SELECT id, process_id, due_ms FROM process_timers WHERE due_ms <= $1 ORDER BY due_ms, id LIMIT $2`,
 		now.UnixMilli(), limit)
@@ -48,7 +48,7 @@ func (q *Queries) TimerListDue(ctx context.Context, now time.Time, limit int) ([
 // TimerDelete removes a timer that fired and reports whether it was still
 // there: two gateway processes firing timers at once both list it, and only
 // the one whose delete took it may queue its wake-up.
-func (q *Queries) TimerDelete(ctx context.Context, id int64) (bool, error) {
+func (q *Tx) TimerDelete(ctx context.Context, id int64) (bool, error) {
 	res, err := q.db.ExecContext(ctx, `DELETE FROM process_timers WHERE id = $1`, id)
 	if err != nil {
 		return false, fmt.Errorf("deleting timer %d: %w", id, err)
@@ -62,7 +62,7 @@ func (q *Queries) TimerDelete(ctx context.Context, id int64) (bool, error) {
 
 // TimerDue reports whether some timer is due at now, without taking the
 // write lock.
-func (q *Queries) TimerDue(ctx context.Context, now time.Time) (bool, error) {
+func (q *Reader) TimerDue(ctx context.Context, now time.Time) (bool, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT 1 FROM process_timers WHERE due_ms <= $1 LIMIT 1`, now.UnixMilli())
 	if err != nil {
 		return false, fmt.Errorf("looking for due timers: %w", err)
