@@ -95,6 +95,7 @@ func (c *stmtCache) close() error {
 type pooled struct{ c *stmtCache }
 
 func (p pooled) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	countStatements(ctx, 1)
 	s, err := p.c.get(ctx, query)
 	if err != nil {
 		return nil, err
@@ -103,6 +104,7 @@ func (p pooled) ExecContext(ctx context.Context, query string, args ...any) (sql
 }
 
 func (p pooled) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	countStatements(ctx, 1)
 	s, err := p.c.get(ctx, query)
 	if err != nil {
 		return nil, err
@@ -111,6 +113,7 @@ func (p pooled) QueryContext(ctx context.Context, query string, args ...any) (*s
 }
 
 func (p pooled) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	countStatements(ctx, 1)
 	s, err := p.c.get(ctx, query)
 	if err != nil {
 		// Unprepared, the query reports the same error through its Row.
@@ -146,6 +149,7 @@ func (t inTx) stmt(ctx context.Context, query string) (*sql.Stmt, bool) {
 }
 
 func (t inTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	countStatements(ctx, 1)
 	ctx = t.context(ctx)
 	if s, ok := t.stmt(ctx, query); ok {
 		return s.ExecContext(ctx, args...)
@@ -154,6 +158,7 @@ func (t inTx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 }
 
 func (t inTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	countStatements(ctx, 1)
 	ctx = t.context(ctx)
 	if s, ok := t.stmt(ctx, query); ok {
 		return s.QueryContext(ctx, args...)
@@ -162,6 +167,7 @@ func (t inTx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 }
 
 func (t inTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	countStatements(ctx, 1)
 	ctx = t.context(ctx)
 	if s, ok := t.stmt(ctx, query); ok {
 		return s.QueryRowContext(ctx, args...)

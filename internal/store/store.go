@@ -26,8 +26,9 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver, by name for the tests
+	_ "modernc.org/sqlite"           // registers the "sqlite" database/sql driver
 )
 
 // ErrNotFound is returned when a row the caller asked for does not exist.
@@ -100,10 +101,14 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 }
 
 func openPostgres(ctx context.Context, dsn string) (*Store, error) {
-	db, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening postgres: %w", err)
 	}
+	// The tracer counts round trips for Usage; without a Usage in the
+	// context it costs a context lookup per statement.
+	cfg.Tracer = roundTrips{}
+	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -234,7 +239,11 @@ func (t *Tx) SQL() *sql.Tx { return t.tx }
 // fn does not run.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if s.group != nil {
-		return s.group.do(ctx, fn)
+		err := s.group.do(ctx, fn)
+		if err == nil {
+			countCommit(ctx)
+		}
+		return err
 	}
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
@@ -247,6 +256,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("committing transaction: %w", err)
 	}
+	countCommit(ctx)
 	s.writerStmts.prepareWanted(ctx)
 	return nil
 }
