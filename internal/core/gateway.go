@@ -225,8 +225,18 @@ func (g *Gateway) Ready(ctx context.Context) error {
 // nothing do not wake it: each wake-up costs the dispatcher a write
 // transaction to find nothing due.
 func (g *Gateway) writeTx(ctx context.Context, fn func(tx *store.Tx) error) error {
+	return g.write(ctx, g.store.InTx, fn)
+}
+
+// writeBatch is writeTx for writes that need no answer before they commit
+// (see store.InBatch).
+func (g *Gateway) writeBatch(ctx context.Context, fn func(tx *store.Tx) error) error {
+	return g.write(ctx, g.store.InBatch, fn)
+}
+
+func (g *Gateway) write(ctx context.Context, in func(context.Context, func(*store.Tx) error) error, fn func(tx *store.Tx) error) error {
 	queued := 0
-	err := g.store.InTx(ctx, func(tx *store.Tx) error {
+	err := in(ctx, func(tx *store.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
