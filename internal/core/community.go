@@ -69,21 +69,20 @@ func (g *Gateway) PutCommunity(ctx context.Context, in CommunityInput) (view Com
 // putCommunity does both; with replace false an existing community is left
 // untouched and reported as not created. Everything is validated and every
 // plugin initialised before one transaction writes it all, so a failure
-// changes nothing.
+// changes nothing. The steps: find the community (and check the key may
+// touch it), prepare the listed plugins, write it all, answer.
 func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace bool) (CommunityView, bool, error) {
 	if err := in.validate(); err != nil {
 		return CommunityView{}, false, err
 	}
-	current, err := g.store.CommunityGetBySlug(ctx, in.Slug)
-	exists := err == nil
-	if err != nil && !isNotFound(err) {
+	put := &communityPut{in: in, principal: principalFrom(ctx)}
+	if err := g.findCommunity(ctx, put); err != nil {
 		return CommunityView{}, false, err
 	}
-	if exists && !replace {
+	if put.exists && !replace {
 		return CommunityView{}, false, nil
 	}
-	principal := principalFrom(ctx)
-	if replace && principal.limited() && (!exists || !principal.allows(current.ID)) {
+	if replace && put.principal.limited() && (!put.exists || !put.principal.allows(put.current.ID)) {
 		// Slugs are global, so a limited key must not learn whether a slug
 		// it does not hold exists: PUT answers the same for every such slug,
 		// taken or free, and creates nothing. A limited key creates with POST
@@ -91,110 +90,184 @@ func (g *Gateway) putCommunity(ctx context.Context, in CommunityInput, replace b
 		return CommunityView{}, false, newError(KindNotFound, CodeCommunityNotFound,
 			"Community '%s' not found; a key limited to communities creates one with POST /api/internal/community without a slug", in.Slug)
 	}
-	var existing []store.PluginInstance
-	if exists {
-		if existing, err = g.store.PluginInstanceListByCommunity(ctx, current.ID); err != nil {
-			return CommunityView{}, false, err
-		}
+	if err := g.preparePlugins(ctx, put); err != nil {
+		return CommunityView{}, false, err
 	}
-	var prepared []*preparedInstance
-	var disabling []*disabling
-	if in.Plugins != nil {
-		for _, pc := range *in.Plugins {
-			p, err := g.prepareInstance(ctx, in.Slug, existing, pc)
-			if err != nil {
-				return CommunityView{}, false, err
-			}
-			prepared = append(prepared, p)
-		}
-		if err := g.checkDuplicates(prepared); err != nil {
-			return CommunityView{}, false, err
-		}
-		disabling = g.disablers(ctx, removed(existing, prepared))
-		if in.Force {
-			for _, row := range removed(existing, prepared) {
-				if err := g.closeForRemoval(ctx, row); err != nil {
-					return CommunityView{}, false, err
-				}
-			}
-		}
-	}
-	var createdID int64
-	err = g.writeTx(ctx, func(tx *store.Tx) error {
-		c := current
-		var err error
-		switch {
-		case !exists:
-			name := ""
-			if in.ReadableName != nil {
-				name = *in.ReadableName
-			}
-			if c, err = tx.CommunityInsert(ctx, in.Slug, name); err != nil {
-				if isConflict(err) {
-					return newError(KindConflict, "slug_taken", "community with slug '%s' already exists", in.Slug)
-				}
-				return err
-			}
-			createdID = c.ID
-			if principal.limited() {
-				// A community made with a limited key joins that key.
-				if err := tx.APIKeyAddCommunity(ctx, principal.KeyID, c.ID); err != nil {
-					return err
-				}
-			}
-		case in.ReadableName != nil && *in.ReadableName != c.ReadableName:
-			if err := tx.CommunityUpdateName(ctx, c.ID, *in.ReadableName); err != nil {
-				return err
-			}
-		}
-		action := "community.replace"
-		if !exists {
-			action = "community.create"
-		}
-		detail := map[string]any{"readable_name": in.ReadableName}
-		if in.Plugins != nil {
-			kept := map[int64]bool{}
-			var names []string
-			for _, p := range prepared {
-				row, err := g.apply(ctx, tx, c, p)
-				if err != nil {
-					return err
-				}
-				kept[row.ID] = true
-				names = append(names, row.Name)
-			}
-			if err := g.snapshot(ctx, tx, disabling); err != nil {
-				return err
-			}
-			for _, row := range existing {
-				if !kept[row.ID] {
-					if err := g.removeInstance(ctx, tx, c, row, in.Force); err != nil {
-						return err
-					}
-				}
-			}
-			detail["plugins"] = names
-		}
-		if err := g.audit(ctx, tx, c, action, detail); err != nil {
-			return err
-		}
-		return tx.ConfigGenerationBump(ctx)
-	})
+	err := g.writeTx(ctx, func(tx *store.Tx) error { return g.writeCommunity(ctx, tx, put) })
 	g.cache.dropAll()
 	if err != nil {
 		return CommunityView{}, false, err
 	}
-	if !exists && principal.limited() {
-		g.auth.drop()
-		ctx = WithPrincipal(ctx, principal.with(createdID))
+	view, err := g.answerPut(ctx, put)
+	return view, !put.exists, err
+}
+
+// communityPut is what a create or replace of a community gathers, step by
+// step, before the one transaction that writes it.
+type communityPut struct {
+	in        CommunityInput
+	principal *Principal
+	// current is the community as it is, when it exists.
+	current store.Community
+	exists  bool
+	// existing are its plugin instances as they are.
+	existing []store.PluginInstance
+	// prepared are the listed plugins, validated and initialised;
+	// disabling the instances the list leaves out that have a Disable.
+	prepared  []*preparedInstance
+	disabling []*disabling
+	// createdID is the id of the community the transaction created.
+	createdID int64
+}
+
+// findCommunity reads the community the request names, if it exists.
+func (g *Gateway) findCommunity(ctx context.Context, put *communityPut) error {
+	current, err := g.store.CommunityGetBySlug(ctx, put.in.Slug)
+	if isNotFound(err) {
+		return nil
 	}
-	warnings := g.runDisablers(ctx, disabling)
-	view, err := g.GetCommunity(ctx, in.Slug)
+	if err != nil {
+		return err
+	}
+	put.current, put.exists = current, true
+	return nil
+}
+
+// preparePlugins reads the community's plugin instances and validates and
+// initialises every listed plugin, outside the transaction since
+// initialising may call the platform; with Force it closes the processes of
+// the instances the list leaves out.
+func (g *Gateway) preparePlugins(ctx context.Context, put *communityPut) error {
+	if put.in.Plugins == nil {
+		return nil
+	}
+	if put.exists {
+		var err error
+		if put.existing, err = g.store.PluginInstanceListByCommunity(ctx, put.current.ID); err != nil {
+			return err
+		}
+	}
+	for _, pc := range *put.in.Plugins {
+		p, err := g.prepareInstance(ctx, put.in.Slug, put.existing, pc)
+		if err != nil {
+			return err
+		}
+		put.prepared = append(put.prepared, p)
+	}
+	if err := g.checkDuplicates(put.prepared); err != nil {
+		return err
+	}
+	gone := removed(put.existing, put.prepared)
+	put.disabling = g.disablers(ctx, gone)
+	if put.in.Force {
+		for _, row := range gone {
+			if err := g.closeForRemoval(ctx, row); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeCommunity writes the community, its plugins and the audit record in
+// tx.
+func (g *Gateway) writeCommunity(ctx context.Context, tx *store.Tx, put *communityPut) error {
+	c, err := g.writeCommunityRow(ctx, tx, put)
+	if err != nil {
+		return err
+	}
+	action := "community.replace"
+	if !put.exists {
+		action = "community.create"
+	}
+	detail := map[string]any{"readable_name": put.in.ReadableName}
+	if put.in.Plugins != nil {
+		names, err := g.writePlugins(ctx, tx, c, put)
+		if err != nil {
+			return err
+		}
+		detail["plugins"] = names
+	}
+	if err := g.audit(ctx, tx, c, action, detail); err != nil {
+		return err
+	}
+	return tx.ConfigGenerationBump(ctx)
+}
+
+// writeCommunityRow creates the community (joining it to the limited key
+// that creates it) or renames it, and returns it.
+func (g *Gateway) writeCommunityRow(ctx context.Context, tx *store.Tx, put *communityPut) (store.Community, error) {
+	in := put.in
+	if put.exists {
+		if in.ReadableName != nil && *in.ReadableName != put.current.ReadableName {
+			if err := tx.CommunityUpdateName(ctx, put.current.ID, *in.ReadableName); err != nil {
+				return put.current, err
+			}
+		}
+		return put.current, nil
+	}
+	name := ""
+	if in.ReadableName != nil {
+		name = *in.ReadableName
+	}
+	c, err := tx.CommunityInsert(ctx, in.Slug, name)
+	if isConflict(err) {
+		return c, newError(KindConflict, "slug_taken", "community with slug '%s' already exists", in.Slug)
+	}
+	if err != nil {
+		return c, err
+	}
+	put.createdID = c.ID
+	if put.principal.limited() {
+		// A community made with a limited key joins that key.
+		if err := tx.APIKeyAddCommunity(ctx, put.principal.KeyID, c.ID); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// writePlugins stores the listed plugins and removes the instances the list
+// leaves out (their Disable's snapshot first); it returns the plugins' names
+// for the audit record.
+func (g *Gateway) writePlugins(ctx context.Context, tx *store.Tx, c store.Community, put *communityPut) ([]string, error) {
+	kept := map[int64]bool{}
+	var names []string
+	for _, p := range put.prepared {
+		row, err := g.apply(ctx, tx, c, p)
+		if err != nil {
+			return nil, err
+		}
+		kept[row.ID] = true
+		names = append(names, row.Name)
+	}
+	if err := g.snapshot(ctx, tx, put.disabling); err != nil {
+		return nil, err
+	}
+	for _, row := range put.existing {
+		if !kept[row.ID] {
+			if err := g.removeInstance(ctx, tx, c, row, put.in.Force); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return names, nil
+}
+
+// answerPut runs the removed instances' Disable once the change committed
+// and reads the community back, with the plugins' warnings.
+func (g *Gateway) answerPut(ctx context.Context, put *communityPut) (CommunityView, error) {
+	if !put.exists && put.principal.limited() {
+		g.auth.drop()
+		ctx = WithPrincipal(ctx, put.principal.with(put.createdID))
+	}
+	warnings := g.runDisablers(ctx, put.disabling)
+	view, err := g.GetCommunity(ctx, put.in.Slug)
 	if err == nil {
-		withWarnings(&view, prepared)
+		withWarnings(&view, put.prepared)
 		view.Warnings = warnings
 	}
-	return view, !exists, err
+	return view, err
 }
 
 // removed lists the existing instances that a plugin list leaves out.
