@@ -28,14 +28,20 @@ type client struct {
 	apiURL string
 	host   string
 	hc     *http.Client
+	// now is the gateway's clock, for a rate limit that gives no reset.
+	now func() time.Time
 }
 
 // newClient wraps the gateway's client (its timeout, redirect rules and
 // egress policy kept) so that requests to the API host are signed with
-// OAuth 1.0a; a request redirected to another host is sent unsigned.
-func newClient(apiURL string, creds [4]string, base *http.Client) *client {
+// OAuth 1.0a; a request redirected to another host is sent unsigned. now
+// is the gateway's clock (Env.Now).
+func newClient(apiURL string, creds [4]string, base *http.Client, now func() time.Time) *client {
 	if base == nil {
 		base = &http.Client{Timeout: 30 * time.Second}
+	}
+	if now == nil {
+		now = time.Now // an Env built by hand, in a unit test
 	}
 	u, _ := url.Parse(apiURL)
 	cfg := oauth1.NewConfig(creds[0], creds[1])
@@ -52,7 +58,7 @@ func newClient(apiURL string, creds [4]string, base *http.Client) *client {
 		}
 		return plain.RoundTrip(r)
 	})
-	return &client{apiURL: apiURL, host: u.Host, hc: &hc}
+	return &client{apiURL: apiURL, host: u.Host, hc: &hc, now: now}
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
@@ -91,7 +97,7 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.hc.Do(req)
 	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
-		reset := resetTime(resp.Header)
+		reset := resetTime(resp.Header, c.now())
 		return nil, &rateLimited{until: reset, err: refine(plugin.CheckResponse(platform, resp, nil))}
 	}
 	if err := plugin.CheckResponse(platform, resp, err); err != nil {
@@ -118,12 +124,12 @@ func (r *rateLimited) Error() string {
 func (r *rateLimited) Unwrap() error { return r.err }
 
 // resetTime reads x-rate-limit-reset (Unix seconds); without it, X's
-// window of 15 minutes.
-func resetTime(h http.Header) time.Time {
+// window of 15 minutes from now.
+func resetTime(h http.Header, now time.Time) time.Time {
 	if n, err := strconv.ParseInt(h.Get("x-rate-limit-reset"), 10, 64); err == nil && n > 0 {
 		return time.Unix(n, 0)
 	}
-	return time.Now().Add(15 * time.Minute)
+	return now.Add(15 * time.Minute)
 }
 
 // problem is X's error body: RFC 7807 problem details, with "errors" for

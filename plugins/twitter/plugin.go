@@ -154,7 +154,7 @@ func (tw *Twitter) Provision(_ context.Context, env plugin.Env) error {
 		}
 	}
 	tw.allowPosting = cfg.AllowPostingTweets
-	tw.client = newClient(apiURL, creds, env.HTTPClient)
+	tw.client = newClient(apiURL, creds, env.HTTPClient, env.Now)
 	return nil
 }
 

@@ -169,7 +169,7 @@ func (tw *Twitter) poll(ctx context.Context, c *plugin.Call) error {
 // last request.
 func (tw *Twitter) noteLimit(c *plugin.Call, h http.Header) error {
 	if h.Get("x-rate-limit-remaining") == "0" {
-		return c.State().Set(keyWaitUntil, resetTime(h).Unix())
+		return c.State().Set(keyWaitUntil, resetTime(h, c.Now()).Unix())
 	}
 	return nil
 }

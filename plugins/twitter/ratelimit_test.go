@@ -30,9 +30,10 @@ func newSDKInstance(t *testing.T, fake *twitterfake.Server) *sdkInstance {
 	cfg, err := json.Marshal(config(fake, false))
 	require.NoError(t, err)
 	inst := info.New()
+	s := &sdkInstance{inst: inst, state: map[string]json.RawMessage{}, now: time.Now()}
 	require.NoError(t, inst.(plugin.Provisioner).Provision(context.Background(),
-		plugin.Env{Config: cfg, HTTPClient: &http.Client{Timeout: 5 * time.Second}}))
-	return &sdkInstance{inst: inst, state: map[string]json.RawMessage{}, now: time.Now()}
+		plugin.Env{Config: cfg, HTTPClient: &http.Client{Timeout: 5 * time.Second}, Now: func() time.Time { return s.now }}))
+	return s
 }
 
 // poll runs one Poll and commits its changes.

@@ -156,6 +156,8 @@ func countRanked(ctx context.Context, c *plugin.Call, p *plugin.Process, s sched
 	if err != nil {
 		return err
 	}
+	// How long the count takes, on the real clock: it sets how often to
+	// count again, whatever time the gateway's clock says it is.
 	started := time.Now()
 	ballots, err := loadUnsorted(ctx, c, p)
 	if err != nil {
