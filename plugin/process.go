@@ -98,7 +98,7 @@ func (p *Process) SetOutcome(v any) error {
 	if err != nil {
 		return fmt.Errorf("encoding process outcome: %w", err)
 	}
-	if !jsonEqual(raw, p.rec.Outcome) {
+	if !JSONEqual(raw, p.rec.Outcome) {
 		p.rec.Outcome = raw
 		p.changed = true
 	}
@@ -111,7 +111,7 @@ func (p *Process) SetErrors(v any) error {
 	if err != nil {
 		return fmt.Errorf("encoding process errors: %w", err)
 	}
-	if !jsonEqual(raw, p.rec.Errors) {
+	if !JSONEqual(raw, p.rec.Errors) {
 		p.rec.Errors = raw
 		p.changed = true
 	}
@@ -157,19 +157,4 @@ func (p *Process) changes() hook.ProcessChanges[Status] {
 		StateChanged: len(p.state.changes) > 0,
 		Wakes:        slices.Clone(p.wakes),
 	}
-}
-
-// jsonEqual compares two JSON documents by value, so that re-encoding the same
-// outcome does not count as a change.
-func jsonEqual(a, b json.RawMessage) bool {
-	if string(a) == string(b) {
-		return true
-	}
-	var va, vb any
-	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
-		return false
-	}
-	ja, _ := json.Marshal(va)
-	jb, _ := json.Marshal(vb)
-	return string(ja) == string(jb)
 }

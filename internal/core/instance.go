@@ -137,7 +137,7 @@ func (g *Gateway) prepareFor(ctx context.Context, slug string, typ *pluginType, 
 	if p.stored, err = g.sealConfig(typ, config); err != nil {
 		return nil, err
 	}
-	if p.existing != nil && jsonEqual(existingPlain, config) {
+	if p.existing != nil && plugin.JSONEqual(existingPlain, config) {
 		p.changed = false
 		return p, nil
 	}
@@ -405,18 +405,4 @@ func (g *Gateway) checkDuplicates(prepared []*preparedInstance) error {
 		seen = append(seen, key)
 	}
 	return nil
-}
-
-// jsonEqual compares two JSON documents by value.
-func jsonEqual(a, b json.RawMessage) bool {
-	if string(a) == string(b) {
-		return true
-	}
-	var va, vb any
-	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
-		return false
-	}
-	ja, _ := json.Marshal(va)
-	jb, _ := json.Marshal(vb)
-	return string(ja) == string(jb)
 }

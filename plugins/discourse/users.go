@@ -84,7 +84,7 @@ func (d *Discourse) userUpdated(ctx context.Context, c *plugin.Call, raw json.Ra
 	}
 	newFields := nullIfEmpty(user.UserFields)
 	oldFields := nullIfEmpty(old.UserFields)
-	if known && jsonEqual(oldFields, newFields) {
+	if known && plugin.JSONEqual(oldFields, newFields) {
 		return nil, nil
 	}
 	return &userFieldsChanged{ID: user.ID, Username: user.Username, UserFields: newFields, OldUserFields: oldFields}, nil
@@ -96,16 +96,4 @@ func nullIfEmpty(v json.RawMessage) json.RawMessage {
 		return json.RawMessage("null")
 	}
 	return v
-}
-
-// jsonEqual compares two JSON values by meaning, not by bytes, since
-// Discourse may order keys differently between serializers.
-func jsonEqual(a, b json.RawMessage) bool {
-	var va, vb any
-	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
-		return string(a) == string(b)
-	}
-	ja, _ := json.Marshal(va)
-	jb, _ := json.Marshal(vb)
-	return string(ja) == string(jb)
 }
