@@ -28,10 +28,10 @@ func TestEnable(t *testing.T) {
 
 		r := b.gw.Do("PUT", "/api/internal/community/other", map[string]any{"plugins": []map[string]any{
 			{"name": "github", "config": map[string]any{"installation_id": "78"}}}})
-		requireError(t, r, http.StatusBadGateway, "platform_error", "Not Found")
+		r.RequireError(t, http.StatusBadGateway, "platform_error", "Not Found")
 		r = b.gw.Do("PUT", "/api/internal/community/third", map[string]any{"plugins": []map[string]any{
 			{"name": "github", "config": map[string]any{"installation_id": "77", "owner": "someone-else"}}}})
-		body := requireError(t, r, http.StatusBadRequest, "invalid_input", `belongs to "octo-org"`)
+		body := r.RequireError(t, http.StatusBadRequest, "invalid_input", `belongs to "octo-org"`)
 		require.Equal(t, "/owner", body["field"])
 		r = b.gw.Do("POST", "/api/internal/plugin/github", map[string]any{"installation_id": "07"}, header...)
 		require.Equal(t, http.StatusBadRequest, r.Status, string(r.Body))
@@ -83,12 +83,12 @@ func TestActions(t *testing.T) {
 		// Routes that would leave the API, or name what is not given.
 		for _, route := range []string{"/repos/{nope}", "//evil.example/x", "/repos/../../x"} {
 			r = b.action("method", map[string]any{"route": route})
-			body := requireError(t, r, http.StatusBadRequest, "invalid_input")
+			body := r.RequireError(t, http.StatusBadRequest, "invalid_input")
 			require.Equal(t, "/route", body["field"], route)
 		}
 		// GitHub's own errors reach the driver (the original returned null).
 		r = b.action("method", map[string]any{"route": "/repos/{owner}/missing"})
-		requireError(t, r, http.StatusBadGateway, "platform_error", "Not Found")
+		r.RequireError(t, http.StatusBadGateway, "platform_error", "Not Found")
 	})
 }
 
@@ -104,22 +104,22 @@ func TestActionFailures(t *testing.T) {
 
 		b.gh.FailNext("POST", path, http.StatusUnprocessableEntity, "title is too long")
 		r := b.action("create-issue", create)
-		body := requireError(t, r, http.StatusUnprocessableEntity, "platform_rejected", "Validation Failed", "title is too long")
+		body := r.RequireError(t, http.StatusUnprocessableEntity, "platform_rejected", "Validation Failed", "title is too long")
 		require.Equal(t, "/title", body["field"])
 
 		b.gh.FailNext("POST", path, http.StatusInternalServerError, "Server Error")
 		r = b.action("create-issue", create)
-		requireError(t, r, http.StatusBadGateway, "platform_error", "Server Error")
+		r.RequireError(t, http.StatusBadGateway, "platform_error", "Server Error")
 
 		b.gh.HangNext("POST", path)
 		start := time.Now()
 		r = b.action("create-issue", create)
-		requireError(t, r, http.StatusGatewayTimeout, "platform_timeout")
+		r.RequireError(t, http.StatusGatewayTimeout, "platform_timeout")
 		require.Less(t, time.Since(start), 15*time.Second)
 
 		b.gh.FailNext("POST", "/repos/octo-org/governance/issues/1/comments", http.StatusUnprocessableEntity, "body is too long")
 		r = b.action("method", map[string]any{"route": "/repos/{owner}/governance/issues/1/comments", "method": "POST", "body": "x"})
-		requireError(t, r, http.StatusUnprocessableEntity, "platform_rejected", "body is too long")
+		r.RequireError(t, http.StatusUnprocessableEntity, "platform_rejected", "body is too long")
 
 		// Nothing was created by the failed calls.
 		_, ok := b.gh.Issue(owner, repoName, 1)
@@ -169,7 +169,7 @@ func TestTokenRefresh(t *testing.T) {
 		b.gh.FailNext("POST", "/repos/octo-org/governance/issues", http.StatusUnauthorized, "Bad credentials")
 		b.gh.FailNext("POST", "/repos/octo-org/governance/issues", http.StatusUnauthorized, "Bad credentials")
 		r = b.action("create-issue", create)
-		requireError(t, r, http.StatusBadGateway, "platform_error", "Bad credentials")
+		r.RequireError(t, http.StatusBadGateway, "platform_error", "Bad credentials")
 		require.Equal(t, 4, b.gh.TokensIssued())
 	})
 }
@@ -201,7 +201,7 @@ func TestEnableWithoutAppSettings(t *testing.T) {
 				slug := "unconfigured-" + strings.ReplaceAll(tc.name, " ", "-")
 				r := gw.Do("PUT", "/api/internal/community/"+slug, map[string]any{"plugins": []map[string]any{
 					{"name": "github", "config": map[string]any{"installation_id": "77"}}}})
-				body := requireError(t, r, http.StatusInternalServerError, "plugin_not_configured", tc.want...)
+				body := r.RequireError(t, http.StatusInternalServerError, "plugin_not_configured", tc.want...)
 				require.NotContains(t, body["detail"], "BEGIN", "setting values are never shown")
 				require.Equal(t, http.StatusNotFound, gw.Do("GET", "/api/internal/community/"+slug, nil).Status, "nothing is half written")
 				gw.Stop()

@@ -135,6 +135,6 @@ func TestInstallRefused(t *testing.T) {
 		require.Empty(t, b.githubConfigs(t))
 
 		r := b.gw.Do("GET", "/auth/github/authorize?type=user&redirect_uri="+url.QueryEscape(b.driver), nil)
-		requireError(t, r, http.StatusBadRequest, "github_user_login_unsupported")
+		r.RequireError(t, http.StatusBadRequest, "github_user_login_unsupported")
 	})
 }

@@ -78,18 +78,6 @@ func (b *testBundle) action(name string, params any) apptest.Response {
 	return b.gw.Do("POST", "/api/internal/action/github."+name, map[string]any{"parameters": params}, header...)
 }
 
-// requireError checks a gateway error answer.
-func requireError(t *testing.T, r apptest.Response, status int, code string, fragments ...string) map[string]any {
-	t.Helper()
-	require.Equal(t, status, r.Status, string(r.Body))
-	body := r.JSON(t)
-	require.Equal(t, code, body["code"], string(r.Body))
-	for _, f := range fragments {
-		require.Contains(t, body["detail"], f)
-	}
-	return body
-}
-
 // eventsOfType decodes the received events of one type.
 func eventsOfType(t *testing.T, rec *apptest.Receiver, eventType string) []map[string]any {
 	t.Helper()

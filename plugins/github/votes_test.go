@@ -201,6 +201,6 @@ func TestCommentVotePolledAndClosed(t *testing.T) {
 		// Starting in a repository the installation cannot reach is GitHub's 404.
 		r = b.gw.Do("POST", "/api/internal/process/github.issue-comment-vote", map[string]any{
 			"repo_name": "elsewhere", "question": "Which logo?"}, header...)
-		requireError(t, r, http.StatusBadGateway, "platform_error", "Not Found")
+		r.RequireError(t, http.StatusBadGateway, "platform_error", "Not Found")
 	})
 }

@@ -41,11 +41,6 @@ func (b *testBundle) send(params map[string]any) apptest.Response {
 	return b.s.Do("POST", "/api/internal/action/mailgun.send-mail", map[string]any{"parameters": params}, header...)
 }
 
-func requireError(t *testing.T, r apptest.Response, status int, code, fragment, field string) {
-	t.Helper()
-	r.RequireErrorField(t, status, code, field, fragment)
-}
-
 // TestSendMail sends the original's parameters, then every other one.
 func TestSendMail(t *testing.T) {
 	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
@@ -73,17 +68,23 @@ func TestSendMailRefusals(t *testing.T) {
 		t.Parallel()
 		b := setup(t, db)
 		// Refused by the gateway before Mailgun is called.
-		requireError(t, b.send(map[string]any{"to": "ana@example.com", "text": "x"}), http.StatusBadRequest, "invalid_input", "from", "/from")
-		requireError(t, b.send(map[string]any{"from": "bot@mg.example.org", "to": "ana@example.com"}), http.StatusBadRequest, "invalid_input", "text (or html) is required", "/text")
-		requireError(t, b.send(map[string]any{"from": "bot@mg.example.org", "to": []string{}, "text": "x"}), http.StatusBadRequest, "invalid_input", "", "/to")
-		requireError(t, b.send(map[string]any{"from": "bot@mg.example.org", "to": "a@example.com", "text": "x", "o:tag": "t"}), http.StatusBadRequest, "invalid_input", "o:tag", "/o:tag")
+		b.send(map[string]any{"to": "ana@example.com", "text": "x"}).
+			RequireErrorField(t, http.StatusBadRequest, "invalid_input", "/from", "from")
+		b.send(map[string]any{"from": "bot@mg.example.org", "to": "ana@example.com"}).
+			RequireErrorField(t, http.StatusBadRequest, "invalid_input", "/text", "text (or html) is required")
+		b.send(map[string]any{"from": "bot@mg.example.org", "to": []string{}, "text": "x"}).
+			RequireErrorField(t, http.StatusBadRequest, "invalid_input", "/to")
+		b.send(map[string]any{"from": "bot@mg.example.org", "to": "a@example.com", "text": "x", "o:tag": "t"}).
+			RequireErrorField(t, http.StatusBadRequest, "invalid_input", "/o:tag", "o:tag")
 		require.Empty(t, b.fake.Messages())
 
 		// Refused by Mailgun: its message reaches the driver, with the field.
-		requireError(t, b.send(map[string]any{"from": "bot@mg.example.org", "to": "not an address", "text": "x"}),
-			http.StatusUnprocessableEntity, "platform_rejected", "mailgun refused the input (400): to parameter is not a valid address. please check documentation", "/to")
-		requireError(t, b.send(map[string]any{"from": "bot@", "to": "ana@example.com", "text": "x"}),
-			http.StatusUnprocessableEntity, "platform_rejected", "from parameter is not a valid address", "/from")
+		b.send(map[string]any{"from": "bot@mg.example.org", "to": "not an address", "text": "x"}).
+			RequireErrorField(t, http.StatusUnprocessableEntity, "platform_rejected", "/to",
+				"mailgun refused the input (400): to parameter is not a valid address. please check documentation")
+		b.send(map[string]any{"from": "bot@", "to": "ana@example.com", "text": "x"}).
+			RequireErrorField(t, http.StatusUnprocessableEntity, "platform_rejected", "/from",
+				"from parameter is not a valid address")
 		require.Empty(t, b.fake.Messages())
 	})
 }
@@ -98,11 +99,15 @@ func TestConfigErrors(t *testing.T) {
 
 		r := b.s.Do("POST", "/api/internal/plugin/mailgun", map[string]any{"domain_name": domain, "api_key": "wrong", "api_url": b.fake.URL}, header...)
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-		requireError(t, b.send(params), http.StatusBadGateway, "platform_error", "mailgun answered 401: Forbidden (Mailgun refused the api_key", "")
+		b.send(params).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "",
+				"mailgun answered 401: Forbidden (Mailgun refused the api_key")
 
 		r = b.s.Do("POST", "/api/internal/plugin/mailgun", map[string]any{"domain_name": "other.example.org", "api_key": key, "api_url": b.fake.URL}, header...)
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-		requireError(t, b.send(params), http.StatusBadGateway, "platform_error", "mailgun answered 404: Domain not found: other.example.org (check domain_name", "")
+		b.send(params).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "",
+				"mailgun answered 404: Domain not found: other.example.org (check domain_name")
 		require.Empty(t, b.fake.Messages())
 	})
 }
@@ -113,14 +118,17 @@ func TestOutages(t *testing.T) {
 		b := setup(t, db)
 		params := map[string]any{"from": "bot@mg.example.org", "to": "ana@example.com", "text": "x"}
 		b.fake.Fail(http.StatusInternalServerError, `{"message": "Internal error"}`)
-		requireError(t, b.send(params), http.StatusBadGateway, "platform_error", "mailgun answered 500: Internal error", "")
+		b.send(params).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "", "mailgun answered 500: Internal error")
 		b.fake.Fail(http.StatusTooManyRequests, `{"message": "Too many requests"}`)
-		requireError(t, b.send(params), http.StatusBadGateway, "platform_error", "mailgun answered 429: Too many requests", "")
+		b.send(params).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "", "mailgun answered 429: Too many requests")
 		b.fake.Fail(http.StatusOK, `<html>`)
-		requireError(t, b.send(params), http.StatusBadGateway, "platform_error", "not Mailgun's JSON", "")
+		b.send(params).RequireErrorField(t, http.StatusBadGateway, "platform_error", "", "not Mailgun's JSON")
 		b.fake.Fail(0, "")
 		b.fake.Stall(true)
-		requireError(t, b.send(params), http.StatusGatewayTimeout, "platform_timeout", "mailgun did not answer in time", "")
+		b.send(params).
+			RequireErrorField(t, http.StatusGatewayTimeout, "platform_timeout", "", "mailgun did not answer in time")
 		b.fake.Stall(false)
 		require.Equal(t, http.StatusOK, b.send(params).Status)
 	})

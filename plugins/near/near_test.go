@@ -52,11 +52,6 @@ func (b *testBundle) action(name string, params any) apptest.Response {
 	return b.s.Do("POST", "/api/internal/action/near."+name, map[string]any{"parameters": params}, header...)
 }
 
-func requireError(t *testing.T, r apptest.Response, status int, code, fragment, field string) {
-	t.Helper()
-	r.RequireErrorField(t, status, code, field, fragment)
-}
-
 func TestView(t *testing.T) {
 	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
 		t.Parallel()
@@ -72,10 +67,13 @@ func TestView(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		require.Equal(t, map[string]any{"a": []any{1.0, "x"}, "b": nil}, r.JSON(t)["result"], "args reach the contract as JSON")
 
-		requireError(t, b.action("view", map[string]any{"method_name": "nope"}), http.StatusUnprocessableEntity, "platform_rejected",
-			"CONTRACT_EXECUTION_ERROR: wasm execution failed with error: MethodResolveError(MethodNotFound)", "/method_name")
-		requireError(t, b.action("view", map[string]any{}), http.StatusBadRequest, "invalid_input", "method_name", "/method_name")
-		requireError(t, b.action("view", map[string]any{"method_name": "x", "gas": 1}), http.StatusBadRequest, "invalid_input", "gas", "/gas")
+		b.action("view", map[string]any{"method_name": "nope"}).
+			RequireErrorField(t, http.StatusUnprocessableEntity, "platform_rejected", "/method_name",
+				"CONTRACT_EXECUTION_ERROR: wasm execution failed with error: MethodResolveError(MethodNotFound)")
+		b.action("view", map[string]any{}).
+			RequireErrorField(t, http.StatusBadRequest, "invalid_input", "/method_name", "method_name")
+		b.action("view", map[string]any{"method_name": "x", "gas": 1}).
+			RequireErrorField(t, http.StatusBadRequest, "invalid_input", "/gas", "gas")
 		require.Empty(t, b.fake.Transactions(), "a view sends no transaction")
 	})
 }
@@ -123,10 +121,11 @@ func TestCallRefusals(t *testing.T) {
 	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
 		t.Parallel()
 		b := setup(t, db)
-		requireError(t, b.action("call", map[string]any{"method_name": "fail"}), http.StatusUnprocessableEntity, "platform_rejected",
-			"Smart contract panicked: asked to fail", "")
-		requireError(t, b.action("call", map[string]any{"method_name": "missing"}), http.StatusUnprocessableEntity, "platform_rejected",
-			"MethodNotFound", "/method_name")
+		b.action("call", map[string]any{"method_name": "fail"}).
+			RequireErrorField(t, http.StatusUnprocessableEntity, "platform_rejected", "",
+				"Smart contract panicked: asked to fail")
+		b.action("call", map[string]any{"method_name": "missing"}).
+			RequireErrorField(t, http.StatusUnprocessableEntity, "platform_rejected", "/method_name", "MethodNotFound")
 		require.Equal(t, "Hello", b.fake.Greeting())
 		for _, tt := range []struct {
 			params map[string]any
@@ -158,10 +157,11 @@ func TestKeyProblems(t *testing.T) {
 		cfg["secret_key"] = "ed25519:" + base58.Encode(other.Seed()) // a 32-byte seed is taken too
 		r := b.s.Do("POST", "/api/internal/plugin/near", cfg, header...)
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-		requireError(t, b.action("call", map[string]any{"method_name": "set_greeting", "args": map[string]any{"message": "x"}}),
-			http.StatusBadGateway, "platform_error", "UNKNOWN_ACCESS_KEY", "")
-		requireError(t, b.action("call", map[string]any{"method_name": "set_greeting", "args": map[string]any{"message": "x"}}),
-			http.StatusBadGateway, "platform_error", "secret_key must be an access key of account_id metagov.testnet", "")
+		b.action("call", map[string]any{"method_name": "set_greeting", "args": map[string]any{"message": "x"}}).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "", "UNKNOWN_ACCESS_KEY")
+		b.action("call", map[string]any{"method_name": "set_greeting", "args": map[string]any{"message": "x"}}).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "",
+				"secret_key must be an access key of account_id metagov.testnet")
 
 		for _, bad := range []string{"ed25519:notbase58!", "secp256k1:abc", "ed25519:" + base58.Encode([]byte("short"))} {
 			cfg["secret_key"] = bad
@@ -213,14 +213,18 @@ func TestNodeFailures(t *testing.T) {
 		t.Parallel()
 		b := setup(t, db)
 		b.fake.Fail(http.StatusInternalServerError, `{"jsonrpc":"2.0","id":"metagov","error":{"name":"INTERNAL_ERROR","cause":{"name":"INTERNAL_ERROR","info":{"error_message":"node is syncing"}},"code":-32000,"message":"Server error","data":"node is syncing"}}`)
-		requireError(t, b.action("view", map[string]any{"method_name": "get_greeting"}), http.StatusBadGateway, "platform_error", "INTERNAL_ERROR: node is syncing", "")
+		b.action("view", map[string]any{"method_name": "get_greeting"}).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "", "INTERNAL_ERROR: node is syncing")
 		b.fake.Fail(http.StatusRequestTimeout, `{"jsonrpc":"2.0","id":"metagov","error":{"name":"HANDLER_ERROR","cause":{"name":"TIMEOUT_ERROR","info":{}},"code":-32000,"message":"Server error","data":"Timeout"}}`)
-		requireError(t, b.action("view", map[string]any{"method_name": "get_greeting"}), http.StatusGatewayTimeout, "platform_timeout", "TIMEOUT_ERROR", "")
+		b.action("view", map[string]any{"method_name": "get_greeting"}).
+			RequireErrorField(t, http.StatusGatewayTimeout, "platform_timeout", "", "TIMEOUT_ERROR")
 		b.fake.Fail(http.StatusBadGateway, "<html>bad gateway</html>")
-		requireError(t, b.action("view", map[string]any{"method_name": "get_greeting"}), http.StatusBadGateway, "platform_error", "near answered 502", "")
+		b.action("view", map[string]any{"method_name": "get_greeting"}).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "", "near answered 502")
 		b.fake.Fail(0, "")
 		b.fake.Stall(true)
-		requireError(t, b.action("call", map[string]any{"method_name": "set_greeting"}), http.StatusGatewayTimeout, "platform_timeout", "near did not answer in time", "")
+		b.action("call", map[string]any{"method_name": "set_greeting"}).
+			RequireErrorField(t, http.StatusGatewayTimeout, "platform_timeout", "", "near did not answer in time")
 		b.fake.Stall(false)
 		r := b.action("view", map[string]any{"method_name": "get_greeting"})
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
@@ -236,7 +240,7 @@ func TestBroadcastTimeout(t *testing.T) {
 		b := setup(t, db)
 		b.fake.TimeoutBroadcasts(true)
 		r := b.action("call", map[string]any{"method_name": "set_greeting", "args": map[string]any{"message": "late"}})
-		requireError(t, r, http.StatusGatewayTimeout, "platform_timeout", "TIMEOUT_ERROR", "")
+		r.RequireErrorField(t, http.StatusGatewayTimeout, "platform_timeout", "", "TIMEOUT_ERROR")
 		txs := b.fake.Transactions()
 		require.Len(t, txs, 1)
 		require.Contains(t, r.JSON(t)["detail"], "transaction "+txs[0].Hash+": ")
@@ -253,7 +257,9 @@ func TestEgressPolicy(t *testing.T) {
 		cfg["node_url"] = "http://169.254.169.254/rpc"
 		r := b.s.Do("POST", "/api/internal/plugin/near", cfg, header...)
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-		requireError(t, b.action("view", map[string]any{"method_name": "get_greeting"}), http.StatusBadGateway, "egress_refused", "169.254.0.0/16", "")
-		requireError(t, b.action("call", map[string]any{"method_name": "set_greeting"}), http.StatusBadGateway, "egress_refused", "169.254.0.0/16", "")
+		b.action("view", map[string]any{"method_name": "get_greeting"}).
+			RequireErrorField(t, http.StatusBadGateway, "egress_refused", "", "169.254.0.0/16")
+		b.action("call", map[string]any{"method_name": "set_greeting"}).
+			RequireErrorField(t, http.StatusBadGateway, "egress_refused", "", "169.254.0.0/16")
 	})
 }

@@ -59,11 +59,6 @@ func (b *testBundle) send(params map[string]any) apptest.Response {
 	return b.s.Do("POST", "/api/internal/action/sendgrid.send-mail", map[string]any{"parameters": params}, header...)
 }
 
-func requireError(t *testing.T, r apptest.Response, status int, code, fragment, field string) {
-	t.Helper()
-	r.RequireErrorField(t, status, code, field, fragment)
-}
-
 // TestSendMail sends the parameters the original documented in its
 // docstring, then a list of recipients with both contents.
 func TestSendMail(t *testing.T) {
@@ -114,19 +109,24 @@ func TestRefusals(t *testing.T) {
 			return out
 		}
 		// The gateway refuses these before SendGrid is called.
-		requireError(t, b.send(with("plain_text_content", nil)), http.StatusBadRequest, "invalid_input", "html_content or plain_text_content is required", "/html_content")
-		requireError(t, b.send(with("subject", nil)), http.StatusBadRequest, "invalid_input", "subject", "/subject")
-		requireError(t, b.send(with("from_email", nil)), http.StatusBadRequest, "invalid_input", "from_email", "/from_email")
-		requireError(t, b.send(with("to_emails", []string{})), http.StatusBadRequest, "invalid_input", "", "/to_emails")
+		b.send(with("plain_text_content", nil)).
+			RequireErrorField(t, http.StatusBadRequest, "invalid_input", "/html_content",
+				"html_content or plain_text_content is required")
+		b.send(with("subject", nil)).RequireErrorField(t, http.StatusBadRequest, "invalid_input", "/subject", "subject")
+		b.send(with("from_email", nil)).
+			RequireErrorField(t, http.StatusBadRequest, "invalid_input", "/from_email", "from_email")
+		b.send(with("to_emails", []string{})).RequireErrorField(t, http.StatusBadRequest, "invalid_input", "/to_emails")
 		// The original's wrong required names are unknown properties.
-		requireError(t, b.send(with("from", sender)), http.StatusBadRequest, "invalid_input", "from", "/from")
+		b.send(with("from", sender)).RequireErrorField(t, http.StatusBadRequest, "invalid_input", "/from", "from")
 		require.Empty(t, b.fake.Messages())
 
 		// SendGrid refuses these: 400 and 403 with its errors list.
-		requireError(t, b.send(with("to_emails", "not an address")), http.StatusUnprocessableEntity, "platform_rejected",
-			"sendgrid refused the input (400): personalizations.0.to.0.email: Does not contain a valid address.", "/to_emails")
-		requireError(t, b.send(with("from_email", "stranger@example.net")), http.StatusUnprocessableEntity, "platform_rejected",
-			"sendgrid refused the input (403): from: The from address does not match a verified Sender Identity", "/from_email")
+		b.send(with("to_emails", "not an address")).
+			RequireErrorField(t, http.StatusUnprocessableEntity, "platform_rejected", "/to_emails",
+				"sendgrid refused the input (400): personalizations.0.to.0.email: Does not contain a valid address.")
+		b.send(with("from_email", "stranger@example.net")).
+			RequireErrorField(t, http.StatusUnprocessableEntity, "platform_rejected", "/from_email",
+				"sendgrid refused the input (403): from: The from address does not match a verified Sender Identity")
 		require.Empty(t, b.fake.Messages())
 	})
 }
@@ -139,20 +139,26 @@ func TestFailures(t *testing.T) {
 
 		r := b.enable(t, map[string]any{"api_key": "SG.wrong", "api_url": b.fake.URL})
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-		requireError(t, b.send(params), http.StatusBadGateway, "platform_error",
-			"sendgrid answered 401: The provided authorization grant is invalid, expired, or revoked (SendGrid refused the API key", "")
+		b.send(params).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "",
+				"sendgrid answered 401: The provided authorization grant is invalid, expired, or revoked (SendGrid refused the API key")
 		r = b.enable(t, map[string]any{"api_key": key, "api_url": b.fake.URL})
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 
 		b.fake.Fail(http.StatusInternalServerError, `{"errors":[{"field":null,"message":"internal error","help":null}]}`)
-		requireError(t, b.send(params), http.StatusBadGateway, "platform_error", "sendgrid answered 500: internal error", "")
+		b.send(params).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "", "sendgrid answered 500: internal error")
 		b.fake.Fail(http.StatusTooManyRequests, `{"errors":[{"field":null,"message":"too many requests","help":null}]}`)
-		requireError(t, b.send(params), http.StatusBadGateway, "platform_error", "sendgrid answered 429: too many requests", "")
+		b.send(params).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "",
+				"sendgrid answered 429: too many requests")
 		b.fake.Fail(http.StatusOK, "")
-		requireError(t, b.send(params), http.StatusBadGateway, "platform_error", "not queued (is sandbox mode on?)", "")
+		b.send(params).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "", "not queued (is sandbox mode on?)")
 		b.fake.Fail(0, "")
 		b.fake.Stall(true)
-		requireError(t, b.send(params), http.StatusGatewayTimeout, "platform_timeout", "sendgrid did not answer in time", "")
+		b.send(params).
+			RequireErrorField(t, http.StatusGatewayTimeout, "platform_timeout", "", "sendgrid did not answer in time")
 		b.fake.Stall(false)
 		require.Equal(t, http.StatusOK, b.send(params).Status)
 	})

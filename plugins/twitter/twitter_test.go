@@ -56,11 +56,6 @@ func (b *testBundle) action(name string, params map[string]any) apptest.Response
 	return b.s.Do("POST", "/api/internal/action/twitter."+name, map[string]any{"parameters": params}, header...)
 }
 
-func requireError(t *testing.T, r apptest.Response, status int, code, fragment, field string) {
-	t.Helper()
-	r.RequireErrorField(t, status, code, field, fragment)
-}
-
 func TestSendTweet(t *testing.T) {
 	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
 		t.Parallel()
@@ -71,13 +66,16 @@ func TestSendTweet(t *testing.T) {
 		require.Len(t, posts, 1)
 		require.Equal(t, map[string]any{"id": posts[0].ID, "text": "The vote is open", "edit_history_tweet_ids": []any{posts[0].ID}}, r.JSON(t))
 
-		requireError(t, b.action("send-tweet", map[string]any{"text": "The vote is open"}), http.StatusUnprocessableEntity, "platform_rejected",
-			"twitter refused the input (403): Forbidden: You are not allowed to create a Tweet with duplicate content.", "/text")
-		requireError(t, b.action("send-tweet", map[string]any{}), http.StatusBadRequest, "invalid_input", "text", "/text")
+		b.action("send-tweet", map[string]any{"text": "The vote is open"}).
+			RequireErrorField(t, http.StatusUnprocessableEntity, "platform_rejected", "/text",
+				"twitter refused the input (403): Forbidden: You are not allowed to create a Tweet with duplicate content.")
+		b.action("send-tweet", map[string]any{}).
+			RequireErrorField(t, http.StatusBadRequest, "invalid_input", "/text", "text")
 
 		r = b.s.Do("POST", "/api/internal/plugin/twitter", config(b.fake, false), header...)
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-		requireError(t, b.action("send-tweet", map[string]any{"text": "another"}), http.StatusBadRequest, "invalid_input", "set allow_posting_tweets to true", "")
+		b.action("send-tweet", map[string]any{"text": "another"}).
+			RequireErrorField(t, http.StatusBadRequest, "invalid_input", "", "set allow_posting_tweets to true")
 		require.Len(t, b.fake.Posts(), 1)
 	})
 }
@@ -95,11 +93,14 @@ func TestSendDM(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		require.Equal(t, []twitterfake.DM{{To: ana.ID, Text: "hello"}, {To: ana.ID, Text: "again"}}, b.fake.DMs())
 
-		requireError(t, b.action("send-dm", map[string]any{"user_id": "99", "text": "hi"}), http.StatusUnprocessableEntity, "platform_rejected",
-			"The `participant_id` query parameter value [99] is not valid", "/user_id")
-		requireError(t, b.action("send-dm", map[string]any{"user_id": quiet.ID, "text": "hi"}), http.StatusUnprocessableEntity, "platform_rejected",
-			"You cannot send messages to this user.", "/user_id")
-		requireError(t, b.action("send-dm", map[string]any{"user_id": "ana", "text": "hi"}), http.StatusBadRequest, "invalid_input", "", "/user_id")
+		b.action("send-dm", map[string]any{"user_id": "99", "text": "hi"}).
+			RequireErrorField(t, http.StatusUnprocessableEntity, "platform_rejected", "/user_id",
+				"The `participant_id` query parameter value [99] is not valid")
+		b.action("send-dm", map[string]any{"user_id": quiet.ID, "text": "hi"}).
+			RequireErrorField(t, http.StatusUnprocessableEntity, "platform_rejected", "/user_id",
+				"You cannot send messages to this user.")
+		b.action("send-dm", map[string]any{"user_id": "ana", "text": "hi"}).
+			RequireErrorField(t, http.StatusBadRequest, "invalid_input", "/user_id")
 		require.Len(t, b.fake.DMs(), 2)
 	})
 }
@@ -116,8 +117,9 @@ func TestGetUserID(t *testing.T) {
 		r = b.action("get-user-id", map[string]any{"screen_name": "nobody"})
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		require.Equal(t, "false", strings.TrimSpace(string(r.Body)), "no such user: false, as in the original")
-		requireError(t, b.action("get-user-id", map[string]any{"screen_name": "not a name"}), http.StatusUnprocessableEntity, "platform_rejected",
-			"does not match ^[A-Za-z0-9_]{1,15}$", "/screen_name")
+		b.action("get-user-id", map[string]any{"screen_name": "not a name"}).
+			RequireErrorField(t, http.StatusUnprocessableEntity, "platform_rejected", "/screen_name",
+				"does not match ^[A-Za-z0-9_]{1,15}$")
 	})
 }
 
@@ -129,16 +131,20 @@ func TestFailures(t *testing.T) {
 		cfg["access_token_secret"] = "wrong"
 		r := b.s.Do("POST", "/api/internal/plugin/twitter", cfg, header...)
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-		requireError(t, b.action("get-user-id", map[string]any{"screen_name": "ana_x"}), http.StatusBadGateway, "platform_error",
-			"twitter answered 401: Unauthorized (X refused the credentials", "")
+		b.action("get-user-id", map[string]any{"screen_name": "ana_x"}).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "",
+				"twitter answered 401: Unauthorized (X refused the credentials")
 		r = b.s.Do("POST", "/api/internal/plugin/twitter", config(b.fake, true), header...)
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 
 		b.fake.Fail(http.StatusServiceUnavailable, `{"title":"Service Unavailable","detail":"Service Unavailable","type":"about:blank","status":503}`)
-		requireError(t, b.action("send-tweet", map[string]any{"text": "x"}), http.StatusBadGateway, "platform_error", "twitter answered 503: Service Unavailable", "")
+		b.action("send-tweet", map[string]any{"text": "x"}).
+			RequireErrorField(t, http.StatusBadGateway, "platform_error", "",
+				"twitter answered 503: Service Unavailable")
 		b.fake.Fail(0, "")
 		b.fake.Stall(true)
-		requireError(t, b.action("send-tweet", map[string]any{"text": "x"}), http.StatusGatewayTimeout, "platform_timeout", "twitter did not answer in time", "")
+		b.action("send-tweet", map[string]any{"text": "x"}).
+			RequireErrorField(t, http.StatusGatewayTimeout, "platform_timeout", "", "twitter did not answer in time")
 		b.fake.Stall(false)
 		require.Equal(t, http.StatusOK, b.action("send-tweet", map[string]any{"text": "x"}).Status)
 	})
@@ -263,6 +269,7 @@ func TestEgressPolicy(t *testing.T) {
 		cfg["api_url"] = "http://169.254.169.254"
 		r := b.s.Do("POST", "/api/internal/plugin/twitter", cfg, header...)
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-		requireError(t, b.action("send-tweet", map[string]any{"text": "hi"}), http.StatusBadGateway, "egress_refused", "169.254.0.0/16", "")
+		b.action("send-tweet", map[string]any{"text": "hi"}).
+			RequireErrorField(t, http.StatusBadGateway, "egress_refused", "", "169.254.0.0/16")
 	})
 }
