@@ -30,12 +30,15 @@ type disabling struct {
 	slug  string
 	d     plugin.Disabler
 	state map[string]json.RawMessage
+	// err is why the plugin cannot be asked (its instance could not be
+	// provisioned), reported as a warning once the removal is committed.
+	err error
 }
 
 // disablers finds, before rows are removed, those whose plugin implements
 // plugin.Disabler, with their provisioned values. An instance that cannot be
 // provisioned (a config this build can no longer read) cannot be asked;
-// that is logged and does not stop the removal.
+// that does not stop the removal, and becomes a warning.
 func (g *Gateway) disablers(ctx context.Context, rows []store.PluginInstance) []*disabling {
 	var out []*disabling
 	for _, row := range rows {
@@ -48,8 +51,7 @@ func (g *Gateway) disablers(ctx context.Context, rows []store.PluginInstance) []
 		}
 		entry, err := g.communityByID(ctx, row.CommunityID)
 		if err != nil {
-			g.log.WarnContext(ctx, "cannot disable plugin instance through its plugin", slog.String("plugin", row.Name),
-				slog.Int64("instance_id", row.ID), slog.Any("error", err))
+			out = append(out, &disabling{id: row.ID, name: row.Name, err: err})
 			continue
 		}
 		for _, in := range entry.instances {
@@ -58,8 +60,7 @@ func (g *Gateway) disablers(ctx context.Context, rows []store.PluginInstance) []
 			}
 			v, err := in.ready()
 			if err != nil {
-				g.log.WarnContext(ctx, "cannot disable plugin instance through its plugin", slog.String("plugin", row.Name),
-					slog.Int64("instance_id", row.ID), slog.Any("error", err))
+				out = append(out, &disabling{id: row.ID, name: row.Name, slug: in.slug, err: err})
 				break
 			}
 			if d, ok := v.(plugin.Disabler); ok {
@@ -74,6 +75,9 @@ func (g *Gateway) disablers(ctx context.Context, rows []store.PluginInstance) []
 // about to be deleted, for their Disable.
 func (g *Gateway) snapshot(ctx context.Context, tx *store.Tx, ds []*disabling) error {
 	for _, d := range ds {
+		if d.d == nil {
+			continue
+		}
 		state, err := tx.PluginStateList(ctx, d.id, "", g.now())
 		if err != nil {
 			return err
@@ -100,6 +104,11 @@ func (g *Gateway) runDisabler(ctx context.Context, d *disabling) (warnings []str
 	defer cancel()
 	log := g.log.With(slog.String("plugin", d.name), slog.String("community", d.slug), slog.Int64("instance_id", d.id))
 	label := fmt.Sprintf("%s (instance %d)", d.name, d.id)
+	if d.err != nil {
+		log.WarnContext(ctx, "the plugin could not be asked to undo its setup on the platform; the instance is removed anyway", slog.Any("error", d.err))
+		return []string{fmt.Sprintf("%s was removed, but its plugin could not be asked to undo its setup on the platform "+
+			"(such as a webhook it registered): %s", label, disableMessage(d.name, d.err))}
+	}
 	state := d.state
 	call := pluginrt.NewCall(func(_ context.Context, key string) (json.RawMessage, bool, error) {
 		v, ok := state[key]
