@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,6 +37,10 @@ func newCall(load hook.StateLoaderFunc, list hook.StateListerFunc, now func() ti
 	st.list = list
 	return &Call{state: st, now: now}
 }
+
+// setScanner lets State.Scan stream stored keys (without it, Scan reads
+// through the lister). The gateway reaches it through internal/pluginrt.
+func (c *Call) setScanner(scan hook.StateScannerFunc) { c.state.scan = scan }
 
 // State is the instance's durable key-value state.
 func (c *Call) State() *State { return c.state }
@@ -99,6 +104,7 @@ func (c *Call) changes() hook.CallChanges[Account, Initiator] {
 type State struct {
 	load    hook.StateLoaderFunc
 	list    hook.StateListerFunc
+	scan    hook.StateScannerFunc
 	changes map[string]json.RawMessage
 	expires map[string]time.Time
 	// now is the clock SetUntil compares with; nil for a process's state,
@@ -198,4 +204,64 @@ func (s *State) List(ctx context.Context, prefix string) (map[string]json.RawMes
 		}
 	}
 	return out, nil
+}
+
+// Scan calls fn for every value whose key starts with prefix, in byte order
+// of the keys, this invocation's writes included, and stops at fn's first
+// error, which it returns. Unlike List it holds no map of the values, so
+// reading many small values (a vote's ballots) costs one pass over them.
+// The value is only valid during the call: fn must copy what it keeps.
+func (s *State) Scan(ctx context.Context, prefix string, fn func(key string, value json.RawMessage) error) error {
+	var pending []string // this invocation's keys under prefix, sorted
+	for k := range s.changes {
+		if strings.HasPrefix(k, prefix) {
+			pending = append(pending, k)
+		}
+	}
+	slices.Sort(pending)
+	// emit visits this invocation's keys up to key (all of them when all
+	// is set), and reports whether key itself was written by it.
+	emit := func(key string, all bool) (bool, error) {
+		for len(pending) > 0 && (all || pending[0] <= key) {
+			k := pending[0]
+			pending = pending[1:]
+			if !all && k == key {
+				if v := s.changes[k]; v != nil {
+					return true, fn(k, v)
+				}
+				return true, nil
+			}
+			if v := s.changes[k]; v != nil {
+				if err := fn(k, v); err != nil {
+					return false, err
+				}
+			}
+		}
+		return false, nil
+	}
+	stored := func(key string, value json.RawMessage) error {
+		mine, err := emit(key, false)
+		if err != nil || mine {
+			return err
+		}
+		return fn(key, value)
+	}
+	switch {
+	case s.scan != nil:
+		if err := s.scan(ctx, prefix, stored); err != nil {
+			return fmt.Errorf("scanning state %q: %w", prefix, err)
+		}
+	case s.list != nil:
+		all, err := s.list(ctx, prefix)
+		if err != nil {
+			return fmt.Errorf("listing state %q: %w", prefix, err)
+		}
+		for _, k := range slices.Sorted(maps.Keys(all)) {
+			if err := stored(k, all[k]); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := emit("", true)
+	return err
 }

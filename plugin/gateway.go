@@ -15,6 +15,7 @@ import (
 func init() {
 	hook.Register(hook.SDK[Call, Process, Account, Initiator, Status, Info]{
 		NewCall:        newCall,
+		SetScanner:     (*Call).setScanner,
 		CallChanges:    (*Call).changes,
 		NewProcess:     newProcess,
 		ProcessChanges: (*Process).changes,

@@ -34,7 +34,7 @@ type unit struct {
 // newCall starts a unit of work on an instance; state reads go to the store.
 func (g *Gateway) newCall(in *instance) *plugin.Call {
 	id := in.row.ID
-	return pluginrt.NewCall(func(ctx context.Context, key string) (json.RawMessage, bool, error) {
+	call := pluginrt.NewCall(func(ctx context.Context, key string) (json.RawMessage, bool, error) {
 		v, err := g.store.PluginStateGetAt(ctx, id, key, g.now())
 		if err != nil {
 			if isNotFound(err) {
@@ -46,6 +46,9 @@ func (g *Gateway) newCall(in *instance) *plugin.Call {
 	}, func(ctx context.Context, prefix string) (map[string]json.RawMessage, error) {
 		return g.store.PluginStateList(ctx, id, prefix, g.now())
 	}, g.cfg.Now)
+	return pluginrt.WithScanner(call, func(ctx context.Context, prefix string, fn func(string, json.RawMessage) error) error {
+		return g.store.PluginStateScan(ctx, id, prefix, g.now(), fn)
+	})
 }
 
 // putState writes an invocation's state changes to an instance. When it set

@@ -31,6 +31,11 @@ type StateLoaderFunc = hook.StateLoaderFunc
 // prefix.
 type StateListerFunc = hook.StateListerFunc
 
+// StateScannerFunc calls fn for every durable state value whose key starts
+// with prefix, in byte order of the keys, stopping at fn's first error; the
+// value is only valid during the call of fn.
+type StateScannerFunc = hook.StateScannerFunc
+
 // CallChanges is what an invocation changed, for the gateway to commit.
 type CallChanges = hook.CallChanges[plugin.Account, plugin.Initiator]
 
@@ -48,6 +53,13 @@ type ProcessChanges = hook.ProcessChanges[plugin.Status]
 // is time.Now, for unit tests only).
 func NewCall(load StateLoaderFunc, list StateListerFunc, now func() time.Time) *plugin.Call {
 	return sdk.NewCall(load, list, now)
+}
+
+// WithScanner lets c's State.Scan stream stored values through scan
+// instead of reading them all through the lister, and returns c.
+func WithScanner(c *plugin.Call, scan StateScannerFunc) *plugin.Call {
+	sdk.SetScanner(c, scan)
+	return c
 }
 
 // Changes returns what the invocation c changed.

@@ -34,12 +34,12 @@ func (s *Store) InBatch(ctx context.Context, fn func(tx *Tx) error) error {
 	if s.dialect != Postgres {
 		return s.InTx(ctx, func(tx *Tx) error {
 			b := &batch{db: s.writer, exec: tx.db}
-			err := fn(&Tx{Reader: Reader{db: b}, tx: tx.tx, dialect: tx.dialect})
+			err := fn(&Tx{Reader: Reader{db: b, dialect: tx.dialect}, tx: tx.tx, dialect: tx.dialect})
 			return errors.Join(b.misuse, err)
 		})
 	}
 	b := &batch{db: s.writer}
-	if err := fn(&Tx{Reader: Reader{db: b}, dialect: s.dialect}); err != nil {
+	if err := fn(&Tx{Reader: Reader{db: b, dialect: s.dialect}, dialect: s.dialect}); err != nil {
 		return errors.Join(b.misuse, err)
 	}
 	if b.misuse != nil {

@@ -189,7 +189,7 @@ func (w *groupWriter) commit(group []*groupTx) {
 				return
 			}
 		}
-		results[i] = runGrouped(t.fn, &Tx{Reader: Reader{db: inTx{tx: sqlTx, c: w.stmts, detached: true}}, tx: sqlTx, dialect: SQLite})
+		results[i] = runGrouped(t.fn, &Tx{Reader: Reader{db: inTx{tx: sqlTx, c: w.stmts, detached: true}, dialect: SQLite}, tx: sqlTx, dialect: SQLite})
 		failed := results[i].err != nil || results[i].panicked
 		if !savepoints {
 			if failed {

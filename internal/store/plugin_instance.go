@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -234,4 +235,56 @@ func (q *Reader) PluginStateList(ctx context.Context, instanceID int64, prefix s
 		out[k] = v
 	}
 	return out, rows.Err()
+}
+
+// PluginStateScan calls fn for each of an instance's state values whose key
+// starts with prefix, as they stand at now (see PluginStateGetAt), in byte
+// order of the keys, streaming them: nothing is held beyond the row fn
+// gets, whose value is only valid during the call. It stops at fn's first
+// error and returns it.
+func (q *Reader) PluginStateScan(ctx context.Context, instanceID int64, prefix string, now time.Time, fn func(key string, value json.RawMessage) error) error {
+	// SQLite compares text bytewise, so a key range is the prefix and the
+	// primary key's index serves it in order. PostgreSQL compares by
+	// collation: it filters by prefix and sorts bytewise ("C").
+	query := `SELECT key, value FROM plugin_state WHERE instance_id = $1 AND substr(key, 1, length($2)) = $2
+		AND (expires_ms IS NULL OR expires_ms > $3) ORDER BY key COLLATE "C"`
+	args := []any{instanceID, prefix, unixMilliOrMin(now)}
+	if q.dialect != Postgres {
+		query = `SELECT key, value FROM plugin_state WHERE instance_id = $1 AND key >= $2 AND substr(key, 1, length($2)) = $2
+			AND (expires_ms IS NULL OR expires_ms > $3) ORDER BY key`
+		if upper, ok := prefixEnd(prefix); ok {
+			query = `SELECT key, value FROM plugin_state WHERE instance_id = $1 AND key >= $2 AND key < $4
+				AND (expires_ms IS NULL OR expires_ms > $3) ORDER BY key`
+			args = append(args, upper)
+		}
+	}
+	rows, err := q.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("scanning state %q of plugin instance %d: %w", prefix, instanceID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v sql.RawBytes
+		if err := rows.Scan(&k, &v); err != nil {
+			return fmt.Errorf("scanning state %q of plugin instance %d: %w", prefix, instanceID, err)
+		}
+		if err := fn(k, json.RawMessage(v)); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("scanning state %q of plugin instance %d: %w", prefix, instanceID, err)
+	}
+	return nil
+}
+
+// prefixEnd is the least string above every string that starts with
+// prefix, when it is one byte of ASCII away (keys are UTF-8, so no byte is
+// 0xff, but a changed byte inside a multi-byte character would not be text).
+func prefixEnd(prefix string) (string, bool) {
+	if prefix == "" || prefix[len(prefix)-1] >= 0x7f {
+		return "", false
+	}
+	return prefix[:len(prefix)-1] + string(prefix[len(prefix)-1]+1), true
 }

@@ -2,7 +2,10 @@ package store_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -284,5 +287,55 @@ func TestPluginState(t *testing.T) {
 		require.NoError(t, err)
 		require.JSONEq(t, `100`, string(got), "deleting one instance's key leaves the other's")
 		put(t, inst.ID, "counter", nil) // deleting a missing key is fine
+	})
+}
+
+// TestPluginStateScan: a scan gives exactly the instance's keys under the
+// prefix, in byte order (not the collation's), skips what expired, stops at
+// the callback's error, and lists the same values as PluginStateList.
+func TestPluginStateScan(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, setup setupFunc) {
+		b := setup(t)
+		c := b.community(t)
+		inst := b.instance(t, c.ID, "kit", "", `{}`)
+		other := b.instance(t, c.ID, "other", "", `{}`)
+		now := time.Now()
+		keys := []string{"ballot/1/B", "ballot/1/a", "ballot/1/_", "ballot/1/Ä", "ballot/1/a b", "ballot/1/", "ballot/10/x", "ballot/1", "ballot/2/y", "ballot/1/z"}
+		b.tx(t, func(tx *store.Tx) error {
+			for i, k := range keys {
+				if err := tx.PluginStatePut(b.ctx, inst.ID, k, json.RawMessage(fmt.Sprint(i))); err != nil {
+					return err
+				}
+			}
+			if err := tx.PluginStatePutUntil(b.ctx, inst.ID, "ballot/1/expired", json.RawMessage(`0`), now.Add(-time.Second)); err != nil {
+				return err
+			}
+			return tx.PluginStatePut(b.ctx, other.ID, "ballot/1/other", json.RawMessage(`0`))
+		})
+		scan := func(prefix string) []string {
+			var got []string
+			require.NoError(t, b.st.PluginStateScan(b.ctx, inst.ID, prefix, now, func(k string, v json.RawMessage) error {
+				got = append(got, k+"="+string(v))
+				return nil
+			}))
+			return got
+		}
+		want := []string{"ballot/1/=5", "ballot/1/B=0", "ballot/1/_=2", "ballot/1/a=1", "ballot/1/a b=4", "ballot/1/z=9", "ballot/1/Ä=3"}
+		require.Equal(t, want, scan("ballot/1/"))
+		listed, err := b.st.PluginStateList(b.ctx, inst.ID, "ballot/1/", now)
+		require.NoError(t, err)
+		require.Len(t, listed, len(want))
+		require.Len(t, scan("ballot/1"), 9, "a prefix without the separator takes ballot/10/ and ballot/1 too")
+		require.Equal(t, []string{"ballot/1/Ä=3"}, scan("ballot/1/Ä"), "a prefix ending in a multi-byte character")
+		require.Len(t, scan(""), 10)
+
+		stop := errors.New("stop")
+		n := 0
+		err = b.st.PluginStateScan(b.ctx, inst.ID, "ballot/", now, func(string, json.RawMessage) error {
+			n++
+			return stop
+		})
+		require.ErrorIs(t, err, stop)
+		require.Equal(t, 1, n)
 	})
 }

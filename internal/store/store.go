@@ -67,7 +67,7 @@ func newStore(writer, reader *sql.DB, dialect Dialect) *Store {
 	if reader != writer {
 		s.readerStmts = newStmtCache(reader)
 	}
-	s.Reader = Reader{db: pooled{s.readerStmts}}
+	s.Reader = Reader{db: pooled{s.readerStmts}, dialect: dialect}
 	return s
 }
 
@@ -249,7 +249,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
-	if err := fn(&Tx{Reader: Reader{db: inTx{tx: sqlTx, c: s.writerStmts}}, tx: sqlTx, dialect: s.dialect}); err != nil {
+	if err := fn(&Tx{Reader: Reader{db: inTx{tx: sqlTx, c: s.writerStmts}, dialect: s.dialect}, tx: sqlTx, dialect: s.dialect}); err != nil {
 		_ = sqlTx.Rollback()
 		return err
 	}
@@ -273,6 +273,8 @@ type DBTX interface {
 // methods of Tx.
 type Reader struct {
 	db DBTX
+	// dialect is for the few queries whose text differs (key order).
+	dialect Dialect
 }
 
 // now is the time stored in created_at and updated_at columns: UTC, so that

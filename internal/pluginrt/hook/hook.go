@@ -31,6 +31,11 @@ type StateLoaderFunc func(ctx context.Context, key string) (value json.RawMessag
 // prefix.
 type StateListerFunc func(ctx context.Context, prefix string) (map[string]json.RawMessage, error)
 
+// StateScannerFunc calls fn for every durable state value whose key starts
+// with prefix, in byte order of the keys, stopping at fn's first error; the
+// value is only valid during the call of fn.
+type StateScannerFunc func(ctx context.Context, prefix string, fn func(key string, value json.RawMessage) error) error
+
 // EmittedEvent is an event with its data encoded; I is plugin.Initiator.
 type EmittedEvent[I any] struct {
 	Type      string
@@ -90,6 +95,8 @@ type SDK[C, P, A, I, S, N any] struct {
 	// NewCall starts a unit of work over the state load and list read, at
 	// the clock now.
 	NewCall func(load StateLoaderFunc, list StateListerFunc, now func() time.Time) *C
+	// SetScanner lets the call's State.Scan stream stored values.
+	SetScanner func(*C, StateScannerFunc)
 	// CallChanges returns what the call changed.
 	CallChanges func(*C) CallChanges[A, I]
 	// NewProcess wraps a stored process for one invocation.
