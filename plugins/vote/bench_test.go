@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/apptest"
 	"github.com/metagov/metagov-go/internal/store"
+	"github.com/metagov/metagov-go/plugins/vote"
 	"github.com/metagov/metagov-go/plugins/vote/tally"
 )
 
@@ -191,7 +193,7 @@ func preload(b *testing.B, st *store.Store, id int64, n int) {
 			if err != nil {
 				return err
 			}
-			v, _ := json.Marshal(tally.Ballot{Voter: voter, Choice: norm, CastAt: at})
+			v := vote.EncodeBallot(tally.Ballot{Voter: voter, Choice: norm, CastAt: at})
 			if err := tx.PluginStatePut(ctx, p.InstanceID, fmt.Sprintf("ballot/%d/%s", id, voter), v); err != nil {
 				return err
 			}
@@ -203,4 +205,64 @@ func preload(b *testing.B, st *store.Store, id int64, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+}
+
+// BenchmarkCloseAt measures closing (the final tally, sealed with its
+// digest) of a vote holding a million ballots, over HTTP (DELETE on the
+// process, SQLite): what a driver waits for at the close. BENCH_BALLOTS
+// changes the size. Loading the ballots takes a while, so pick methods:
+//
+//	go test ./plugins/vote/ -run '^$' -bench 'CloseAt/(single-choice|ranked-choice)' -benchtime 1x
+func BenchmarkCloseAt(b *testing.B) {
+	n := 1_000_000
+	if s := os.Getenv("BENCH_BALLOTS"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil {
+			b.Fatalf("BENCH_BALLOTS: %v", err)
+		}
+	}
+	for _, poll := range benchPolls {
+		b.Run(fmt.Sprintf("%s/%dk", poll["method"], n/1000), func(b *testing.B) { benchCloseAt(b, poll, n) })
+	}
+}
+
+func benchCloseAt(b *testing.B, poll map[string]any, n int) {
+	s := apptest.Start(b, apptest.SQLite(b), app.Config{})
+	s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{{"name": "vote"}}})
+	var took time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		body := map[string]any{"options": benchOptions, "duration_minutes": 600}
+		for k, v := range poll {
+			body[k] = v
+		}
+		if poll["method"] == "consent" {
+			delete(body, "options")
+		}
+		r := s.Do("POST", "/api/internal/process/vote.poll", body, header...)
+		if r.Status != http.StatusAccepted {
+			b.Fatalf("starting vote: %d %s", r.Status, r.Body)
+		}
+		id := int64(r.JSON(b)["id"].(float64))
+		preload(b, s.App.Store(), id, n)
+		// One ballot over HTTP makes the running count, as a vote has.
+		r = s.Do("POST", "/api/internal/action/vote.cast", map[string]any{"parameters": map[string]any{
+			"process_id": id, "voter": "last", "ballot": benchBallot(poll["method"].(string), 0)}}, header...)
+		if r.Status != http.StatusOK {
+			b.Fatalf("casting: %d %s", r.Status, r.Body)
+		}
+		runtime.GC()
+		b.StartTimer()
+		started := time.Now()
+		r = s.Do("DELETE", fmt.Sprintf("/api/internal/process/vote.poll/%d", id), nil, header...)
+		took += time.Since(started)
+		if r.Status != http.StatusOK {
+			b.Fatalf("closing vote: %d %s", r.Status, r.Body)
+		}
+		out := r.JSON(b)["outcome"].(map[string]any)
+		if voted := out["participation"].(map[string]any)["voted"]; voted != float64(n+1) {
+			b.Fatalf("closed with %v ballots counted, want %d", voted, n+1)
+		}
+	}
+	b.ReportMetric(took.Seconds()/float64(b.N), "s/close")
 }

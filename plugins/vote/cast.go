@@ -41,13 +41,14 @@ func cast(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Proc
 	if !now.Before(s.ClosesAt) {
 		return nil, &plugin.InputError{Field: "/process_id", Message: "the vote closed at " + s.ClosesAt.Format("2006-01-02T15:04:05Z")}
 	}
+	if rules, err = voterRules(ctx, c, p.ID(), rules, in.Voter); err != nil {
+		return nil, err
+	}
 	choice, err := rules.CheckBallot(in.Voter, in.Ballot)
 	if err != nil {
 		return nil, inputError(err)
 	}
-	key := ballotPrefix(p.ID()) + in.Voter
-	var prev tally.Ballot
-	had, err := c.State().Get(ctx, key, &prev)
+	prev, had, err := getBallot(ctx, c, p.ID(), in.Voter)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func cast(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Proc
 	if err != nil {
 		return nil, err
 	}
-	if err := c.State().Set(key, b); err != nil {
+	if err := putBallot(c, p.ID(), b); err != nil {
 		return nil, err
 	}
 	if had {
@@ -70,7 +71,7 @@ func cast(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Proc
 	}
 	k.Add(b)
 	if k.Stale() {
-		if k, err = recount(ctx, c, p, rules); err != nil {
+		if k, err = recount(ctx, c, p); err != nil {
 			return nil, err
 		}
 	}
@@ -109,17 +110,17 @@ type ballotPage struct {
 // an anonymous vote, so it is for the driver, not for the public. With a
 // limit it returns a page of the ballots instead, by voter id: the full
 // users lists of a large vote, a page at a time. (Each page reads the
-// poll's ballots, which are stored one key per voter in no order.)
+// poll's ballots, one key per voter, in voter order.)
 func export(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Process, params json.RawMessage) (any, error) {
 	var in exportParams
 	if err := plugin.Unmarshal(params, &in); err != nil {
 		return nil, err
 	}
-	rules, _, err := loadRules(ctx, p)
+	rules, err := fullRules(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	ballots, err := loadBallots(ctx, c, p)
+	ballots, err := loadBallots(ctx, c, p, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -2,10 +2,8 @@ package vote
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/metagov/metagov-go/plugin"
@@ -42,7 +40,14 @@ type ranked struct {
 	Last time.Time `json:"last,omitzero"`
 }
 
-// loadRules reads a poll's rules and schedule.
+// loadRules reads a poll's rules as a cast and the running count use them,
+// and its schedule. A poll keeps its rules in its state without the lists
+// of eligible voters and weights, which can be long, with their sum
+// (tally.Electorate) instead, and each listed voter's weight under its own
+// key (voterKey): a cast then reads what it needs about its voter with one
+// lookup, whatever the size of the electorate. The rules are then lean
+// (tally.Rules.Lean); those of a poll started before are the full rules.
+// Counting every ballot needs the full rules: fullRules.
 func loadRules(ctx context.Context, p *plugin.Process) (tally.Rules, schedule, error) {
 	var rules tally.Rules
 	var s schedule
@@ -52,32 +57,84 @@ func loadRules(ctx context.Context, p *plugin.Process) (tally.Rules, schedule, e
 	if _, err := p.State().Get(ctx, "schedule", &s); err != nil {
 		return rules, s, err
 	}
+	var el tally.Electorate
+	found, err := p.State().Get(ctx, "electorate", &el)
+	if err != nil {
+		return rules, s, err
+	}
+	if found {
+		rules = rules.Lean(el, "", 1)
+	}
 	return rules, s, nil
 }
 
-// loadBallots reads a poll's ballots, one per voter, sorted by voter.
-func loadBallots(ctx context.Context, c *plugin.Call, p *plugin.Process) ([]tally.Ballot, error) {
-	ballots, err := loadUnsorted(ctx, c, p)
-	slices.SortFunc(ballots, func(a, b tally.Ballot) int { return strings.Compare(a.Voter, b.Voter) })
-	return ballots, err
+// fullRules reads a poll's rules with their lists: the start parameters,
+// which the lean rules in the state were made from, for a poll that keeps
+// them lean.
+func fullRules(ctx context.Context, p *plugin.Process) (tally.Rules, error) {
+	var rules tally.Rules
+	if _, err := p.State().Get(ctx, "rules", &rules); err != nil {
+		return rules, err
+	}
+	found, err := p.State().Get(ctx, "electorate", new(tally.Electorate))
+	if err != nil || !found {
+		return rules, err
+	}
+	var in pollParams
+	if err := p.DecodeInput(&in); err != nil {
+		return rules, err
+	}
+	return in.Rules, nil
 }
 
-// loadUnsorted reads a poll's ballots, one per voter, in no order: enough
-// to count them.
-func loadUnsorted(ctx context.Context, c *plugin.Call, p *plugin.Process) ([]tally.Ballot, error) {
-	stored, err := c.State().List(ctx, ballotPrefix(p.ID()))
-	if err != nil {
-		return nil, err
-	}
-	ballots := make([]tally.Ballot, 0, len(stored))
-	for key, raw := range stored {
-		var b tally.Ballot
-		if err := json.Unmarshal(raw, &b); err != nil {
-			return nil, fmt.Errorf("decoding ballot %s: %w", key, err)
+// voterKey is where a poll keeps the weight of a voter its rules list, as
+// eligible or weighted, in the instance state.
+func voterKey(processID int64, voter string) string {
+	return "voter/" + strconv.FormatInt(processID, 10) + "/" + voter
+}
+
+// keepVoters stores the weight of each voter the rules list, for
+// voterRules.
+func keepVoters(c *plugin.Call, processID int64, r tally.Rules) error {
+	weight := func(v string) float64 {
+		if w, ok := r.Weights[v]; ok {
+			return w
 		}
-		ballots = append(ballots, b)
+		return 1
 	}
-	return ballots, nil
+	for _, v := range r.Eligible {
+		if err := c.State().Set(voterKey(processID, v), weight(v)); err != nil {
+			return err
+		}
+	}
+	if len(r.Eligible) == 0 {
+		for v, w := range r.Weights {
+			if err := c.State().Set(voterKey(processID, v), w); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// voterRules are the rules a voter's cast is checked and counted under:
+// for lean rules, the voter's weight added, and an *plugin.InputError if
+// the rules list eligible voters and the voter is not one. Full rules are
+// returned as they are (CheckBallot checks them).
+func voterRules(ctx context.Context, c *plugin.Call, processID int64, rules tally.Rules, voter string) (tally.Rules, error) {
+	if !rules.IsLean() {
+		return rules, nil
+	}
+	el := rules.Electorate()
+	w := 1.0
+	found, err := c.State().Get(ctx, voterKey(processID, voter), &w)
+	if err != nil {
+		return rules, err
+	}
+	if !found && el.Eligible > 0 {
+		return rules, &plugin.InputError{Field: "/voter", Message: fmt.Sprintf("voter %q is not eligible to vote", voter)}
+	}
+	return rules.Lean(el, voter, w), nil
 }
 
 // counter continues the poll's running count, making it from the ballots
@@ -89,15 +146,20 @@ func counter(ctx context.Context, c *plugin.Call, p *plugin.Process, rules tally
 		return nil, err
 	}
 	if !found || count.Stale {
-		return recount(ctx, c, p, rules)
+		return recount(ctx, c, p)
 	}
 	return tally.NewCounter(rules, count)
 }
 
 // recount makes the running count again from the stored ballots (this
-// invocation's writes included).
-func recount(ctx context.Context, c *plugin.Call, p *plugin.Process, rules tally.Rules) (*tally.Counter, error) {
-	ballots, err := loadUnsorted(ctx, c, p)
+// invocation's writes included), under the full rules, which its counter
+// keeps.
+func recount(ctx context.Context, c *plugin.Call, p *plugin.Process) (*tally.Counter, error) {
+	rules, err := fullRules(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	ballots, err := loadBallots(ctx, c, p, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -152,14 +214,14 @@ func countRanked(ctx context.Context, c *plugin.Call, p *plugin.Process, s sched
 	if rk.Due.IsZero() || now.Before(rk.Due) {
 		return nil
 	}
-	rules, _, err := loadRules(ctx, p)
+	rules, err := fullRules(ctx, p)
 	if err != nil {
 		return err
 	}
 	// How long the count takes, on the real clock: it sets how often to
 	// count again, whatever time the gateway's clock says it is.
 	started := time.Now()
-	ballots, err := loadUnsorted(ctx, c, p)
+	ballots, err := loadBallots(ctx, c, p, 0)
 	if err != nil {
 		return err
 	}

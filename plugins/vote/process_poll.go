@@ -76,7 +76,14 @@ func (poll) Start(_ context.Context, c *plugin.Call, p *plugin.Process) error {
 	if in.CloseEarly && len(in.Eligible) == 0 {
 		return &plugin.InputError{Field: "/close_early", Message: "close_early needs a list of eligible voters"}
 	}
-	if err := p.State().Set("rules", in.Rules); err != nil {
+	el := in.Rules.Electorate()
+	if err := p.State().Set("rules", in.Rules.Lean(el, "", 1)); err != nil {
+		return err
+	}
+	if err := p.State().Set("electorate", el); err != nil {
+		return err
+	}
+	if err := keepVoters(c, p.ID(), in.Rules); err != nil {
 		return err
 	}
 	p.WakeAt(s.ClosesAt)
@@ -164,11 +171,11 @@ func (poll) Close(ctx context.Context, c *plugin.Call, p *plugin.Process) error 
 // Export gives the poll's rules, ballots and digest, which with its outcome
 // make the record `metagov tally FILE` recounts (GET ?include=ballots).
 func (poll) Export(ctx context.Context, c *plugin.Call, p *plugin.Process) (any, error) {
-	rules, _, err := loadRules(ctx, p)
+	rules, err := fullRules(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	ballots, err := loadBallots(ctx, c, p)
+	ballots, err := loadBallots(ctx, c, p, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -180,11 +187,20 @@ func (poll) Export(ctx context.Context, c *plugin.Call, p *plugin.Process) (any,
 // what counts; a running count that disagrees with it is a bug, reported
 // as a warning.
 func closePoll(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
-	rules, s, err := loadRules(ctx, p)
+	_, s, err := loadRules(ctx, p)
 	if err != nil {
 		return err
 	}
-	ballots, err := loadBallots(ctx, c, p)
+	rules, err := fullRules(ctx, p)
+	if err != nil {
+		return err
+	}
+	var count tally.Count
+	found, err := p.State().Get(ctx, "count", &count)
+	if err != nil {
+		return err
+	}
+	ballots, err := loadBallots(ctx, c, p, count.Voted+count.Rejected)
 	if err != nil {
 		return err
 	}
@@ -192,8 +208,7 @@ func closePoll(ctx context.Context, c *plugin.Call, p *plugin.Process) error {
 	if err != nil {
 		return err
 	}
-	var count tally.Count
-	if found, err := p.State().Get(ctx, "count", &count); err == nil && found && !count.Stale {
+	if found && !count.Stale {
 		if k, err := tally.NewCounter(rules, count); err == nil {
 			if out, ok := k.Outcome(); ok && !sameOutcome(out, rec.Outcome) {
 				c.Warn("vote %d: the running count differed from the recount at the close; the recount stands", p.ID())
@@ -214,10 +229,6 @@ func sameOutcome(a, b tally.Outcome) bool {
 	jb, errB := json.Marshal(b)
 	return errA == nil && errB == nil && string(ja) == string(jb)
 }
-
-// ballotPrefix is where a poll's ballots live in the instance state: one
-// key per voter, so casting a ballot writes one small value.
-func ballotPrefix(processID int64) string { return fmt.Sprintf("ballot/%d/", processID) }
 
 // inputError turns the tally's field errors into the gateway's.
 func inputError(err error) error {

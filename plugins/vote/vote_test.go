@@ -12,6 +12,7 @@ import (
 
 	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/apptest"
+	"github.com/metagov/metagov-go/internal/store"
 	_ "github.com/metagov/metagov-go/plugins/vote"
 	"github.com/metagov/metagov-go/plugins/vote/tally"
 )
@@ -355,5 +356,150 @@ func TestRankedChoiceCountedByTimer(t *testing.T) {
 		out = r.JSON(t)["outcome"].(map[string]any)
 		require.Nil(t, out["pending"])
 		require.Equal(t, 4.0, out["participation"].(map[string]any)["voted"])
+	})
+}
+
+// TestBallotsStoredByEarlierVersions: ballots stored as tally.Ballot objects
+// (before the compact form) still count, can be changed (the revision goes
+// on from theirs) and are exported as they were cast, on both databases
+// (PostgreSQL keeps values as jsonb, spaces and all).
+func TestBallotsStoredByEarlierVersions(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := start(t, db, app.Config{})
+		r := s.Do("POST", "/api/internal/process/vote.poll", map[string]any{
+			"method": "ranked-choice", "options": []string{"x", "y", "z"}, "duration_minutes": 60,
+		}, header...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		loc := r.Header.Get("Location")
+		id := r.JSON(t)["id"].(float64)
+		ctx := t.Context()
+		st := s.App.Store()
+		p, err := st.ProcessGetByID(ctx, int64(id))
+		require.NoError(t, err)
+		at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+		old := map[string]string{
+			"ana": `{"voter": "ana", "choice": ["y", "x"], "revision": 2, "cast_at": "2026-01-02T03:04:05.000000006Z"}`,
+			"ben": `{"voter": "ben", "choice": ["y"]}`,
+			"cy":  `{"voter": "cy", "choice": ["z", "x"], "cast_at": "2026-01-02T03:04:05.000000006Z"}`,
+		}
+		require.NoError(t, st.InTx(ctx, func(tx *store.Tx) error {
+			for voter, v := range old {
+				if err := tx.PluginStatePut(ctx, p.InstanceID, fmt.Sprintf("ballot/%d/%s", int64(id), voter), json.RawMessage(v)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		r = cast(s, id, "cy", []string{"x"})
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Equal(t, 1.0, r.JSON(t)["revision"], "cy changes the ballot stored the old way")
+		r = cast(s, id, "dee", []string{"x", "z"})
+		require.Equal(t, 0.0, r.JSON(t)["revision"])
+
+		r = s.Do("DELETE", loc, nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		out := r.JSON(t)["outcome"].(map[string]any)
+		require.Equal(t, 4.0, out["participation"].(map[string]any)["voted"])
+		require.Equal(t, []any{"x"}, out["winners"], "x and y tie 2 to 2 once z is out; option order keeps x")
+
+		r = s.Do("GET", loc+"?include=ballots", nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var record tally.Record
+		require.NoError(t, json.Unmarshal(r.Body, &record))
+		require.NoError(t, tally.Verify(record))
+		require.Equal(t, out["digest"], record.Digest)
+		require.Equal(t, []string{"ana", "ben", "cy", "dee"}, []string{record.Ballots[0].Voter, record.Ballots[1].Voter, record.Ballots[2].Voter, record.Ballots[3].Voter})
+		require.Equal(t, 2, record.Ballots[0].Revision)
+		require.True(t, at.Equal(record.Ballots[0].CastAt), "cast at %s", record.Ballots[0].CastAt)
+		require.JSONEq(t, `["y","x"]`, string(record.Ballots[0].Choice))
+		require.True(t, record.Ballots[1].CastAt.IsZero())
+		require.JSONEq(t, `["x"]`, string(record.Ballots[2].Choice))
+		require.False(t, record.Ballots[3].CastAt.IsZero())
+	})
+}
+
+// TestEligibilityAndWeights: with a long eligible list and weights, a
+// cast is refused for a voter not on the list (400, /voter) and counted
+// with the voter's weight otherwise, changes included; participation and
+// the quorum share count the list; the running count is the close's
+// recount; and where anyone may vote, listed weights still apply. A poll
+// started before the lists were kept apart (full rules in its state) works
+// the same.
+func TestEligibilityAndWeights(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := start(t, db, app.Config{})
+		eligible := make([]string, 2000)
+		for i := range eligible {
+			eligible[i] = fmt.Sprintf("e%04d", i)
+		}
+		for _, oldStyle := range []bool{false, true} {
+			r := s.Do("POST", "/api/internal/process/vote.poll", map[string]any{
+				"method": "single-choice", "options": []string{"x", "y"}, "duration_minutes": 60,
+				"eligible": eligible, "weights": map[string]any{"e0001": 5, "e0002": 0, "outsider": 7},
+				"quorum": map[string]any{"share": 0.002}, "anonymous": true,
+			}, header...)
+			require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+			loc := r.Header.Get("Location")
+			id := r.JSON(t)["id"].(float64)
+			if oldStyle { // as a poll started by the previous version keeps its state
+				ctx := t.Context()
+				p, err := s.App.Store().ProcessGetByID(ctx, int64(id))
+				require.NoError(t, err)
+				var state map[string]json.RawMessage
+				require.NoError(t, json.Unmarshal(p.State, &state))
+				var rules tally.Rules
+				require.NoError(t, json.Unmarshal(p.Input, &rules))
+				state["rules"], err = json.Marshal(rules)
+				require.NoError(t, err)
+				delete(state, "electorate")
+				raw, err := json.Marshal(state)
+				require.NoError(t, err)
+				require.NoError(t, s.App.Store().InTx(ctx, func(tx *store.Tx) error {
+					_, err := tx.SQL().ExecContext(ctx, `UPDATE processes SET state = $1 WHERE id = $2`, string(raw), int64(id))
+					return err
+				}))
+			}
+			requireField(t, cast(s, id, "outsider", "x"), http.StatusBadRequest, "/voter")
+			requireField(t, cast(s, id, "e2000", "x"), http.StatusBadRequest, "/voter")
+			require.Equal(t, http.StatusOK, cast(s, id, "e0001", "y").Status)
+			require.Equal(t, http.StatusOK, cast(s, id, "e0002", "y").Status)
+			require.Equal(t, http.StatusOK, cast(s, id, "e0003", "x").Status)
+			require.Equal(t, http.StatusOK, cast(s, id, "e1999", "x").Status)
+			out := s.Do("GET", loc, nil).JSON(t)["outcome"].(map[string]any)
+			require.Equal(t, map[string]any{"x": 2.0, "y": 5.0}, out["totals"], "old style %v", oldStyle)
+			require.Equal(t, []any{"y"}, out["winners"])
+			require.Equal(t, map[string]any{"voted": 4.0, "eligible": 2000.0, "share": 0.002}, out["participation"])
+			require.Equal(t, true, out["quorum_met"])
+			require.Equal(t, http.StatusOK, cast(s, id, "e0001", "x").Status, "a weighted voter changes their ballot")
+			out = s.Do("GET", loc, nil).JSON(t)["outcome"].(map[string]any)
+			require.Equal(t, map[string]any{"x": 7.0, "y": 0.0}, out["totals"])
+
+			r = s.Do("DELETE", loc, nil)
+			require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+			closed := r.JSON(t)["outcome"].(map[string]any)
+			require.NotEmpty(t, closed["digest"])
+			delete(closed, "digest")
+			require.Equal(t, out, closed, "the running count is the recount")
+			r = s.Do("GET", loc+"?include=ballots", nil)
+			var record tally.Record
+			require.NoError(t, json.Unmarshal(r.Body, &record))
+			require.NoError(t, tally.Verify(record))
+			require.Len(t, record.Rules.Eligible, 2000, "the export has the full rules")
+			require.Equal(t, 7.0, record.Rules.Weights["outsider"])
+		}
+
+		// Anyone may vote; listed weights apply.
+		r := s.Do("POST", "/api/internal/process/vote.poll", map[string]any{
+			"method": "approval", "options": []string{"x", "y"}, "duration_minutes": 60, "weights": map[string]any{"big": 10},
+		}, header...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		loc, id := r.Header.Get("Location"), r.JSON(t)["id"].(float64)
+		require.Equal(t, http.StatusOK, cast(s, id, "big", []string{"x"}).Status)
+		require.Equal(t, http.StatusOK, cast(s, id, "small", []string{"x", "y"}).Status)
+		out := s.Do("GET", loc, nil).JSON(t)["outcome"].(map[string]any)
+		require.Equal(t, map[string]any{"x": 11.0, "y": 1.0}, out["totals"])
+		require.Equal(t, map[string]any{"voted": 2.0, "eligible": 0.0, "share": 0.0}, out["participation"])
 	})
 }

@@ -53,6 +53,7 @@ type Counter struct {
 	eligible map[string]struct{}
 	ranked   []bool
 	count    Count
+	all      float64 // the eligible voters' weight
 }
 
 // NewCounter continues count under the rules; a zero Count starts an empty
@@ -76,6 +77,7 @@ func NewCounter(r Rules, count Count) (*Counter, error) {
 			k.count.Users, k.count.Supporters = make([][]string, n), make([]int, n)
 		}
 	}
+	k.all = r.Electorate().Weight
 	if len(r.Eligible) > 0 {
 		k.eligible = make(map[string]struct{}, len(r.Eligible))
 		for _, v := range r.Eligible {
@@ -242,7 +244,7 @@ func (k *Counter) DecidedIfFinal() bool {
 	r := k.r
 	r.AllowChange = false
 	if r.Method == RankedChoice {
-		return len(r.Eligible) > 0 && len(r.Eligible)-k.count.Voted == 0
+		return r.eligibleCount() > 0 && r.eligibleCount()-k.count.Voted == 0
 	}
 	out, _ := k.outcome(r)
 	return out.Decided
@@ -255,12 +257,8 @@ func (k *Counter) outcome(r Rules) (Outcome, bool) {
 	cnt := &k.count
 	e := &engine{r: &r, p: k.p, opts: k.p.opts, voted: cnt.Voted}
 	e.out = Outcome{Method: r.Method, Rejected: cnt.Rejected, Winners: []string{}}
-	if len(r.Eligible) > 0 {
-		var all float64
-		for _, v := range r.Eligible {
-			all += r.weight(v)
-		}
-		e.sel.remainCount, e.sel.remainWeight = len(r.Eligible)-cnt.Voted, all-cnt.Weight
+	if n := r.eligibleCount(); n > 0 {
+		e.sel.remainCount, e.sel.remainWeight = n-cnt.Voted, k.all-cnt.Weight
 	}
 	if cnt.Users != nil && !r.Anonymous {
 		e.lists, e.nusers = make([][]string, len(cnt.Users)), cnt.Supporters

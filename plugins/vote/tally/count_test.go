@@ -172,3 +172,69 @@ func TestUsersListsBounded(t *testing.T) {
 	old.Outcome.Votes["x"] = VoteSummary{Count: 153, Users: full.Votes["x"].Users[1:]}
 	require.ErrorIs(t, Verify(old), ErrOutcomeChanged)
 }
+
+// TestLeanCounterMatchesTally: a running count kept with Lean rules (each
+// ballot counted by a Counter of the rules without their lists, given the
+// electorate and the voter's weight, as the plugin counts a cast) has
+// Tally's outcome under the full rules, quorum shares, participation and
+// decided included, when only eligible voters cast; and Validate takes the
+// electorate's size from the lean rules.
+func TestLeanCounterMatchesTally(t *testing.T) {
+	const n = 300
+	for k, r := range countRules(n) {
+		if len(r.Eligible) == 0 {
+			continue // anyone may vote: no list to leave out
+		}
+		r.Quorum = Quorum{Count: n / 3, Share: 0.2}
+		t.Run(fmt.Sprintf("%s/%d", r.Method, k), func(t *testing.T) {
+			el := r.Electorate()
+			require.Equal(t, len(r.Eligible), el.Eligible)
+			rng := rand.New(rand.NewPCG(uint64(k), 7))
+			pool := genBallots(t, r, n, uint64(k))
+			ballots := map[string]Ballot{}
+			var count Count
+			for step := range 2 * n {
+				voter := r.Eligible[rng.IntN(len(r.Eligible))]
+				lean := r.Lean(el, voter, r.weight(voter))
+				require.NoError(t, lean.Validate())
+				_, err := lean.CheckBallot(voter, pool[rng.IntN(n)].Choice)
+				require.NoError(t, err)
+				counter, err := NewCounter(lean, count)
+				require.NoError(t, err)
+				b := Ballot{Voter: voter, Choice: pool[rng.IntN(n)].Choice}
+				if old, ok := ballots[voter]; ok {
+					counter.Remove(old)
+				}
+				counter.Add(b)
+				ballots[voter] = b
+				if counter.Stale() {
+					c, err := CountBallots(r, slices.Collect(maps.Values(ballots)))
+					require.NoError(t, err)
+					counter, err = NewCounter(r, c)
+					require.NoError(t, err)
+				}
+				count = roundTrip(t, counter.Count())
+				if step%41 != 0 && step != 2*n-1 {
+					continue
+				}
+				all := slices.Collect(maps.Values(ballots))
+				want, err := Tally(r, all)
+				require.NoError(t, err)
+				k, err := NewCounter(r.Lean(el, "", 1), count)
+				require.NoError(t, err)
+				if got, ok := k.Outcome(); ok {
+					require.Equal(t, outcomeJSON(t, want), outcomeJSON(t, got), "step %d", step)
+				}
+				final := r
+				final.AllowChange = false
+				wantFinal, err := Tally(final, all)
+				require.NoError(t, err)
+				require.Equal(t, wantFinal.Decided, k.DecidedIfFinal(), "step %d", step)
+			}
+		})
+	}
+	r := Rules{Method: Approval, Options: []string{"a", "b"}, Eligible: []string{"x", "y"}, Quorum: Quorum{Count: 2, Share: 0.5}}
+	require.NoError(t, r.Lean(r.Electorate(), "x", 1).Validate())
+	require.ErrorContains(t, r.Lean(Electorate{Eligible: 1, Weight: 1}, "x", 1).Validate(), "can never be met by 1 eligible voters")
+	require.ErrorContains(t, r.Lean(Electorate{}, "x", 1).Validate(), "a quorum share needs a list of eligible voters")
+}

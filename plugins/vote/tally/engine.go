@@ -110,7 +110,7 @@ func (e *engine) each(count func(w float64, c *choice)) {
 		w := e.sel.weight(i)
 		if e.p.parse(e.ballots[i].Choice, &c) != nil {
 			e.out.Rejected++
-			if len(e.r.Eligible) > 0 {
+			if e.r.eligibleCount() > 0 {
 				e.sel.remainCount++
 				e.sel.remainWeight += w
 			}
@@ -162,9 +162,9 @@ func (e *engine) usersLists() [][]string {
 // votes, the winner and, with a threshold, passed.
 func (e *engine) finish(counts []float64, winner int, support, decisive float64) {
 	o, r := &e.out, e.r
-	o.Participation = Participation{Voted: e.voted, Eligible: len(r.Eligible)}
-	if len(r.Eligible) > 0 {
-		o.Participation.Share = float64(e.voted) / float64(len(r.Eligible))
+	o.Participation = Participation{Voted: e.voted, Eligible: r.eligibleCount()}
+	if n := r.eligibleCount(); n > 0 {
+		o.Participation.Share = float64(e.voted) / float64(n)
 	}
 	o.QuorumMet = e.quorumAt(e.voted)
 	if winner >= 0 {
@@ -224,13 +224,13 @@ func (e *engine) quorumAt(n int) bool {
 	if n < q.Count {
 		return false
 	}
-	return q.Share == 0 || float64(n)/float64(len(e.r.Eligible)) >= q.Share
+	return q.Share == 0 || float64(n)/float64(e.r.eligibleCount()) >= q.Share
 }
 
 // canDecide reports whether an early decision is possible at all: it needs
 // to know who may still vote, and that nobody who voted may change.
 func (e *engine) canDecide() bool {
-	return len(e.r.Eligible) > 0 && !e.r.AllowChange
+	return e.r.eligibleCount() > 0 && !e.r.AllowChange
 }
 
 // quorumFixed reports whether the remaining voters cannot change QuorumMet.

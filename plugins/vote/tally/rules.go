@@ -68,6 +68,57 @@ type Rules struct {
 	Credits     int                `json:"credits,omitempty"`      // quadratic: each voter's budget for the sum of squared votes
 	Points      int                `json:"points,omitempty"`       // weighted: each voter's budget of points
 	TieSeed     string             `json:"tie_seed,omitempty"`     // breaks ties by SHA-256 instead of option order (e.g. the process id)
+
+	// lean is set by Lean: the lists are left out and this stands for
+	// them.
+	lean *Electorate
+}
+
+// Electorate is what counting needs to know of the eligible voters besides
+// who they are: a vote keeps it so that a ballot's count does not read the
+// whole list (see Lean).
+type Electorate struct {
+	Eligible int     `json:"eligible"` // how many voters are eligible; 0 when anyone may vote
+	Weight   float64 `json:"weight"`   // their total weight
+}
+
+// Electorate sums up the eligible voters.
+func (r Rules) Electorate() Electorate {
+	if r.lean != nil {
+		return *r.lean
+	}
+	el := Electorate{Eligible: len(r.Eligible)}
+	for _, v := range r.Eligible {
+		el.Weight += r.weight(v)
+	}
+	return el
+}
+
+// Lean returns the rules without the lists of eligible voters and weights,
+// el standing for them, and with voter's weight (when voter is not empty):
+// rules for a Counter adding and removing that voter's ballots, and for
+// CheckBallot, when the caller has checked that the voter is eligible (a
+// lookup, where the list would be a scan). Validate and the Counter's
+// outcome then take the electorate's size and weight from el. Tally,
+// Digest and records need the full rules, and a Counter of lean rules
+// counts every ballot it is given as eligible.
+func (r Rules) Lean(el Electorate, voter string, weight float64) Rules {
+	r.Eligible, r.Weights, r.lean = nil, nil, &el
+	if voter != "" && weight != 1 {
+		r.Weights = map[string]float64{voter: weight}
+	}
+	return r
+}
+
+// IsLean reports whether the rules are Lean ones.
+func (r Rules) IsLean() bool { return r.lean != nil }
+
+// eligibleCount is how many voters are eligible; 0 when anyone may vote.
+func (r *Rules) eligibleCount() int {
+	if r.lean != nil {
+		return r.lean.Eligible
+	}
+	return len(r.Eligible)
 }
 
 // FieldError is an invalid rule or ballot. Field is a JSON pointer to the
@@ -150,13 +201,13 @@ func (r *Rules) checkQuorum() *FieldError {
 	if q.Count < 0 {
 		return fieldErr("/quorum/count", "must not be negative")
 	}
-	if len(r.Eligible) > 0 && q.Count > len(r.Eligible) {
-		return fieldErr("/quorum/count", "a quorum of %d can never be met by %d eligible voters", q.Count, len(r.Eligible))
+	if n := r.eligibleCount(); n > 0 && q.Count > n {
+		return fieldErr("/quorum/count", "a quorum of %d can never be met by %d eligible voters", q.Count, n)
 	}
 	if math.IsNaN(q.Share) || q.Share < 0 || q.Share > 1 {
 		return fieldErr("/quorum/share", "a share is a number from 0 to 1")
 	}
-	if q.Share > 0 && len(r.Eligible) == 0 {
+	if q.Share > 0 && r.eligibleCount() == 0 {
 		return fieldErr("/quorum/share", "a quorum share needs a list of eligible voters to be a share of")
 	}
 	return nil
