@@ -22,8 +22,9 @@ func TestMain(m *testing.M) {
 }
 
 // TestSmoke builds the gateway, runs every scenario for half a second at
-// c=2 and checks that each has its row in the printed table, that every
-// request was answered with a 2xx and every event arrived:
+// c=2 (vote-cast for two methods, 50 ballots at 0 and at 150) and checks
+// that each has its row in the printed table, that every request was
+// answered with a 2xx and every event arrived:
 //
 //	go test ./test/load -smoke
 func TestSmoke(t *testing.T) {
@@ -34,12 +35,14 @@ func TestSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	rows, err := run(ctx, options{duration: 500 * time.Millisecond, conc: 2, backlog: 150, out: &out,
-		scenarios: "actions,get-process,process-start,webhook-event,backlog", database: os.Getenv("METAGOV_TEST_POSTGRES_URL")})
+		scenarios: "actions,get-process,process-start,webhook-event,backlog,vote-cast", database: os.Getenv("METAGOV_TEST_POSTGRES_URL"),
+		vote: voteOpts{at: "0,150", window: 50, methods: "approval,ranked-choice"}})
 	t.Log("\n" + out.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"bare JSON POST", "bare JSON GET", "actions (random-int)", "GET process", "process start", "webhook → event", "backlog drain (150)"}
+	want := []string{"bare JSON POST", "bare JSON GET", "actions (random-int)", "GET process", "process start", "webhook → event", "backlog drain (150)",
+		"vote.cast approval @ first 50", "vote.cast approval @ 150", "vote.cast ranked-choice @ first 50", "vote.cast ranked-choice @ 150"}
 	if len(rows) != len(want) {
 		t.Fatalf("%d rows, want %d", len(rows), len(want))
 	}

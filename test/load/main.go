@@ -1,7 +1,8 @@
 // Command load is the gateway's load harness (issue 15): it starts a built
 // metagov binary on a free port with a fresh database, creates a community
 // with the randomness and webhook plugins, and drives each scenario for a
-// fixed duration at a fixed concurrency with vegeta (as a library), printing
+// fixed duration (or number of requests) at a fixed concurrency with vegeta
+// (as a library), printing
 // req/s and p50/p99 for each beside a bare Go JSON handler it starts itself
 // in a separate process on the same machine, in the same run, so the ratio
 // says how close the gateway comes to what net/http and encoding/json alone
@@ -13,6 +14,7 @@
 //	go run ./test/load -passes 2 -scenarios actions,get-process   # interleaved passes
 //	go run ./test/load -database 'postgres://…' -gateways 2 -scenarios process-start
 //	go run ./test/load -database 'postgres://…' -gateways 2 -scenarios process-start   # scale-out
+//	go run ./test/load -scenarios vote-cast -vote-at 0,10000,100000  # the issue's 1k/10k/100k figures
 //
 // Scenarios (-scenarios, comma separated, in this order):
 //
@@ -23,6 +25,14 @@
 //     as the harness's own event receiver gets them (sent → received)
 //   - backlog: -backlog webhooks whose events the receiver holds (it does not answer) until all are
 //     accepted, then releases; req/s is the rate the held backlog drains at
+//   - vote-cast: POST /api/internal/action/vote.cast into one vote.poll per method (with a callback
+//     receiver, so every cast queues the poll's coalesced callback), a new voter per ballot;
+//     -vote-window ballots (1000) measured at each count of ballots already cast in -vote-at
+//     ("0,10000": the first 1k, then at 10k; "0,10000,100000" for 100k, which casts 100k ballots
+//     per method over HTTP first and takes a while), the ballots in between cast unmeasured as fast
+//     as answered. The last row of each method notes its rate as a share of the first's (target:
+//     at least 80 %). -vote-methods picks methods (default all nine), -vote-eligible N lists N
+//     eligible voters in each poll (0: anyone may vote).
 //
 // The bare handler answers POSTs by decoding the JSON body and encoding a
 // small object, and GETs by encoding a process-like record: what a gateway
@@ -83,6 +93,7 @@ type options struct {
 	passes     int
 	gatewayArg string
 	gateways   int
+	vote       voteOpts
 	out        io.Writer
 	// watch, when set, starts watching where the CPU goes; the function it
 	// returns stops and writes the figures into a row's cpu.
@@ -95,12 +106,16 @@ func main() {
 	flag.StringVar(&o.database, "database", "", "a postgres:// URL to run the gateway on (default: a fresh SQLite file in a temporary directory)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario runs")
 	flag.IntVar(&o.conc, "c", 32, "concurrent requests (keep-alive connections) per scenario")
-	flag.StringVar(&o.scenarios, "scenarios", "actions,get-process,process-start,webhook-event,backlog", "which scenarios to run, comma separated")
+	flag.StringVar(&o.scenarios, "scenarios", "actions,get-process,process-start,webhook-event,backlog,vote-cast", "which scenarios to run, comma separated")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "an unmeasured run of each request scenario before it is measured")
 	flag.IntVar(&o.rate, "rate", 0, "requests per second for each scenario but the backlog (0: as fast as -c concurrent requests are answered); at most -c in flight, so a rate the server cannot answer is not reached")
 	flag.IntVar(&o.passes, "passes", 1, "how many times to run the scenarios in turn (the bare handler again in each pass)")
 	flag.IntVar(&o.backlog, "backlog", 2000, "how many deliveries the backlog scenario holds back before it measures the drain")
 	flag.IntVar(&o.gateways, "gateways", 1, "how many gateway processes to start on the -database (PostgreSQL only); requests go to them in turn")
+	flag.StringVar(&o.vote.at, "vote-at", "0,10000", "vote-cast: the ballots already cast at each measurement, comma separated (0: the first ballots)")
+	flag.IntVar(&o.vote.window, "vote-window", 1000, "vote-cast: how many ballots each measurement casts")
+	flag.StringVar(&o.vote.methods, "vote-methods", "", "vote-cast: the counting methods to measure, comma separated (default: all)")
+	flag.IntVar(&o.vote.eligible, "vote-eligible", 0, "vote-cast: list this many eligible voters in each poll (0: anyone may vote)")
 	flag.StringVar(&o.gatewayArg, "gateway-args", "", "extra arguments for `metagov serve`, space separated (e.g. --sqlite-synchronous normal)")
 	serveBareIfAsked()
 	flag.Parse()
@@ -146,6 +161,15 @@ func serveBareIfAsked() {
 func run(ctx context.Context, o options) ([]row, error) {
 	if o.conc < 1 || o.duration <= 0 {
 		return nil, errors.New("-c must be at least 1 and -duration positive")
+	}
+	if o.vote.at == "" {
+		o.vote.at = "0,10000"
+	}
+	if o.vote.window <= 0 {
+		o.vote.window = 1000
+	}
+	if _, err := o.vote.levels(); err != nil {
+		return nil, err
 	}
 	o.gateways = max(o.gateways, 1)
 	if o.gateways > 1 && o.database == "" {
@@ -264,7 +288,7 @@ func run(ctx context.Context, o options) ([]row, error) {
 	const hookSecret = "load-shared-secret"
 	if err := call(ctx, "PUT", gwURL+"/api/internal/community/"+community, "", fmt.Sprintf(`{"plugins": [
 		{"name": "randomness", "config": {"default_low": 1, "default_high": 100}},
-		{"name": "webhook", "config": {"secret": %q, "webhook_slug": %q}}]}`, hookSecret, slug), http.StatusCreated, nil); err != nil {
+		{"name": "webhook", "config": {"secret": %q, "webhook_slug": %q}}, {"name": "vote"}]}`, hookSecret, slug), http.StatusCreated, nil); err != nil {
 		return nil, fmt.Errorf("creating the community: %w", err)
 	}
 
@@ -346,6 +370,13 @@ func run(ctx context.Context, o options) ([]row, error) {
 				return nil, err
 			}
 			rows = append(rows, r)
+		}
+		if want["vote-cast"] {
+			r, err := voteCast(ctx, o, gwURLs, community, recvURL+"/callback")
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, r...)
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
