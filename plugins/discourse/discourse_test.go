@@ -165,7 +165,7 @@ func TestActionErrors(t *testing.T) {
 			{name: "server error", prepare: func() { b.forum.Fail(http.StatusServiceUnavailable, "Discourse is in maintenance") },
 				action: "create-post", params: map[string]any{"raw": "A reply that is long enough to post.", "topic_id": 1},
 				status: http.StatusBadGateway, code: "platform_error", detail: []string{"Discourse is in maintenance", "503"}},
-			{name: "stall", prepare: b.forum.Stall, action: "lock-post", params: map[string]any{"id": 1, "locked": false},
+			{name: "stall", prepare: func() { b.forum.Stall(true) }, action: "lock-post", params: map[string]any{"id": 1, "locked": false},
 				status: http.StatusGatewayTimeout, code: "platform_timeout"},
 			{name: "bad input", action: "create-post", params: map[string]any{"raw": "no topic"},
 				status: http.StatusBadRequest, code: "invalid_input"},
@@ -174,7 +174,7 @@ func TestActionErrors(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				if tt.prepare != nil {
 					tt.prepare()
-					defer b.forum.Heal()
+					defer func() { b.forum.Fail(0, ""); b.forum.Stall(false) }()
 				}
 				b.action(tt.action, tt.params).RequireError(t, tt.status, tt.code, tt.detail...)
 			})

@@ -171,11 +171,11 @@ func TestPlatformErrors(t *testing.T) {
 			{name: "model validation error", break_: func(f *ocfake.Fake) {
 				f.FailField("createConversation", "INTERNAL_SERVER_ERROR", "Validation error: tags must be at most 32 characters")
 			}, status: http.StatusUnprocessableEntity, code: "platform_rejected", fragments: []string{"tags must be at most 32 characters"}},
-			{name: "http error", break_: func(f *ocfake.Fake) { f.FailWith(http.StatusServiceUnavailable, "down for maintenance") },
+			{name: "http error", break_: func(f *ocfake.Fake) { f.Fail(http.StatusServiceUnavailable, "down for maintenance") },
 				status: http.StatusBadGateway, code: "platform_error", fragments: []string{"503", "down for maintenance"}},
-			{name: "not json", break_: func(f *ocfake.Fake) { f.FailWith(http.StatusOK, "<html>hello</html>") },
+			{name: "not json", break_: func(f *ocfake.Fake) { f.Fail(http.StatusOK, "<html>hello</html>") },
 				status: http.StatusBadGateway, code: "platform_error", fragments: []string{"not GraphQL JSON"}},
-			{name: "stall", break_: func(f *ocfake.Fake) { f.Stall(5 * time.Second) },
+			{name: "stall", break_: func(f *ocfake.Fake) { f.Stall(true) },
 				status: http.StatusGatewayTimeout, code: "platform_timeout"},
 		}
 		for _, tt := range tests {
@@ -183,8 +183,8 @@ func TestPlatformErrors(t *testing.T) {
 				tt.break_(b.fake)
 				defer func() {
 					b.fake.FailField("createConversation", "", "")
-					b.fake.FailWith(0, "")
-					b.fake.Stall(0)
+					b.fake.Fail(0, "")
+					b.fake.Stall(false)
 				}()
 				r := b.act("create-conversation", map[string]any{"raw": "<p>x</p>", "title": "x"})
 				r.RequireError(t, tt.status, tt.code, tt.fragments...)

@@ -84,9 +84,9 @@ func TestDisableWhenPlatformFails(t *testing.T) {
 			f.FailField("deleteWebhook", "Forbidden", "You don't have sufficient permissions to delete this webhook")
 		}},
 		{name: "server error", warning: "opencollective", fail: func(f *ocfake.Fake) {
-			f.FailWith(http.StatusBadGateway, "upstream down")
+			f.Fail(http.StatusBadGateway, "upstream down")
 		}},
-		{name: "no answer", warning: "did not answer in time", fail: func(f *ocfake.Fake) { f.Stall(3 * time.Second) }},
+		{name: "no answer", warning: "did not answer in time", fail: func(f *ocfake.Fake) { f.Stall(true) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,8 +106,8 @@ func TestDisableWhenPlatformFails(t *testing.T) {
 				require.Contains(t, warnings[0], tt.warning)
 
 				b.fake.FailField("deleteWebhook", "", "")
-				b.fake.FailWith(0, "")
-				b.fake.Stall(0)
+				b.fake.Fail(0, "")
+				b.fake.Stall(false)
 				require.Equal(t, hooks, b.fake.Webhooks(), "the webhook is left on Open Collective")
 				r = b.s.Do("GET", "/api/internal/community/"+community, nil)
 				require.Equal(t, http.StatusOK, r.Status, string(r.Body))

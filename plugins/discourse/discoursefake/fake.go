@@ -26,6 +26,7 @@ import (
 	"testing"
 
 	"github.com/metagov/metagov-go/internal/platformdocs"
+	"github.com/metagov/metagov-go/internal/platformfake"
 )
 
 // Options configure a fake forum. Zero values get test defaults.
@@ -70,16 +71,17 @@ type Server struct {
 	t    testing.TB
 	srv  *httptest.Server
 
-	mu         sync.Mutex
-	users      map[int64]*User
-	topics     map[int64]*Topic
-	posts      map[int64]*Post
-	nextID     int64
-	requests   []Request
-	problems   []string
-	failStatus int
-	failErrors []string
-	stall      chan struct{} // non-nil while stalling; closed to release
+	mu       sync.Mutex
+	users    map[int64]*User
+	topics   map[int64]*Topic
+	posts    map[int64]*Post
+	nextID   int64
+	requests []Request
+	problems []string
+
+	// Faults gives the server Fail (every authorised request answers a
+	// status with Discourse's error body carrying the message) and Stall.
+	platformfake.Faults
 }
 
 // New starts a fake forum that lives until the test ends. It has the
@@ -111,7 +113,7 @@ func New(t testing.TB, opts Options) *Server {
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	t.Cleanup(func() {
-		s.Heal()
+		s.Release()
 		s.srv.Close()
 		for _, p := range s.Problems() {
 			t.Errorf("discoursefake: %s", p)
@@ -217,35 +219,6 @@ func (s *Server) ClosePoll(postID int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.posts[postID].Poll.Status = "closed"
-}
-
-// Fail makes every request answer status with Discourse's error body
-// carrying message, until Heal.
-func (s *Server) Fail(status int, message string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failStatus, s.failErrors = status, []string{message}
-}
-
-// Stall makes every request hang without an answer until the client gives
-// up or Heal is called, to exercise timeouts.
-func (s *Server) Stall() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stall == nil {
-		s.stall = make(chan struct{})
-	}
-}
-
-// Heal ends Fail and Stall.
-func (s *Server) Heal() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failStatus, s.failErrors = 0, nil
-	if s.stall != nil {
-		close(s.stall)
-		s.stall = nil
-	}
 }
 
 // Requests returns every request received so far.

@@ -52,22 +52,13 @@ func errorJSON(errorType string, messages ...string) map[string]any {
 	return map[string]any{"errors": messages, "error_type": errorType}
 }
 
-// serve records the request, applies Stall, authentication and Fail, finds
+// serve records the request, applies authentication, Stall and Fail, finds
 // the endpoint, validates the request against the description and answers.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
-	stall := s.stall
-	failStatus, failErrors := s.failStatus, s.failErrors
 	s.mu.Unlock()
-	if stall != nil {
-		select {
-		case <-stall:
-		case <-r.Context().Done():
-		}
-		return
-	}
 
 	ep, params := match(r)
 	if ep == nil {
@@ -78,8 +69,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, errorJSON("invalid_access", msgInvalidAccess))
 		return
 	}
-	if failStatus != 0 {
-		writeJSON(w, failStatus, errorJSON("failed", failErrors...))
+	if s.Inject(w, r, func(w http.ResponseWriter, status int, message string) {
+		writeJSON(w, status, errorJSON("failed", message))
+	}) {
 		return
 	}
 	c := &call{r: r, body: body, params: params}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"time"
 )
 
 // Request is one request the fake received, for assertions.
@@ -17,22 +16,6 @@ type Request struct {
 	Fields []string
 	// Errors are the parse and validation errors; empty for a valid query.
 	Errors []string
-}
-
-// Stall makes every request wait d before it is answered (or until the
-// client gives up), to test timeouts. Zero stops stalling.
-func (f *Fake) Stall(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.stall = d
-}
-
-// FailWith answers every request with status and body until called with
-// status 0, to test HTTP errors.
-func (f *Fake) FailWith(status int, body string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failStatus, f.failBody = status, body
 }
 
 // FailField makes the root field (such as processExpense) answer a GraphQL

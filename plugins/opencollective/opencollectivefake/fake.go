@@ -31,7 +31,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -41,6 +40,7 @@ import (
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/metagov/metagov-go/internal/platformdocs"
+	"github.com/metagov/metagov-go/internal/platformfake"
 )
 
 // Fixtures of every new fake.
@@ -72,13 +72,14 @@ type Fake struct {
 	expenses      []*expense
 	webhooks      []*webhook
 	requests      []Request
-	stall         time.Duration
-	failStatus    int
-	failBody      string
 	failFields    map[string]gqlError
 	hosts         map[string]netip.Addr
 	twoFactor     bool
 	preAuthorized bool
+
+	// Faults gives the fake Fail (every request answers a status and a
+	// body, as given) and Stall (every request hangs).
+	platformfake.Faults
 }
 
 // New starts a fake that lives until the test ends.
@@ -96,7 +97,10 @@ func New(t testing.TB) *Fake {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /graphql/v2", f.serveGraphQL)
 	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		f.Release()
+		srv.Close()
+	})
 	f.URL = srv.URL
 	return f
 }
@@ -109,19 +113,7 @@ type graphQLBody struct {
 }
 
 func (f *Fake) serveGraphQL(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	stall, status, body := f.stall, f.failStatus, f.failBody
-	f.mu.Unlock()
-	if stall > 0 {
-		select {
-		case <-time.After(stall):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if status != 0 {
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
+	if f.Inject(w, r, platformfake.Raw) {
 		return
 	}
 	viewer, tokenKind, refusal := f.authenticate(r.Header)
