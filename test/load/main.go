@@ -839,6 +839,7 @@ func watchCPU(ctx context.Context, gateways []int, pg *sql.DB) func(r *row) {
 		at                 time.Time
 		gw, postgres, self float64 // CPU seconds
 		total, iowait      float64 // all CPUs' ticks, and those waiting for I/O
+		switches           float64 // context switches, machine-wide
 		xid                int64
 		lsn                int64
 		pgOK               bool
@@ -856,7 +857,7 @@ func watchCPU(ctx context.Context, gateways []int, pg *sql.DB) func(r *row) {
 				}
 			}
 		}
-		s.total, s.iowait = machineCPU()
+		s.total, s.iowait, s.switches = machineCPU()
 		if pg != nil {
 			// pg_current_xact_id takes a transaction id itself: the
 			// difference counts one more than the writes in between.
@@ -883,6 +884,9 @@ func watchCPU(ctx context.Context, gateways []int, pg *sql.DB) func(r *row) {
 			(after.gw-before.gw)/secs, perReq(after.gw-before.gw), (after.postgres-before.postgres)/secs,
 			perReq(after.postgres-before.postgres), (after.self-before.self)/secs,
 			100*(after.iowait-before.iowait)/max(after.total-before.total, 1), loadavg())
+		if r.ok > 0 {
+			fmt.Fprintf(&b, "; %.0f context switches per request, machine-wide", (after.switches-before.switches)/float64(r.ok))
+		}
 		if before.pgOK && after.pgOK && r.ok > 0 {
 			fmt.Fprintf(&b, "; server-wide %.2f write transactions and %.0f WAL bytes per request",
 				float64(after.xid-before.xid-1)/float64(r.ok), float64(after.lsn-before.lsn)/float64(r.ok))
@@ -917,12 +921,17 @@ func procCPU(pid string) float64 {
 	return (utime + stime) / clockTicks
 }
 
-// machineCPU returns the machine's total CPU ticks and those spent waiting
-// for I/O, from /proc/stat.
-func machineCPU() (total, iowait float64) {
+// machineCPU returns the machine's total CPU ticks, those spent waiting for
+// I/O, and the context switches so far, from /proc/stat.
+func machineCPU() (total, iowait, switches float64) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
+	}
+	for l := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(l, "ctxt "); ok {
+			switches, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
@@ -935,5 +944,5 @@ func machineCPU() (total, iowait float64) {
 			iowait = n
 		}
 	}
-	return total, iowait
+	return total, iowait, switches
 }
