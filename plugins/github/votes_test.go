@@ -158,6 +158,9 @@ func TestCommentVote(t *testing.T) {
 		require.Equal(t, 2.0, out["total"])
 		require.Equal(t, []any{"blue", "red"}, out["winners"])
 		require.Equal(t, "pending", r.JSON(t)["status"])
+		// Bob's vote is called back before Carol's, which would otherwise
+		// replace it while it is still queued (callbacks are coalesced).
+		require.Equal(t, 2.0, lastCallback(t, callbacks, 2)["outcome"].(map[string]any)["total"])
 
 		comment("carol", "^^^^red^^^^")
 		r = b.gw.Do("GET", loc, nil)
