@@ -48,7 +48,7 @@ const (
 )
 
 // Store is the gateway's database. Its embedded Reader reads on the reader
-// pool; only a Tx, which InTx gives, has the methods that write.
+// pool; only a Tx, which InTx and InBatch give, has the methods that write.
 type Store struct {
 	Reader
 	writer      *sql.DB
