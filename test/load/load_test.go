@@ -58,3 +58,38 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 }
+
+// TestSmokeTwoGateways runs the harness with -gateways 2 on PostgreSQL for a
+// moment and checks that the requests, sent to both gateways in turn, were
+// all answered with a 2xx and that each scenario notes where the CPU went:
+//
+//	METAGOV_TEST_POSTGRES_URL=postgres://… go test ./test/load -smoke -run TwoGateways
+func TestSmokeTwoGateways(t *testing.T) {
+	if !*smoke {
+		t.Skip("the load harness runs only with -smoke (go test ./test/load -smoke)")
+	}
+	pg := os.Getenv("METAGOV_TEST_POSTGRES_URL")
+	if pg == "" {
+		t.Skip("two gateways need PostgreSQL: set METAGOV_TEST_POSTGRES_URL")
+	}
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	rows, err := run(ctx, options{duration: 500 * time.Millisecond, conc: 2, out: &out, gateways: 2,
+		scenarios: "actions,get-process,process-start", database: pg})
+	t.Log("\n" + out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "2 gateway process(es)") {
+		t.Error("the header does not say two gateways ran")
+	}
+	for _, r := range rows {
+		if r.all == 0 || r.ok != r.all {
+			t.Errorf("%s: %d of %d ok (%s)", r.name, r.ok, r.all, r.note)
+		}
+		if !strings.HasPrefix(r.name, "bare") && !strings.Contains(r.cpu, "cpu (cores): gateway") {
+			t.Errorf("%s has no CPU note: %q", r.name, r.cpu)
+		}
+	}
+}
