@@ -104,9 +104,9 @@ func (q *Tx) deliveryInsert(ctx context.Context, p *DeliveryInsertParams) (int64
 // webhook-id (p.MessageID), since it is a new message. So a process whose
 // changes come faster than its driver takes them has at most one callback
 // in flight and one waiting, the waiting one always the latest record.
-func (t *Tx) DeliveryReplaceQueued(ctx context.Context, now time.Time, p *DeliveryInsertParams) (bool, error) {
+func (q *Tx) DeliveryReplaceQueued(ctx context.Context, now time.Time, p *DeliveryInsertParams) (bool, error) {
 	const queued = `process_id = $1 AND kind = 'callback' AND status = 'pending' AND attempts = 0 AND lease_until_ms <= $2`
-	res, err := t.db.ExecContext(ctx,
+	res, err := q.db.ExecContext(ctx,
 		`UPDATE deliveries SET payload = $3, url = $4, message_id = $5, request_id = $6, updated_at = $7
 		 WHERE id = (SELECT id FROM deliveries WHERE `+queued+` ORDER BY id DESC LIMIT 1) AND `+queued,
 		p.ProcessID, now.UnixMilli(), string(p.Payload), p.URL, p.MessageID, p.RequestID, now.UTC())
@@ -118,7 +118,7 @@ func (t *Tx) DeliveryReplaceQueued(ctx context.Context, now time.Time, p *Delive
 		return false, fmt.Errorf("replacing the queued callback of process %d: %w", p.ProcessID, err)
 	}
 	if n > 0 {
-		t.queued++
+		q.queued++
 	}
 	return n > 0, nil
 }
@@ -230,7 +230,7 @@ const notBehind = `(d.kind <> 'callback' OR NOT EXISTS (
 // locked with SKIP LOCKED, so that two gateways claiming at once take
 // disjoint rows instead of one waiting for the other's commit and then
 // finding its rows leased; SQLite has a single writer and needs no lock.
-func (t *Tx) DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Delivery, error) {
+func (q *Tx) DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Delivery, error) {
 	query := `UPDATE deliveries SET lease_until_ms = $1
 		 WHERE id IN (SELECT id FROM deliveries d WHERE status = 'pending' AND next_attempt_ms <= $2 AND lease_until_ms <= $2
 		              AND ` + notBehind + `
@@ -240,7 +240,7 @@ func (t *Tx) DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit
 	// The unary + keeps SQLite from looking the rows up by the status
 	// index, which would read every pending delivery on each claim (a
 	// backlog drained in quadratic time), instead of by id.
-	if t.dialect == Postgres {
+	if q.dialect == Postgres {
 		// A CTE, because PostgreSQL may run a locking subquery under IN
 		// more than once and so lease more than limit rows.
 		query = `WITH due AS (
@@ -250,7 +250,7 @@ func (t *Tx) DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit
 		 UPDATE deliveries SET lease_until_ms = $1 FROM due WHERE deliveries.id = due.id
 		 RETURNING ` + deliveryQualified
 	}
-	rows, err := t.db.QueryContext(ctx, query, leaseUntil.UnixMilli(), now.UnixMilli(), limit)
+	rows, err := q.db.QueryContext(ctx, query, leaseUntil.UnixMilli(), now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claiming deliveries: %w", err)
 	}

@@ -205,23 +205,23 @@ type Tx struct {
 }
 
 // DeliveryInsert queues a delivery and returns its id, and counts it.
-func (t *Tx) DeliveryInsert(ctx context.Context, p *DeliveryInsertParams) (int64, error) {
-	id, err := t.deliveryInsert(ctx, p)
+func (q *Tx) DeliveryInsert(ctx context.Context, p *DeliveryInsertParams) (int64, error) {
+	id, err := q.deliveryInsert(ctx, p)
 	if err == nil {
-		t.queued++
+		q.queued++
 	}
 	return id, err
 }
 
 // DeliveriesQueued is how many deliveries the transaction has queued so
 // far, so that the caller wakes the dispatcher only when there is work.
-func (t *Tx) DeliveriesQueued() int { return t.queued }
+func (q *Tx) DeliveriesQueued() int { return q.queued }
 
 // SQL is the underlying transaction, for the job queue's transactional
 // insert. On SQLite it may be shared with other callers' transactions (see
 // InTx): run statements on it with a context that is not cancelled
 // (context.WithoutCancel), since an interrupted write rolls back them all.
-func (t *Tx) SQL() *sql.Tx { return t.tx }
+func (q *Tx) SQL() *sql.Tx { return q.tx }
 
 // InTx runs fn in a transaction and commits it if fn returns nil; it
 // returns only once the commit is durable (or failed). Keep fn short and
