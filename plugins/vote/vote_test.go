@@ -3,6 +3,7 @@ package vote_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"testing"
@@ -501,5 +502,104 @@ func TestEligibilityAndWeights(t *testing.T) {
 		out := s.Do("GET", loc, nil).JSON(t)["outcome"].(map[string]any)
 		require.Equal(t, map[string]any{"x": 11.0, "y": 1.0}, out["totals"])
 		require.Equal(t, map[string]any{"voted": 2.0, "eligible": 0.0, "share": 0.0}, out["participation"])
+	})
+}
+
+// TestEveryMethodCastsAndChanges: for every method, with an eligible list
+// and weights, many casts and changed ballots keep the running count
+// right (its outcome is the close's recount, for all but ranked-choice,
+// whose outcome is counted by timer), voters off the list are refused, the
+// close counts every latest ballot (a single-choice total checked by hand),
+// the export verifies, and the coalesced callbacks end with the final
+// record.
+func TestEveryMethodCastsAndChanges(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := start(t, db, app.Config{})
+		const voters, changes = 150, 60
+		eligible := make([]string, voters+20)
+		for i := range eligible {
+			eligible[i] = fmt.Sprintf("v%03d", i)
+		}
+		weights := map[string]any{"v001": 3, "v002": 0, "v010": 2}
+		for _, poll := range benchPolls {
+			method := poll["method"].(string)
+			t.Run(method, func(t *testing.T) {
+				rcv := apptest.NewReceiver(t)
+				body := map[string]any{"options": benchOptions, "duration_minutes": 60, "callback_url": rcv.URL,
+					"eligible": eligible, "weights": weights}
+				for k, v := range poll {
+					body[k] = v
+				}
+				if method == "consent" {
+					delete(body, "options")
+				}
+				r := s.Do("POST", "/api/internal/process/vote.poll", body, header...)
+				require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+				loc, id := r.Header.Get("Location"), r.JSON(t)["id"].(float64)
+				latest := map[string]any{}
+				for i := range voters {
+					v := eligible[i]
+					latest[v] = benchBallot(method, i)
+					require.Equal(t, http.StatusOK, cast(s, id, v, latest[v]).Status)
+				}
+				for i := range changes {
+					v := eligible[(i*7)%voters]
+					latest[v] = benchBallot(method, i*7+3)
+					r := cast(s, id, v, latest[v])
+					require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+					require.Positive(t, r.JSON(t)["revision"])
+				}
+				requireField(t, cast(s, id, "stranger", benchBallot(method, 0)), http.StatusBadRequest, "/voter")
+				open := s.Do("GET", loc, nil).JSON(t)["outcome"].(map[string]any)
+
+				r = s.Do("DELETE", loc, nil)
+				require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+				final := r.JSON(t)
+				closed := final["outcome"].(map[string]any)
+				require.Equal(t, float64(voters), closed["participation"].(map[string]any)["voted"])
+				require.Equal(t, float64(len(eligible)), closed["participation"].(map[string]any)["eligible"])
+				if method != "ranked-choice" {
+					withoutDigest := maps.Clone(closed)
+					delete(withoutDigest, "digest")
+					require.Equal(t, open, withoutDigest, "the running count is the recount")
+				}
+				if method == "single-choice" {
+					want := map[string]float64{}
+					for _, o := range benchOptions {
+						want[o] = 0
+					}
+					for v, b := range latest {
+						w := 1.0
+						if x, ok := weights[v]; ok {
+							w = float64(x.(int))
+						}
+						want[b.(string)] += w
+					}
+					got := map[string]float64{}
+					for o, x := range closed["totals"].(map[string]any) {
+						got[o] = x.(float64)
+					}
+					require.Equal(t, want, got)
+				}
+
+				r = s.Do("GET", loc+"?include=ballots", nil)
+				var record tally.Record
+				require.NoError(t, json.Unmarshal(r.Body, &record))
+				require.NoError(t, tally.Verify(record))
+				require.Len(t, record.Ballots, voters)
+				for _, b := range record.Ballots {
+					want, err := json.Marshal(latest[b.Voter])
+					require.NoError(t, err)
+					norm, err := record.Rules.CheckBallot(b.Voter, want)
+					require.NoError(t, err)
+					require.JSONEq(t, string(norm), string(b.Choice), "%s's latest ballot", b.Voter)
+				}
+
+				last := waitCompleted(t, rcv)
+				require.Equal(t, final["sequence"], last["sequence"])
+				require.Equal(t, final["outcome"], last["outcome"], "the last callback is the final record")
+			})
+		}
 	})
 }
