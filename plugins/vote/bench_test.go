@@ -251,6 +251,14 @@ func benchCloseAt(b *testing.B, poll map[string]any, n int) {
 		if r.Status != http.StatusOK {
 			b.Fatalf("casting: %d %s", r.Status, r.Body)
 		}
+		// A ranked-choice vote then counts by timer, under the process's
+		// lock: close after that, not while it runs.
+		loc := fmt.Sprintf("/api/internal/process/vote.poll/%d", id)
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if out, _ := s.Do("GET", loc, nil).JSON(b)["outcome"].(map[string]any); out["pending"] == nil {
+				break
+			}
+		}
 		runtime.GC()
 		b.StartTimer()
 		started, cpu0 := time.Now(), cpuTime(b)
