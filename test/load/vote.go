@@ -220,8 +220,9 @@ func drainCasts(ctx context.Context, o options, tr vegeta.Targeter, name string)
 	return &m
 }
 
-// voter is the id of the scenario's voter i.
-func voter(i int) string { return "voter-" + strconv.Itoa(i) }
+// voter is the id of the scenario's voter i: short, so that a list of
+// 100,000 eligible voters fits in the gateway's 1 MB request body.
+func voter(i int) string { return "v" + strconv.Itoa(i) }
 
 // casts hands out casts of new voters' ballots into one vote, voter after
 // voter, until a limit.
