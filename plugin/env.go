@@ -27,14 +27,15 @@ type Env struct {
 	// (refusals match ErrEgressRefused); use it for every platform call.
 	HTTPClient *http.Client
 	// Now is the gateway's clock, the one clock a plugin reads the time
-	// from: Call.Now, the expiry of State.SetUntil, WebhookRequest.ReceivedAt
-	// and InstallRequest.Now are the same clock, and so are the gateway's
-	// process wake-ups (Process.WakeAt) and job schedules. Tests move it
-	// (app.Config.Now) to travel in time, so a plugin never calls time.Now
-	// for a time of day: a deadline, a signature's age, a rate limit's
-	// reset. (Measuring how long something took, which no test moves, may
-	// use time.Since.) The gateway always sets it; it is nil only in an Env
-	// a unit test built by hand.
+	// from: Call.Now, the expiry of State.SetUntil,
+	// WebhookRequest.ReceivedAt and InstallRequest.Now are the same clock,
+	// and so are the gateway's process wake-ups (Process.WakeAt), job
+	// schedules and deliveries. Tests move it (app.Config.Now) to travel
+	// in time, so a plugin never calls time.Now for a time of day: a
+	// deadline, a signature's age, a rate limit's reset. (Measuring how
+	// long something took, which no test moves, may use time.Since.) The
+	// gateway always sets it; it is nil only in an Env a unit test built
+	// by hand.
 	Now func() time.Time
 	// PublicURL is the gateway's externally reachable base URL, without a
 	// trailing slash, for registering webhooks on a platform.

@@ -72,7 +72,9 @@ type Config struct {
 	oauthBase string
 	// Version is reported in the API document.
 	Version string
-	// Now is the clock. Default: time.Now.
+	// Now is the gateway's one clock: core, the job queue, the delivery
+	// dispatcher and, through Env.Now, the plugins read it, so a test moves
+	// it to travel in time. Default: time.Now.
 	Now func() time.Time
 	// PlatformTimeout bounds every call a plugin makes to its platform.
 	// Default: 30 s.
@@ -241,7 +243,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	dispatcher := delivery.NewDispatcher(st, delivery.DispatcherConfig{
 		Client: policy.DeliveryClient(cmp.Or(cfg.DeliveryTimeout, 15*time.Second)), Signer: signer, Metrics: m, Logger: cfg.Logger,
-		Wake: g.DeliveryWake(), Schedule: cfg.RetrySchedule,
+		Wake: g.DeliveryWake(), Schedule: cfg.RetrySchedule, Now: cfg.Now,
 	})
 	h, err := httpapi.New(g, httpapi.Config{Logger: cfg.Logger, Version: cfg.Version, PublicURL: cfg.PublicURL, Metrics: m,
 		OAuthBaseURL: cfg.oauthBase})

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/metagov/metagov-go/internal/pluginrt"
 	"github.com/metagov/metagov-go/internal/requestid"
@@ -198,7 +197,8 @@ func notifies(u *unit, pc pluginrt.ProcessChanges) bool {
 func (g *Gateway) enqueueCallback(ctx context.Context, tx *store.Tx, p *store.DeliveryInsertParams) error {
 	p.MessageID = newMessageID()
 	p.RequestID = requestid.From(ctx)
-	replaced, err := tx.DeliveryReplaceQueued(ctx, time.Now(), p) // leases go by the real clock
+	p.At = g.now()
+	replaced, err := tx.DeliveryReplaceQueued(ctx, p.At, p) // leases go by the dispatcher's clock, the same
 	if err != nil || replaced {
 		return err
 	}
@@ -248,6 +248,7 @@ func (g *Gateway) insertEvent(ctx context.Context, tx *store.Tx, c store.Communi
 func (g *Gateway) enqueueDelivery(ctx context.Context, tx *store.Tx, p *store.DeliveryInsertParams) error {
 	p.MessageID = newMessageID()
 	p.RequestID = requestid.From(ctx)
+	p.At = g.now()
 	_, err := tx.DeliveryInsert(ctx, p)
 	return err
 }

@@ -116,7 +116,7 @@ func (g *Gateway) Redeliver(ctx context.Context, id int64) (DeliveryView, error)
 	if _, err := g.GetDelivery(ctx, id); err != nil {
 		return DeliveryView{}, err
 	}
-	err := g.store.InTx(ctx, func(tx *store.Tx) error { return tx.DeliveryReset(ctx, id) })
+	err := g.store.InTx(ctx, func(tx *store.Tx) error { return tx.DeliveryReset(ctx, id, g.now()) })
 	if err != nil {
 		return DeliveryView{}, err
 	}

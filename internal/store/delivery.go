@@ -73,6 +73,10 @@ type DeliveryInsertParams struct {
 	RequestID   string
 	URL         string
 	Payload     []byte
+	// At is when the delivery is queued, by the gateway's clock: its
+	// creation time and first due time, compared with the dispatcher's
+	// clock (DispatcherConfig.Now, the same one). Zero is the real clock.
+	At time.Time
 }
 
 // deliveryInsert queues a delivery and returns its id (see Tx.DeliveryInsert).
@@ -85,6 +89,9 @@ func (q *Tx) deliveryInsert(ctx context.Context, p *DeliveryInsertParams) (int64
 		eventID = p.EventID
 	}
 	t := now()
+	if !p.At.IsZero() {
+		t = p.At.UTC()
+	}
 	var id int64
 	err := q.db.QueryRowContext(ctx,
 		`INSERT INTO deliveries (community_id, kind, process_id, event_id, message_id, request_id, url, payload, status,
@@ -322,9 +329,13 @@ func (q *Tx) DeliveryRecord(ctx context.Context, o *DeliveryOutcome) error {
 	return nil
 }
 
-// DeliveryReset makes a delivery pending and due now, for a redelivery.
-func (q *Tx) DeliveryReset(ctx context.Context, id int64) error {
+// DeliveryReset makes a delivery pending and due at at (the gateway's
+// clock; zero is the real clock), for a redelivery.
+func (q *Tx) DeliveryReset(ctx context.Context, id int64, at time.Time) error {
 	t := now()
+	if !at.IsZero() {
+		t = at.UTC()
+	}
 	_, err := q.db.ExecContext(ctx,
 		`UPDATE deliveries SET status = 'pending', next_attempt_ms = $1, lease_until_ms = 0, updated_at = $2 WHERE id = $3`,
 		t.UnixMilli(), t, id)

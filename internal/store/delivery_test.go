@@ -171,7 +171,7 @@ func TestDeliveries(t *testing.T) {
 			require.ElementsMatch(t, ids[1:], claim(now.Add(2*time.Minute), time.Minute, 10))
 
 			// A reset delivery is due at once.
-			b.tx(t, func(tx *store.Tx) error { return tx.DeliveryReset(b.ctx, ids[0]) })
+			b.tx(t, func(tx *store.Tx) error { return tx.DeliveryReset(b.ctx, ids[0], time.Time{}) })
 			d, err := b.st.DeliveryGetByID(b.ctx, ids[0])
 			require.NoError(t, err)
 			require.Equal(t, store.DeliveryPending, d.Status)
