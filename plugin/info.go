@@ -274,6 +274,14 @@ type Poller interface {
 
 // ProcessHandler runs one governance process. Start must leave the process
 // pending or completed (or return an error, and the process is discarded).
+//
+// Invocations on one process never overlap, but one may run again: when
+// several gateway processes share a PostgreSQL database and another changed
+// the process first, what an invocation (Close, Wake, Poll, a webhook, a
+// RunProcess action) changed is discarded and it runs again on the process
+// as it now is; a failed job runs again too. So what it asks of a platform
+// must bear repeating (closing a closed poll, posting with an idempotency
+// key), and what it decides must come from the process it is given.
 type ProcessHandler interface {
 	Start(ctx context.Context, c *Call, p *Process) error
 }

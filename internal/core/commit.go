@@ -155,7 +155,7 @@ func (g *Gateway) writeProcess(ctx context.Context, tx *store.Tx, u *unit, pc pl
 		})
 	}
 	if isConflict(err) {
-		return p, newError(KindConflict, "process_changed", "process %d was changed concurrently; try again", p.ID)
+		return p, newError(KindConflict, CodeProcessChanged, "process %d was changed concurrently; try again", p.ID)
 	}
 	if err != nil {
 		return p, err

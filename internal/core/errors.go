@@ -59,6 +59,10 @@ const (
 	// CodeInstanceGone: the plugin instance a change refers to was removed
 	// meanwhile; nothing was written.
 	CodeInstanceGone Code = "instance_gone"
+	// CodeProcessChanged: a process was changed by another gateway process
+	// between its read and the write of a change to it; nothing was
+	// written.
+	CodeProcessChanged Code = "process_changed"
 )
 
 // Sentinels of the codes core branches on: errors.Is(err, errProcessNotFound)
@@ -67,6 +71,7 @@ var (
 	errCommunityNotFound = &Error{Kind: KindNotFound, Code: CodeCommunityNotFound}
 	errProcessNotFound   = &Error{Kind: KindNotFound, Code: CodeProcessNotFound}
 	errInstanceGone      = &Error{Kind: KindConflict, Code: CodeInstanceGone}
+	errProcessChanged    = &Error{Kind: KindConflict, Code: CodeProcessChanged}
 )
 
 // Error is a failure the caller should hear about: its Detail is safe to

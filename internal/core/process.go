@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/metagov/metagov-go/internal/pluginrt"
@@ -290,10 +291,40 @@ func ignoreGone(err error) error {
 
 type stepFunc func(ctx context.Context, h plugin.ProcessHandler, c *plugin.Call, p *plugin.Process) error
 
+// stepAttempts bounds how often step runs an invocation whose process
+// another gateway process changed first. Each gateway process runs one
+// invocation per process at a time, so every retry here is one that lost to
+// an invocation that committed: retries cannot add up beyond one per other
+// gateway process, and a cast that keeps losing a fair race 64 times in a
+// row does not happen.
+const stepAttempts = 64
+
 // step runs one invocation on an existing process under its lock and commits
-// it.
+// it. The lock serialises invocations within this gateway process; other
+// gateway processes on the same PostgreSQL database are caught by the
+// commit's compare-and-set, and then the invocation runs again on the
+// process as it now is, so that a driver's concurrent calls through several
+// gateways are not refused. The SDK says handlers may run again so (see
+// plugin.ProcessHandler).
 func (g *Gateway) step(ctx context.Context, id int64, auditAction string, fn stepFunc) (store.Process, *communityEntry, error) {
 	defer g.lockProcess(id)()
+	for attempt := 1; ; attempt++ {
+		row, entry, err := g.stepOnce(ctx, id, auditAction, fn)
+		if !errors.Is(err, errProcessChanged) || attempt == stepAttempts {
+			return row, entry, err
+		}
+		// A pause of up to half a millisecond breaks a lockstep with the
+		// other gateway without handing it the next round.
+		select {
+		case <-ctx.Done():
+			return row, entry, err
+		case <-time.After(time.Duration(rand.Int64N(int64(500 * time.Microsecond)))):
+		}
+	}
+}
+
+// stepOnce is one attempt of step.
+func (g *Gateway) stepOnce(ctx context.Context, id int64, auditAction string, fn stepFunc) (store.Process, *communityEntry, error) {
 	row, err := g.store.ProcessGetByID(ctx, id)
 	if isNotFound(err) {
 		return row, nil, newError(KindNotFound, CodeProcessNotFound, "no process with id %d", id)

@@ -100,7 +100,7 @@ func (g *Gateway) completeRemoved(ctx context.Context, tx *store.Tx, c store.Com
 		URL: p.URL, State: p.State,
 	})
 	if isConflict(err) {
-		return newError(KindConflict, "process_changed", "process %d was changed concurrently; try again", p.ID)
+		return newError(KindConflict, CodeProcessChanged, "process %d was changed concurrently; try again", p.ID)
 	}
 	if err != nil {
 		return err
