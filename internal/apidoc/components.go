@@ -46,6 +46,7 @@ var errorResponses = map[int]struct{ name, description string }{
 	http.StatusInternalServerError:   {"InternalError", "The gateway failed; `request_id` identifies the failure in its logs."},
 	http.StatusBadGateway:            {"BadGateway", "The platform failed the request (code `platform_error`; `detail` carries its message), or the gateway's egress policy refused its address (code `egress_refused`; `detail` names the rule)."},
 	http.StatusGatewayTimeout:        {"GatewayTimeout", "The platform did not answer in time."},
+	http.StatusServiceUnavailable:    {"Unavailable", "The database cannot serve requests now (code `database_unavailable`: it refused the connection, is full or is shutting down); the request was fine. Send it again after `Retry-After` seconds."},
 }
 
 // errs returns the responses map of an operation: the given success
@@ -54,6 +55,10 @@ func errs(codes ...int) map[string]any {
 	out := map[string]any{}
 	for _, c := range codes {
 		out[strconv.Itoa(c)] = obj{"$ref": "#/components/responses/" + errorResponses[c].name}
+		if c == http.StatusInternalServerError {
+			// Whatever can fail inside can find the database unavailable.
+			out["503"] = obj{"$ref": "#/components/responses/" + errorResponses[http.StatusServiceUnavailable].name}
+		}
 	}
 	return out
 }

@@ -149,6 +149,11 @@ func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
 
+// IsUnavailable reports whether err is the database failing to serve a
+// request that was fine (refused or dropped connections, a full disk, a
+// closed store): a failure to answer 503 and retry, not a 500.
+func IsUnavailable(err error) bool { return store.IsUnavailable(err) }
+
 // errorCode is the code of an Error, or "internal" for anything else.
 func errorCode(err error) string {
 	var e *Error

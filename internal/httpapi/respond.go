@@ -75,6 +75,12 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 	case errors.As(err, &tooLarge):
 		ae = newAPIError(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than %d bytes", tooLarge.Limit)
+	case core.IsUnavailable(err):
+		// The request was fine; the database will likely serve it later.
+		h.log.ErrorContext(r.Context(), "database unavailable", slog.Any("error", err))
+		ae = newAPIError(http.StatusServiceUnavailable, "database_unavailable",
+			"the database cannot serve requests now (it refused the connection, is full or is shutting down); try again")
+		ae.header = http.Header{"Retry-After": {"1"}}
 	default:
 		h.log.ErrorContext(r.Context(), "request failed", slog.Any("error", err))
 		ae = newAPIError(http.StatusInternalServerError, "internal_error", "internal server error; the request id leads to the logs")

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -45,6 +46,38 @@ func IsMissingReference(err error) bool {
 	}
 	if liteErr, ok := errors.AsType[*sqlite.Error](err); ok {
 		return liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
+// IsUnavailable reports whether err says the database cannot serve the
+// request now, though the request itself is fine: the server refused or
+// dropped the connection (too many connections, shutting down, starting
+// up, unreachable), ran out of room, or the store is closed. Such a failure
+// is worth retrying later; the HTTP API answers it 503.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrClosed) {
+		return true
+	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		// Class 08: connection exception; class 53: insufficient resources
+		// (53300 too many connections, 53100 disk full); 57P01–57P03: the
+		// server is shutting down, crashed or not yet accepting connections.
+		code := pgErr.Code
+		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "53") ||
+			code == "57P01" || code == "57P02" || code == "57P03"
+	}
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return true // no answer from the server at all
+	}
+	if liteErr, ok := errors.AsType[*sqlite.Error](err); ok {
+		switch liteErr.Code() & 0xff { // the primary result code
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL:
+			return true
+		}
 	}
 	return false
 }

@@ -1,13 +1,16 @@
 package store_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metagov/metagov-go/internal/apptest"
 	"github.com/metagov/metagov-go/internal/store"
 )
 
@@ -29,6 +32,7 @@ func TestDriverErrors(t *testing.T) {
 			require.ErrorIs(t, err, store.ErrConflict)
 			require.True(t, store.IsUniqueViolation(err))
 			require.False(t, store.IsMissingReference(err))
+			require.False(t, store.IsUnavailable(err), "a constraint violation is the request's fault")
 		})
 
 		t.Run("duplicate primary key", func(t *testing.T) {
@@ -38,6 +42,7 @@ func TestDriverErrors(t *testing.T) {
 			require.ErrorIs(t, err, store.ErrConflict)
 			require.True(t, store.IsUniqueViolation(err))
 			require.False(t, store.IsMissingReference(err))
+			require.False(t, store.IsUnavailable(err), "a constraint violation is the request's fault")
 		})
 
 		t.Run("missing reference", func(t *testing.T) {
@@ -49,6 +54,7 @@ func TestDriverErrors(t *testing.T) {
 			})
 			require.Error(t, err)
 			require.True(t, store.IsMissingReference(err))
+			require.False(t, store.IsUnavailable(err))
 			require.False(t, store.IsUniqueViolation(err))
 			require.NotErrorIs(t, err, store.ErrConflict)
 		})
@@ -64,6 +70,7 @@ func TestDriverErrors(t *testing.T) {
 				require.ErrorContains(t, err, text)
 				require.False(t, store.IsUniqueViolation(err))
 				require.False(t, store.IsMissingReference(err))
+				require.False(t, store.IsUnavailable(err), "a constraint violation is the request's fault")
 
 				plain := errors.New(text)
 				require.False(t, store.IsUniqueViolation(plain))
@@ -74,4 +81,25 @@ func TestDriverErrors(t *testing.T) {
 		require.False(t, store.IsUniqueViolation(nil))
 		require.False(t, store.IsMissingReference(nil))
 	})
+}
+
+func TestIsUnavailable(t *testing.T) {
+	t.Parallel()
+	st, err := store.Open(context.Background(), apptest.SQLite(t).DSN)
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	err = st.InTx(context.Background(), func(tx *store.Tx) error { return nil })
+	require.True(t, store.IsUnavailable(err), "a closed store: %v", err)
+	require.True(t, store.IsUnavailable(fmt.Errorf("wrapped: %w", err)))
+	require.False(t, store.IsUnavailable(errors.New("too many connections (SQLSTATE 53300)")), "classified by code, not text")
+	require.False(t, store.IsUnavailable(nil))
+
+	// Nothing listens on a port just closed: no answer at all.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	_, err = store.Open(context.Background(), "postgres://postgres@"+addr+"/test?sslmode=disable&connect_timeout=2")
+	require.Error(t, err)
+	require.True(t, store.IsUnavailable(err), "%v", err)
 }
