@@ -295,13 +295,15 @@ func TestHugeNumbersNeverReachTheValidator(t *testing.T) {
 			body := r.RequireError(t, http.StatusBadRequest, "invalid_input", "out of any range this API accepts")
 			require.Equal(t, "/weights/a", body["field"], n)
 		}
+		r := poll(`"a/b~": 1e3000000`)
+		require.Equal(t, "/weights/a~1b~0", r.RequireError(t, http.StatusBadRequest, "invalid_input")["field"], "the field is a JSON pointer")
 		many := make([]string, 300)
 		for i := range many {
 			many[i] = `"v` + strconv.Itoa(i) + `": 1e1000000`
 		}
 		poll(strings.Join(many, ",")).RequireError(t, http.StatusBadRequest, "invalid_input")
 
-		r := s.Do("POST", "/api/internal/action/randomness.random-int", `{"parameters": {"low": 1e3000000}}`, header...)
+		r = s.Do("POST", "/api/internal/action/randomness.random-int", `{"parameters": {"low": 1e3000000}}`, header...)
 		require.Equal(t, "/low", r.RequireError(t, http.StatusBadRequest, "invalid_input")["field"])
 		r = s.Do("POST", "/api/internal/plugin/randomness", `{"default_low": 1, "default_high": 1e3000000}`, header...)
 		require.Equal(t, "/default_high", r.RequireError(t, http.StatusBadRequest, "invalid_config", "randomness config")["field"])
