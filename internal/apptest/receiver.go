@@ -1,6 +1,8 @@
 package apptest
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -75,19 +77,60 @@ func (r *Receiver) All() []Received {
 }
 
 // WaitFor waits until at least n requests arrived, failing the test after
-// timeout, and returns them all.
+// timeout, and returns them all. Counting suits events, each delivered
+// once; a process's callbacks are coalesced (a queued one is replaced by a
+// newer record), so a test that made several changes waits for the record
+// it needs with WaitUntil instead.
 func (r *Receiver) WaitFor(t testing.TB, n int, timeout time.Duration) []Received {
+	t.Helper()
+	return r.waitUntil(t, timeout, func(all []Received) bool { return len(all) >= n },
+		func(got int) string { return fmt.Sprintf("received %d requests within %s, want %d", got, timeout, n) })
+}
+
+// WaitUntil waits until cond holds for what was received so far, failing
+// the test after timeout, and returns it all. cond runs on the caller's
+// goroutine, each time something arrives (and every 20 ms).
+func (r *Receiver) WaitUntil(t testing.TB, timeout time.Duration, cond func([]Received) bool) []Received {
+	t.Helper()
+	return r.waitUntil(t, timeout, cond,
+		func(got int) string {
+			return fmt.Sprintf("received %d requests within %s, none as awaited", got, timeout)
+		})
+}
+
+func (r *Receiver) waitUntil(t testing.TB, timeout time.Duration, cond func([]Received) bool, failure func(got int) string) []Received {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {
-		if all := r.All(); len(all) >= n {
+		if all := r.All(); cond(all) {
 			return all
 		}
 		select {
 		case <-r.notify:
 		case <-time.After(20 * time.Millisecond):
 		case <-deadline:
-			t.Fatalf("received %d requests within %s, want %d", len(r.All()), timeout, n)
+			t.Fatal(failure(len(r.All())))
 		}
 	}
+}
+
+// LatestByPath decodes the JSON bodies received and returns the one with
+// the highest "sequence" for each path (a process's callbacks carry their
+// record's sequence). A body that is not a JSON object is skipped.
+func LatestByPath(got []Received) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, g := range got {
+		var body map[string]any
+		if json.Unmarshal(g.Body, &body) != nil {
+			continue
+		}
+		seq, _ := body["sequence"].(float64)
+		if prev, ok := out[g.Path]; ok {
+			if p, _ := prev["sequence"].(float64); p > seq {
+				continue
+			}
+		}
+		out[g.Path] = body
+	}
+	return out
 }

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -188,13 +187,19 @@ func TestForceDisable(t *testing.T) {
 			}
 		}
 
-		// Every process's completion reaches its driver.
-		got := map[string]map[string]any{}
-		for _, c := range callbacks.WaitFor(t, 3, 15*time.Second) {
-			var rec map[string]any
-			require.NoError(t, json.Unmarshal(c.Body, &rec))
-			got[c.Path] = rec
-		}
+		// Every process's completion reaches its driver. The ticker polls
+		// every second, so its pending records may be called back before
+		// the completion: wait for each path's latest to be completed.
+		var got map[string]map[string]any
+		callbacks.WaitUntil(t, 15*time.Second, func(all []apptest.Received) bool {
+			got = apptest.LatestByPath(all)
+			for _, p := range []string{"/tally", "/ticker", "/stubborn"} {
+				if got[p]["status"] != "completed" {
+					return false
+				}
+			}
+			return true
+		})
 		require.Len(t, got, 3)
 		for path, rec := range got {
 			require.Equal(t, "completed", rec["status"], path)
