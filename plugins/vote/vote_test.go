@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,13 +221,21 @@ func TestCallbacksCoalesced(t *testing.T) {
 	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
 		t.Parallel()
 		rcv := apptest.NewReceiver(t)
+		// The first callback is held until every change is made, however
+		// long they take (a fixed delay let a slow run send a second one
+		// in between); a failed test still lets it go before the receiver
+		// closes.
+		held := make(chan struct{})
+		var release sync.Once
+		let := func() { release.Do(func() { close(held) }) }
 		rcv.Delay = func(n int) time.Duration {
 			if n == 0 {
-				return 3 * time.Second
+				<-held
 			}
 			return 0
 		}
 		s := start(t, db, app.Config{})
+		t.Cleanup(let) // before the gateway stops, its delivery in flight
 		r := s.Do("POST", "/api/internal/process/vote.poll", map[string]any{
 			"callback_url": rcv.URL, "method": "approval", "options": []string{"x", "y"}, "duration_minutes": 60,
 		}, header...)
@@ -240,6 +249,7 @@ func TestCallbacksCoalesced(t *testing.T) {
 		r = s.Do("DELETE", r.Header.Get("Location"), nil)
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		final := r.JSON(t)
+		let()
 
 		last := waitCompleted(t, rcv)
 		require.Len(t, rcv.All(), 2, "the first callback, then one with the final record")
