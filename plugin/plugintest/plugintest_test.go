@@ -367,16 +367,18 @@ func TestResultNotMatchingItsSchemaIsFlagged(t *testing.T) {
 func TestMissingInputTypeIsFlagged(t *testing.T) {
 	t.Parallel()
 	name := "toy-notype"
-	plugin.Register(plugin.Info{
-		Name: name, New: func() plugin.Instance { return &toy{} },
-		Actions: []plugin.Action{{
-			Name: "raw", Input: addInput,
-			Run: func(context.Context, plugin.Instance, *plugin.Call, json.RawMessage) (any, error) {
-				return map[string]any{}, nil
-			},
-		}},
-		Processes: []plugin.ProcessType{{Name: "poll", Input: pollInput, New: func(plugin.Instance) plugin.ProcessHandler { return poll{} }}},
-	})
+	if _, done := registerOnce.LoadOrStore(name, true); !done { // -count=N runs it again
+		plugin.Register(plugin.Info{
+			Name: name, New: func() plugin.Instance { return &toy{} },
+			Actions: []plugin.Action{{
+				Name: "raw", Input: addInput,
+				Run: func(context.Context, plugin.Instance, *plugin.Call, json.RawMessage) (any, error) {
+					return map[string]any{}, nil
+				},
+			}},
+			Processes: []plugin.ProcessType{{Name: "poll", Input: pollInput, New: func(plugin.Instance) plugin.ProcessHandler { return poll{} }}},
+		})
+	}
 	findings := exercise(t, plugintest.Suite{Plugin: name})
 	requireFinding(t, findings, "action raw", "cannot tell the Go type")
 	requireFinding(t, findings, "process poll", "set InputType")
@@ -488,6 +490,9 @@ func (r toyRouter) RouteWebhook(_ context.Context, req *plugin.WebhookRequest) (
 
 // routedToyPlugin registers a plugin with a platform router.
 func routedToyPlugin(name string, verify bool) string {
+	if _, done := registerOnce.LoadOrStore(name, true); done {
+		return name
+	}
 	plugin.Register(plugin.Info{
 		Name:          name,
 		Config:        plugin.Schema(`{"type": "object", "properties": {"account": {"type": "string"}}, "required": ["account"]}`),
