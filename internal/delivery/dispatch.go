@@ -263,8 +263,9 @@ func (d *Dispatcher) attempt(ctx context.Context, del store.Delivery) store.Deli
 	started := d.cfg.Now()
 	status, retryAfter, err := d.send(ctx, del)
 	o := store.DeliveryOutcome{
-		Attempt: store.DeliveryAttempt{DeliveryID: del.ID, AttemptedAt: started, StatusCode: status, Duration: d.cfg.Now().Sub(started)},
-		Status:  store.DeliverySucceeded,
+		Attempt:   store.DeliveryAttempt{DeliveryID: del.ID, AttemptedAt: started, StatusCode: status, Duration: d.cfg.Now().Sub(started)},
+		Status:    store.DeliverySucceeded,
+		MessageID: del.MessageID,
 	}
 	outcome := "succeeded"
 	attemptNo := del.Attempts + 1

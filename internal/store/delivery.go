@@ -297,6 +297,12 @@ type DeliveryOutcome struct {
 	Status string
 	// NextAttempt is when to try again, for a pending delivery.
 	NextAttempt time.Time
+	// MessageID is the webhook-id that was sent; empty matches any. A
+	// callback whose send outlasted its lease may have been replaced by a
+	// newer record meanwhile (DeliveryReplaceQueued takes it for queued),
+	// and then carries another id: its attempt is recorded, but it stays
+	// pending and untried, so that the newer record still goes out.
+	MessageID string
 }
 
 // DeliveryRecord stores an attempt, the delivery's new status and when it is
@@ -308,11 +314,13 @@ func (q *Tx) DeliveryRecord(ctx context.Context, o *DeliveryOutcome) error {
 	// attempt was in flight, there is nothing to record, and the attempt's
 	// foreign key must not fail the batch it is recorded with (the other
 	// deliveries' outcomes would be lost, and they sent again).
+	const sent = `($6 = '' OR message_id = $6)`
 	res, err := q.db.ExecContext(ctx,
-		`UPDATE deliveries SET status = $1, attempts = attempts + 1, last_error = $2, next_attempt_ms = $3,
-		   lease_until_ms = 0, updated_at = $4
+		`UPDATE deliveries SET status = CASE WHEN `+sent+` THEN $1 ELSE status END,
+		   attempts = CASE WHEN `+sent+` THEN attempts + 1 ELSE attempts END, last_error = $2,
+		   next_attempt_ms = CASE WHEN `+sent+` THEN $3 ELSE next_attempt_ms END, lease_until_ms = 0, updated_at = $4
 		 WHERE id = $5`,
-		o.Status, a.Error, o.NextAttempt.UnixMilli(), now(), a.DeliveryID)
+		o.Status, a.Error, o.NextAttempt.UnixMilli(), now(), a.DeliveryID, o.MessageID)
 	if err != nil {
 		return fmt.Errorf("updating delivery %d: %w", a.DeliveryID, err)
 	}

@@ -261,6 +261,68 @@ func TestDeliveries(t *testing.T) {
 			require.Equal(t, []int64{first}, mine)
 		})
 
+		t.Run("a callback replaced after its lease ran out still sends the newer record", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			c := b.community(t)
+			p := b.process(t, b.instance(t, c.ID, "kit", "", `{}`), "vote", "pending")
+			enqueue := func(msg, payload string, now time.Time) (id int64, replaced bool) {
+				t.Helper()
+				params := &store.DeliveryInsertParams{CommunityID: c.ID, Kind: store.DeliveryCallback, ProcessID: p.ID,
+					MessageID: msg, URL: "https://driver.example/cb", Payload: []byte(payload)}
+				b.tx(t, func(tx *store.Tx) error {
+					var err error
+					if replaced, err = tx.DeliveryReplaceQueued(b.ctx, now, params); err != nil || replaced {
+						return err
+					}
+					id, err = tx.DeliveryInsert(b.ctx, params)
+					return err
+				})
+				return id, replaced
+			}
+			claim := func(now time.Time) (got []store.Delivery) {
+				t.Helper()
+				b.tx(t, func(tx *store.Tx) error {
+					var err error
+					got, err = tx.DeliveryClaim(b.ctx, now, now.Add(time.Minute), 10)
+					return err
+				})
+				return got
+			}
+			record := func(d store.Delivery, at time.Time) {
+				t.Helper()
+				b.tx(t, func(tx *store.Tx) error {
+					return tx.DeliveryRecord(b.ctx, &store.DeliveryOutcome{MessageID: d.MessageID,
+						Attempt: store.DeliveryAttempt{DeliveryID: d.ID, AttemptedAt: at, StatusCode: 200},
+						Status:  store.DeliverySucceeded})
+				})
+			}
+			now := time.Now().Add(time.Second)
+			id, _ := enqueue("msg_lease_1", `{"sequence": 2}`, now)
+			sent := claim(now)
+			require.Len(t, sent, 1)
+			// The send outlasts its lease (a stalled database, a clock
+			// moved on): the next change takes the row as still queued.
+			later := now.Add(2 * time.Minute)
+			_, replaced := enqueue("msg_lease_2", `{"sequence": 3}`, later)
+			require.True(t, replaced)
+			record(sent[0], later)
+
+			d, err := b.st.DeliveryGetByID(b.ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, store.DeliveryPending, d.Status, "the newer record has not gone out")
+			require.Equal(t, 0, d.Attempts)
+			again := claim(later)
+			require.Len(t, again, 1)
+			require.Equal(t, "msg_lease_2", again[0].MessageID)
+			require.JSONEq(t, `{"sequence": 3}`, string(again[0].Payload))
+			record(again[0], later)
+			d, err = b.st.DeliveryGetByID(b.ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, store.DeliverySucceeded, d.Status)
+			require.Equal(t, 1, d.Attempts)
+		})
+
 		t.Run("an outcome for a delivery deleted meanwhile does not fail the batch", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
