@@ -176,6 +176,7 @@ func (w *groupWriter) commit(group []*groupTx) {
 	// A lone transaction needs no savepoint: its failure rolls back the
 	// whole (its own) transaction.
 	savepoints := len(taken) > 1
+	local := newTxStmts()
 	written := 0
 	for i, t := range taken {
 		if err := t.ctx.Err(); err != nil {
@@ -189,7 +190,7 @@ func (w *groupWriter) commit(group []*groupTx) {
 				return
 			}
 		}
-		results[i] = runGrouped(t.fn, &Tx{Reader: Reader{db: inTx{tx: sqlTx, c: w.stmts, detached: true}, dialect: SQLite}, tx: sqlTx, dialect: SQLite})
+		results[i] = runGrouped(t.fn, &Tx{Reader: Reader{db: inTx{tx: sqlTx, c: w.stmts, detached: true, local: local}, dialect: SQLite}, tx: sqlTx, dialect: SQLite})
 		failed := results[i].err != nil || results[i].panicked
 		if !savepoints {
 			if failed {

@@ -131,6 +131,24 @@ type inTx struct {
 	// grouped SQLite transaction an interrupted write would roll back the
 	// whole group, every caller's work with it.
 	detached bool
+	// local holds the statements this transaction prepared itself (nil: it
+	// prepares none). SQLite's group writer sets it; on PostgreSQL pgx
+	// caches prepared statements per connection already, and a prepare of
+	// our own would cost round trips.
+	local *txStmts
+}
+
+// txStmts are statements a transaction prepared for queries the pool had
+// not prepared yet: the pool prepares those after the transaction (see
+// stmtCache.wanted), too late for a transaction that runs one query many
+// times, such as a poll start writing a key per eligible voter.
+type txStmts struct {
+	seen  map[string]bool
+	stmts map[string]*sql.Stmt
+}
+
+func newTxStmts() *txStmts {
+	return &txStmts{seen: map[string]bool{}, stmts: map[string]*sql.Stmt{}}
 }
 
 func (t inTx) context(ctx context.Context) context.Context {
@@ -142,10 +160,26 @@ func (t inTx) context(ctx context.Context) context.Context {
 
 func (t inTx) stmt(ctx context.Context, query string) (*sql.Stmt, bool) {
 	s, ok := t.c.cached(query)
-	if !ok {
+	if ok {
+		return t.tx.StmtContext(ctx, s), true
+	}
+	if t.local == nil {
 		return nil, false
 	}
-	return t.tx.StmtContext(ctx, s), true
+	if s, ok := t.local.stmts[query]; ok {
+		return s, true
+	}
+	// Prepare on the second use: most queries run once per transaction.
+	if !t.local.seen[query] {
+		t.local.seen[query] = true
+		return nil, false
+	}
+	s, err := t.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, false // the query itself reports the error
+	}
+	t.local.stmts[query] = s
+	return s, true
 }
 
 func (t inTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -334,3 +334,39 @@ func TestSQLiteSynchronous(t *testing.T) {
 	_, err := store.OpenWith(ctx, filepath.Join(t.TempDir(), "s.db"), store.Options{SQLiteSynchronous: "OFF"})
 	require.ErrorContains(t, err, "FULL or NORMAL")
 }
+
+// BenchmarkFirstTxWritesMany writes many keys with one query in the first
+// transaction of a fresh store, as a poll start with a long eligible list
+// can be: the pool prepares a query only after the transaction that first
+// used it, so the transaction prepares it itself rather than parse it for
+// every key.
+func BenchmarkFirstTxWritesMany(b *testing.B) {
+	ctx := context.Background()
+	for range b.N {
+		b.StopTimer()
+		st, err := store.Open(ctx, apptest.SQLite(b).DSN)
+		require.NoError(b, err)
+		require.NoError(b, st.Migrate(ctx))
+		var inst store.PluginInstance
+		require.NoError(b, st.InTx(ctx, func(tx *store.Tx) error {
+			c, err := tx.CommunityInsert(ctx, "bench", "")
+			if err != nil {
+				return err
+			}
+			inst, err = tx.PluginInstanceInsert(ctx, &store.PluginInstanceInsertParams{CommunityID: c.ID, Name: "kit", Config: json.RawMessage(`{}`)})
+			return err
+		}))
+		b.StartTimer()
+		require.NoError(b, st.InTx(ctx, func(tx *store.Tx) error {
+			for i := range 10_000 {
+				if err := tx.PluginStatePut(ctx, inst.ID, fmt.Sprintf("k%d", i), json.RawMessage(`1`)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		b.StopTimer()
+		require.NoError(b, st.Close())
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*10_000), "µs/write")
+}
