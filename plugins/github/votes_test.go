@@ -189,6 +189,7 @@ func TestCommentVote(t *testing.T) {
 		comments := is.Comments()
 		require.Equal(t, "This vote is now closed. The result was:\n\nblue: 1\nred: 2\n\nPeople voting: alice, bob, carol", comments[len(comments)-1])
 		cb = completedCallback(t, callbacks)
+		require.Equal(t, []any{"red"}, cb["outcome"].(map[string]any)["winners"], "the final callback carries the final outcome")
 	})
 }
 
