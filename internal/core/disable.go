@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/metagov/metagov-go/internal/pluginrt"
@@ -91,12 +93,18 @@ func (g *Gateway) snapshot(ctx context.Context, tx *store.Tx, ds []*disabling) e
 // with disableTimeout and whatever the caller does meanwhile, and returns
 // the warnings for the caller: each failure, and each notice Disable gave
 // with Call.Warn, naming the instance. Nothing they change is kept.
+//
+// They run at once: each may wait up to disableTimeout on its platform,
+// and removing a community with several should not take that once per
+// instance. The warnings keep the instances' order.
 func (g *Gateway) runDisablers(ctx context.Context, ds []*disabling) []string {
-	var warnings []string
-	for _, d := range ds {
-		warnings = append(warnings, g.runDisabler(ctx, d)...)
+	results := make([][]string, len(ds))
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Go(func() { results[i] = g.runDisabler(ctx, d) })
 	}
-	return warnings
+	wg.Wait()
+	return slices.Concat(results...)
 }
 
 func (g *Gateway) runDisabler(ctx context.Context, d *disabling) (warnings []string) {

@@ -28,13 +28,21 @@ type undoer struct {
 // undone holds, per community, the hook each Disable found in its state.
 var undone sync.Map
 
+// meetings holds, per community, the Disables in mode "meet" that must all
+// be running at once before any returns.
+var meetings sync.Map
+
 func init() {
-	plugin.Register(plugin.Info{
-		Name:        "undoer",
-		Description: "Test plugin that undoes its setup when disabled",
-		Config:      plugin.Schema(`{"type": "object", "properties": {"mode": {"type": "string", "enum": ["ok", "fail", "panic", "warn"], "default": "ok"}}}`),
-		New:         func() plugin.Instance { return &undoer{} },
-	})
+	// undoer-twin is the same plugin under another name, for a second
+	// instance in one community.
+	for _, name := range []string{"undoer", "undoer-twin"} {
+		plugin.Register(plugin.Info{
+			Name:        name,
+			Description: "Test plugin that undoes its setup when disabled",
+			Config:      plugin.Schema(`{"type": "object", "properties": {"mode": {"type": "string", "enum": ["ok", "fail", "panic", "warn", "meet"], "default": "ok"}}}`),
+			New:         func() plugin.Instance { return &undoer{} },
+		})
+	}
 }
 
 func (u *undoer) Provision(_ context.Context, env plugin.Env) error {
@@ -68,6 +76,20 @@ func (u *undoer) Disable(ctx context.Context, c *plugin.Call) error {
 		panic("secret internal detail")
 	case "warn":
 		c.Warn("left the archive in place")
+	case "meet":
+		v, ok := meetings.Load(u.community)
+		if !ok {
+			return fmt.Errorf("no meeting for %s", u.community)
+		}
+		all := v.(*sync.WaitGroup)
+		all.Done()
+		met := make(chan struct{})
+		go func() { all.Wait(); close(met) }()
+		select {
+		case <-met:
+		case <-ctx.Done():
+			return fmt.Errorf("the other Disables never ran alongside: %w", ctx.Err())
+		}
 	}
 	return nil
 }
@@ -135,6 +157,34 @@ func TestDisablerThroughTheAPI(t *testing.T) {
 			require.Contains(t, warnings[0], "UNDOER_READY")
 			requireNoPlugins(t, s, slug)
 		})
+	})
+}
+
+// TestDisablersRunAtOnce removes a community with two instances whose
+// Disable each waits for the other to be running: run one after the other,
+// the first would wait out its time limit and answer a warning.
+func TestDisablersRunAtOnce(t *testing.T) {
+	t.Parallel()
+	ready := func(name string) string {
+		if name == "UNDOER_READY" {
+			return "yes"
+		}
+		return ""
+	}
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := apptest.Start(t, db, app.Config{Settings: ready})
+		slug := "undo-meet-" + db.Name
+		r := s.Do("PUT", "/api/internal/community/"+slug, map[string]any{"plugins": []map[string]any{
+			{"name": "undoer", "config": map[string]any{"mode": "meet"}},
+			{"name": "undoer-twin", "config": map[string]any{"mode": "meet"}},
+		}})
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		all := &sync.WaitGroup{}
+		all.Add(2)
+		meetings.Store(slug, all)
+		r = s.Do("DELETE", "/api/internal/community/"+slug, nil)
+		require.Equal(t, http.StatusNoContent, r.Status, "both Disables ran at once, without warnings: %s", r.Body)
 	})
 }
 
