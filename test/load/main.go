@@ -464,7 +464,7 @@ func newAttacker(o options) *vegeta.Attacker {
 
 // drain runs an attack for du (until the targeter runs out when du is 0,
 // or ctx ends) at the rate (Freq 0: as fast as the workers are answered),
-// and returns its metrics.
+// and returns the metrics of its requests.
 func drain(ctx context.Context, a *vegeta.Attacker, tr vegeta.Targeter, rate vegeta.Rate, du time.Duration, name string) *vegeta.Metrics {
 	done := make(chan struct{})
 	defer close(done)
@@ -477,7 +477,11 @@ func drain(ctx context.Context, a *vegeta.Attacker, tr vegeta.Targeter, rate veg
 	}()
 	var m vegeta.Metrics
 	for res := range a.Attack(tr, rate, du, name) {
-		m.Add(res)
+		// vegeta reports a targeter running out as a result; it is no
+		// request.
+		if res.Error != vegeta.ErrNoTargets.Error() {
+			m.Add(res)
+		}
 	}
 	m.Close()
 	return &m

@@ -154,7 +154,7 @@ func voteCast(ctx context.Context, o options, gwURLs []string, community, callba
 		for li, at := range levels {
 			if at > int(cast.next.Load()) { // fill up to the level, unmeasured
 				cast.upTo(at)
-				fill := drainCasts(ctx, o, cast.targeter, "vote fill")
+				fill := drain(ctx, newAttacker(o), cast.targeter, vegeta.Rate{}, 0, "vote fill")
 				if ok := uint64(float64(fill.Requests)*fill.Success + 0.5); ok < fill.Requests {
 					return nil, fmt.Errorf("%s vote: %d of %d casts failed filling it to %d ballots: %v %v", m.name,
 						fill.Requests-ok, fill.Requests, at, fill.StatusCodes, fill.Errors[:min(len(fill.Errors), 3)])
@@ -169,7 +169,7 @@ func voteCast(ctx context.Context, o options, gwURLs []string, community, callba
 			if o.watch != nil {
 				stop = o.watch()
 			}
-			mt := drainCasts(ctx, o, cast.targeter, "vote cast")
+			mt := drain(ctx, newAttacker(o), cast.targeter, vegeta.Rate{}, 0, "vote cast")
 			r := row{name: fmt.Sprintf("vote.cast %s @ %s", m.name, label), rps: mt.Throughput, p50: mt.Latencies.P50, p99: mt.Latencies.P99,
 				all: mt.Requests, ok: uint64(float64(mt.Requests)*mt.Success + 0.5)}
 			if r.ok < r.all {
@@ -194,30 +194,6 @@ func voteCast(ctx context.Context, o options, gwURLs []string, community, callba
 		}
 	}
 	return rows, nil
-}
-
-// drainCasts sends the casts tr hands out, -c at a time as fast as they are
-// answered, until it runs out, and returns their metrics, less the one
-// result vegeta adds for running out.
-func drainCasts(ctx context.Context, o options, tr vegeta.Targeter, name string) *vegeta.Metrics {
-	a := newAttacker(o)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-ctx.Done():
-			a.Stop()
-		case <-done:
-		}
-	}()
-	var m vegeta.Metrics
-	for res := range a.Attack(tr, vegeta.Rate{}, 0, name) {
-		if res.Error != vegeta.ErrNoTargets.Error() {
-			m.Add(res)
-		}
-	}
-	m.Close()
-	return &m
 }
 
 // voter is the id of the scenario's voter i: short, so that a list of
