@@ -1,18 +1,14 @@
 package core_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/metagov/metagov-go/internal/core"
-	"github.com/metagov/metagov-go/internal/store"
-	"github.com/metagov/metagov-go/plugin"
 )
 
 // TestErrorIsByCode checks that errors.Is tells core's errors apart by their
@@ -29,17 +25,7 @@ func TestErrorIsByCode(t *testing.T) {
 // longer exists is done, not an error the job queue would retry, and that
 // the process's record then answers process_not_found.
 func TestGoneProcessesAreDone(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "metagov.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	require.NoError(t, st.Migrate(ctx))
-	g, err := core.New(st, core.Config{Plugins: []plugin.Info{kitInfo}})
-	require.NoError(t, err)
-
-	plugins := []core.PluginConfig{{Name: "kit"}}
-	_, err = g.CreateCommunity(ctx, core.CommunityInput{Slug: "c", Plugins: &plugins})
-	require.NoError(t, err)
+	ctx, _, g := kitGateway(t)
 	v, err := g.StartProcess(ctx, core.StartRequest{Community: "c", Plugin: "kit", Process: "instant", Body: json.RawMessage(`{}`)})
 	require.NoError(t, err)
 	require.Equal(t, "pending", v.Status)

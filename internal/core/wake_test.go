@@ -55,17 +55,7 @@ func woken(g *core.Gateway) bool {
 // commit that queued a delivery and not after one that queued none (a
 // wake-up costs it a write transaction).
 func TestDeliveryWakeOnlyWhenQueued(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "metagov.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	require.NoError(t, st.Migrate(ctx))
-	g, err := core.New(st, core.Config{Plugins: []plugin.Info{kitInfo}})
-	require.NoError(t, err)
-
-	plugins := []core.PluginConfig{{Name: "kit"}}
-	_, err = g.CreateCommunity(ctx, core.CommunityInput{Slug: "c", Plugins: &plugins})
-	require.NoError(t, err)
+	ctx, st, g := kitGateway(t)
 	require.False(t, woken(g), "creating a community queues no delivery")
 
 	start := func(body string) core.ProcessView {
@@ -85,4 +75,21 @@ func TestDeliveryWakeOnlyWhenQueued(t *testing.T) {
 	ds, err := st.DeliveryList(ctx, &store.DeliveryListParams{Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, ds, 1)
+}
+
+// kitGateway is a gateway (and its store) on a fresh SQLite file with the kit plugin
+// enabled in the community "c".
+func kitGateway(t *testing.T) (context.Context, *store.Store, *core.Gateway) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "metagov.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	require.NoError(t, st.Migrate(ctx))
+	g, err := core.New(st, core.Config{Plugins: []plugin.Info{kitInfo}})
+	require.NoError(t, err)
+	plugins := []core.PluginConfig{{Name: "kit"}}
+	_, err = g.CreateCommunity(ctx, core.CommunityInput{Slug: "c", Plugins: &plugins})
+	require.NoError(t, err)
+	return ctx, st, g
 }
