@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -41,6 +42,11 @@ func newCall(load hook.StateLoaderFunc, list hook.StateListerFunc, now func() ti
 // setScanner lets State.Scan stream stored keys (without it, Scan reads
 // through the lister). The gateway reaches it through internal/pluginrt.
 func (c *Call) setScanner(scan hook.StateScannerFunc) { c.state.scan = scan }
+
+// setFloor lets State.Floor ask the store for the one key it needs
+// (without it, Floor reads through the scanner or the lister). The gateway
+// reaches it through internal/pluginrt.
+func (c *Call) setFloor(floor hook.StateFloorFunc) { c.state.floor = floor }
 
 // State is the instance's durable key-value state.
 func (c *Call) State() *State { return c.state }
@@ -105,6 +111,7 @@ type State struct {
 	load    hook.StateLoaderFunc
 	list    hook.StateListerFunc
 	scan    hook.StateScannerFunc
+	floor   hook.StateFloorFunc
 	changes map[string]json.RawMessage
 	expires map[string]time.Time
 	// now is the clock SetUntil compares with; nil for a process's state,
@@ -264,4 +271,98 @@ func (s *State) Scan(ctx context.Context, prefix string, fn func(key string, val
 	}
 	_, err := emit("", true)
 	return err
+}
+
+// Floor finds the greatest key that starts with prefix and is at most key
+// in byte order, this invocation's writes and deletes included, decodes its
+// value into v, and returns that key; ok is false when there is none. key
+// need not start with prefix: below prefix nothing is found, and above
+// every key under prefix the greatest of them is. It is for sorted pages
+// of values: keep each page under prefix plus its first entry's key, and
+// Floor(ctx, prefix, prefix+entry, &page) finds the page an entry belongs
+// on with one lookup, however many pages there are.
+func (s *State) Floor(ctx context.Context, prefix, key string, v any) (found string, ok bool, err error) {
+	if key < prefix {
+		return "", false, nil
+	}
+	// The greatest key this invocation wrote (and did not delete) under
+	// prefix and at most key; it wins over a stored key it equals.
+	var pending string
+	var havePending bool
+	for k, raw := range s.changes {
+		if raw != nil && k <= key && (!havePending || k > pending) && strings.HasPrefix(k, prefix) {
+			pending, havePending = k, true
+		}
+	}
+	stored, raw, haveStored, err := s.storedFloor(ctx, prefix, key)
+	if err != nil {
+		return "", false, fmt.Errorf("finding the state key at or below %q under %q: %w", key, prefix, err)
+	}
+	switch {
+	case havePending && (!haveStored || pending >= stored):
+		found, raw = pending, s.changes[pending]
+	case haveStored:
+		found = stored
+	default:
+		return "", false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return "", false, fmt.Errorf("decoding state %q: %w", found, err)
+	}
+	return found, true, nil
+}
+
+// storedFloor finds the greatest stored key under prefix and at most key
+// that this invocation did not delete (it may have overwritten it), with
+// its stored value.
+func (s *State) storedFloor(ctx context.Context, prefix, key string) (string, json.RawMessage, bool, error) {
+	deleted := func(k string) bool {
+		raw, changed := s.changes[k]
+		return changed && raw == nil
+	}
+	switch {
+	case s.floor != nil:
+		// One query, and one more below each stored key this invocation
+		// deleted, which are few.
+		inclusive := true
+		for {
+			k, raw, found, err := s.floor(ctx, prefix, key, inclusive)
+			if err != nil || !found || !deleted(k) {
+				return k, raw, found, err
+			}
+			key, inclusive = k, false
+		}
+	case s.scan != nil:
+		var last string
+		var lastRaw json.RawMessage
+		var found bool
+		errPast := errors.New("past key")
+		err := s.scan(ctx, prefix, func(k string, raw json.RawMessage) error {
+			if k > key {
+				return errPast
+			}
+			if !deleted(k) {
+				last, lastRaw, found = k, slices.Clone(raw), true
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errPast) {
+			return "", nil, false, err
+		}
+		return last, lastRaw, found, nil
+	case s.list != nil:
+		all, err := s.list(ctx, prefix)
+		if err != nil {
+			return "", nil, false, err
+		}
+		var last string
+		var found bool
+		for k := range all {
+			if k <= key && (!found || k > last) && !deleted(k) {
+				last, found = k, true
+			}
+		}
+		return last, all[last], found, nil
+	}
+	return "", nil, false, nil
 }

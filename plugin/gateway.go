@@ -16,6 +16,7 @@ func init() {
 	hook.Register(hook.SDK[Call, Process, Account, Initiator, Status, Info]{
 		NewCall:        newCall,
 		SetScanner:     (*Call).setScanner,
+		SetFloor:       (*Call).setFloor,
 		CallChanges:    (*Call).changes,
 		NewProcess:     newProcess,
 		ProcessChanges: (*Process).changes,

@@ -45,8 +45,11 @@ func (g *Gateway) newCall(in *instance) *plugin.Call {
 	}, func(ctx context.Context, prefix string) (map[string]json.RawMessage, error) {
 		return g.store.PluginStateList(ctx, id, prefix, g.now())
 	}, g.cfg.Now)
-	return pluginrt.WithScanner(call, func(ctx context.Context, prefix string, fn func(string, json.RawMessage) error) error {
+	call = pluginrt.WithScanner(call, func(ctx context.Context, prefix string, fn func(string, json.RawMessage) error) error {
 		return g.store.PluginStateScan(ctx, id, prefix, g.now(), fn)
+	})
+	return pluginrt.WithFloor(call, func(ctx context.Context, prefix, key string, inclusive bool) (string, json.RawMessage, bool, error) {
+		return g.store.PluginStateFloor(ctx, id, prefix, key, inclusive, g.now())
 	})
 }
 

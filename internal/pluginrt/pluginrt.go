@@ -36,6 +36,11 @@ type StateListerFunc = hook.StateListerFunc
 // value is only valid during the call of fn.
 type StateScannerFunc = hook.StateScannerFunc
 
+// StateFloorFunc finds the durable state value with the greatest key that
+// starts with prefix and is at most key (below key when inclusive is
+// false), in byte order; found is false when there is none.
+type StateFloorFunc = hook.StateFloorFunc
+
 // CallChanges is what an invocation changed, for the gateway to commit.
 type CallChanges = hook.CallChanges[plugin.Account, plugin.Initiator]
 
@@ -59,6 +64,14 @@ func NewCall(load StateLoaderFunc, list StateListerFunc, now func() time.Time) *
 // instead of reading them all through the lister, and returns c.
 func WithScanner(c *plugin.Call, scan StateScannerFunc) *plugin.Call {
 	sdk.SetScanner(c, scan)
+	return c
+}
+
+// WithFloor lets c's State.Floor ask floor for the one stored key it needs
+// instead of reading every key under the prefix through the lister, and
+// returns c.
+func WithFloor(c *plugin.Call, floor StateFloorFunc) *plugin.Call {
+	sdk.SetFloor(c, floor)
 	return c
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -243,20 +245,22 @@ func (q *Reader) PluginStateList(ctx context.Context, instanceID int64, prefix s
 // gets, whose value is only valid during the call. It stops at fn's first
 // error and returns it.
 func (q *Reader) PluginStateScan(ctx context.Context, instanceID int64, prefix string, now time.Time, fn func(key string, value json.RawMessage) error) error {
-	// SQLite compares text bytewise, so a key range is the prefix and the
-	// primary key's index serves it in order. PostgreSQL compares by
-	// collation: it filters by prefix and sorts bytewise ("C").
-	query := `SELECT key, value FROM plugin_state WHERE instance_id = $1 AND substr(key, 1, length($2)) = $2
-		AND (expires_ms IS NULL OR expires_ms > $3) ORDER BY key COLLATE "C"`
+	// The keys under prefix are a range of the primary key's index, which
+	// is in byte order: SQLite compares text bytewise, and on PostgreSQL the
+	// key column is COLLATE "C" (migration 00005). The query says COLLATE
+	// "C" on PostgreSQL all the same, so that it stays right on a column in
+	// another collation, only slower.
+	collate := ""
+	if q.dialect == Postgres {
+		collate = ` COLLATE "C"`
+	}
+	query := `SELECT key, value FROM plugin_state WHERE instance_id = $1 AND key` + collate + ` >= $2 AND substr(key, 1, length($2)) = $2
+		AND (expires_ms IS NULL OR expires_ms > $3) ORDER BY key` + collate
 	args := []any{instanceID, prefix, unixMilliOrMin(now)}
-	if q.dialect != Postgres {
-		query = `SELECT key, value FROM plugin_state WHERE instance_id = $1 AND key >= $2 AND substr(key, 1, length($2)) = $2
-			AND (expires_ms IS NULL OR expires_ms > $3) ORDER BY key`
-		if upper, ok := prefixEnd(prefix); ok {
-			query = `SELECT key, value FROM plugin_state WHERE instance_id = $1 AND key >= $2 AND key < $4
-				AND (expires_ms IS NULL OR expires_ms > $3) ORDER BY key`
-			args = append(args, upper)
-		}
+	if upper, ok := prefixEnd(prefix); ok {
+		query = `SELECT key, value FROM plugin_state WHERE instance_id = $1 AND key` + collate + ` >= $2 AND key` + collate + ` < $4
+			AND (expires_ms IS NULL OR expires_ms > $3) ORDER BY key` + collate
+		args = append(args, upper)
 	}
 	rows, err := q.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -277,6 +281,53 @@ func (q *Reader) PluginStateScan(ctx context.Context, instanceID int64, prefix s
 		return fmt.Errorf("scanning state %q of plugin instance %d: %w", prefix, instanceID, err)
 	}
 	return nil
+}
+
+// PluginStateFloor finds, of an instance's state values as they stand at now
+// (see PluginStateGetAt), the one whose key is the greatest that starts
+// with prefix and is at most key (below key when inclusive is false), in
+// byte order; found is false when there is none. It is one lookup in the
+// primary key's index, read backwards from key: on PostgreSQL the key
+// column is COLLATE "C" (migration 00005), so that index is in byte order
+// too, and EXPLAIN shows Limit → Index Scan Backward using
+// plugin_state_pkey. The query still says COLLATE "C", so that it stays
+// right on a column in another collation, only slower.
+func (q *Reader) PluginStateFloor(ctx context.Context, instanceID int64, prefix, key string, inclusive bool, now time.Time) (k string, value json.RawMessage, found bool, err error) {
+	if key < prefix || (!inclusive && key == prefix) {
+		return "", nil, false, nil
+	}
+	// Every string between prefix and a key that starts with it starts
+	// with it too. A key past everything under prefix is brought down to
+	// the prefix's end, so that the index is not read backwards through
+	// keys under no prefix; where the end is not ASCII-simple, the prefix
+	// is checked on each row instead.
+	bound, upper := key, "<= $3"
+	if !inclusive {
+		upper = "< $3"
+	}
+	underPrefix := ""
+	if !strings.HasPrefix(key, prefix) {
+		if end, ok := prefixEnd(prefix); ok {
+			bound, upper = end, "< $3"
+		} else {
+			underPrefix = " AND substr(key, 1, length($2)) = $2"
+		}
+	}
+	collate := ""
+	if q.dialect == Postgres {
+		collate = ` COLLATE "C"`
+	}
+	query := `SELECT key, value FROM plugin_state WHERE instance_id = $1 AND key` + collate + ` >= $2 AND key` + collate + ` ` + upper +
+		underPrefix + ` AND (expires_ms IS NULL OR expires_ms > $4) ORDER BY key` + collate + ` DESC LIMIT 1`
+	var v []byte
+	err = q.db.QueryRowContext(ctx, query, instanceID, prefix, bound, unixMilliOrMin(now)).Scan(&k, &v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, false, nil
+	}
+	if err != nil {
+		return "", nil, false, fmt.Errorf("finding the state key at or below %q under %q of plugin instance %d: %w", key, prefix, instanceID, err)
+	}
+	return k, v, true, nil
 }
 
 // prefixEnd is the least string above every string that starts with

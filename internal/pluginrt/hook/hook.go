@@ -36,6 +36,11 @@ type StateListerFunc func(ctx context.Context, prefix string) (map[string]json.R
 // value is only valid during the call of fn.
 type StateScannerFunc func(ctx context.Context, prefix string, fn func(key string, value json.RawMessage) error) error
 
+// StateFloorFunc finds the durable state value with the greatest key that
+// starts with prefix and is at most key (below key when inclusive is
+// false), in byte order; found is false when there is none.
+type StateFloorFunc func(ctx context.Context, prefix, key string, inclusive bool) (k string, value json.RawMessage, found bool, err error)
+
 // EmittedEvent is an event with its data encoded; I is plugin.Initiator.
 type EmittedEvent[I any] struct {
 	Type      string
@@ -97,6 +102,8 @@ type SDK[C, P, A, I, S, N any] struct {
 	NewCall func(load StateLoaderFunc, list StateListerFunc, now func() time.Time) *C
 	// SetScanner lets the call's State.Scan stream stored values.
 	SetScanner func(*C, StateScannerFunc)
+	// SetFloor lets the call's State.Floor ask the store for one key.
+	SetFloor func(*C, StateFloorFunc)
 	// CallChanges returns what the call changed.
 	CallChanges func(*C) CallChanges[A, I]
 	// NewProcess wraps a stored process for one invocation.
