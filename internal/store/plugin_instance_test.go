@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -295,47 +296,162 @@ func TestPluginState(t *testing.T) {
 // the callback's error, and lists the same values as PluginStateList.
 func TestPluginStateScan(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, setup setupFunc) {
-		b := setup(t)
-		c := b.community(t)
-		inst := b.instance(t, c.ID, "kit", "", `{}`)
-		other := b.instance(t, c.ID, "other", "", `{}`)
-		now := time.Now()
-		keys := []string{"ballot/1/B", "ballot/1/a", "ballot/1/_", "ballot/1/Ä", "ballot/1/a b", "ballot/1/", "ballot/10/x", "ballot/1", "ballot/2/y", "ballot/1/z"}
-		b.tx(t, func(tx *store.Tx) error {
-			for i, k := range keys {
-				if err := tx.PluginStatePut(b.ctx, inst.ID, k, json.RawMessage(fmt.Sprint(i))); err != nil {
-					return err
-				}
-			}
-			if err := tx.PluginStatePutUntil(b.ctx, inst.ID, "ballot/1/expired", json.RawMessage(`0`), now.Add(-time.Second)); err != nil {
+		checkPluginStateScan(t, setup(t))
+		if b := linguisticKeys(t, setup); b != nil {
+			checkPluginStateScan(t, b)
+		}
+	})
+}
+
+// checkPluginStateScan is TestPluginStateScan on the store b.
+func checkPluginStateScan(t *testing.T, b *testBundle) {
+	t.Helper()
+	c := b.community(t)
+	inst := b.instance(t, c.ID, "kit", "", `{}`)
+	other := b.instance(t, c.ID, "other", "", `{}`)
+	now := time.Now()
+	keys := []string{"ballot/1/B", "ballot/1/a", "ballot/1/_", "ballot/1/Ä", "ballot/1/a b", "ballot/1/", "ballot/10/x", "ballot/1", "ballot/2/y", "ballot/1/z"}
+	b.tx(t, func(tx *store.Tx) error {
+		for i, k := range keys {
+			if err := tx.PluginStatePut(b.ctx, inst.ID, k, json.RawMessage(fmt.Sprint(i))); err != nil {
 				return err
 			}
-			return tx.PluginStatePut(b.ctx, other.ID, "ballot/1/other", json.RawMessage(`0`))
-		})
-		scan := func(prefix string) []string {
-			var got []string
-			require.NoError(t, b.st.PluginStateScan(b.ctx, inst.ID, prefix, now, func(k string, v json.RawMessage) error {
-				got = append(got, k+"="+string(v))
-				return nil
-			}))
-			return got
 		}
-		want := []string{"ballot/1/=5", "ballot/1/B=0", "ballot/1/_=2", "ballot/1/a=1", "ballot/1/a b=4", "ballot/1/z=9", "ballot/1/Ä=3"}
-		require.Equal(t, want, scan("ballot/1/"))
-		listed, err := b.st.PluginStateList(b.ctx, inst.ID, "ballot/1/", now)
-		require.NoError(t, err)
-		require.Len(t, listed, len(want))
-		require.Len(t, scan("ballot/1"), 9, "a prefix without the separator takes ballot/10/ and ballot/1 too")
-		require.Equal(t, []string{"ballot/1/Ä=3"}, scan("ballot/1/Ä"), "a prefix ending in a multi-byte character")
-		require.Len(t, scan(""), 10)
-
-		stop := errors.New("stop")
-		n := 0
-		err = b.st.PluginStateScan(b.ctx, inst.ID, "ballot/", now, func(string, json.RawMessage) error {
-			n++
-			return stop
-		})
-		require.ErrorIs(t, err, stop)
-		require.Equal(t, 1, n)
+		if err := tx.PluginStatePutUntil(b.ctx, inst.ID, "ballot/1/expired", json.RawMessage(`0`), now.Add(-time.Second)); err != nil {
+			return err
+		}
+		return tx.PluginStatePut(b.ctx, other.ID, "ballot/1/other", json.RawMessage(`0`))
 	})
+	scan := func(prefix string) []string {
+		var got []string
+		require.NoError(t, b.st.PluginStateScan(b.ctx, inst.ID, prefix, now, func(k string, v json.RawMessage) error {
+			got = append(got, k+"="+string(v))
+			return nil
+		}))
+		return got
+	}
+	want := []string{"ballot/1/=5", "ballot/1/B=0", "ballot/1/_=2", "ballot/1/a=1", "ballot/1/a b=4", "ballot/1/z=9", "ballot/1/Ä=3"}
+	require.Equal(t, want, scan("ballot/1/"))
+	listed, err := b.st.PluginStateList(b.ctx, inst.ID, "ballot/1/", now)
+	require.NoError(t, err)
+	require.Len(t, listed, len(want))
+	require.Len(t, scan("ballot/1"), 9, "a prefix without the separator takes ballot/10/ and ballot/1 too")
+	require.Equal(t, []string{"ballot/1/Ä=3"}, scan("ballot/1/Ä"), "a prefix ending in a multi-byte character")
+	require.Len(t, scan(""), 10)
+
+	stop := errors.New("stop")
+	n := 0
+	err = b.st.PluginStateScan(b.ctx, inst.ID, "ballot/", now, func(string, json.RawMessage) error {
+		n++
+		return stop
+	})
+	require.ErrorIs(t, err, stop)
+	require.Equal(t, 1, n)
+}
+
+// TestPluginStateFloor: the floor is the greatest of the instance's keys
+// under the prefix at most the key, in byte order (not the collation's:
+// "B" < "_" < "a" < "Ä"), exact matches in or out as asked, nothing below
+// the prefix, the greatest under the prefix above all of them, never a key
+// of another instance or outside the prefix, never an expired one; on
+// PostgreSQL also with the key column in a linguistic collation.
+func TestPluginStateFloor(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, setup setupFunc) {
+		checkPluginStateFloor(t, setup(t))
+		if b := linguisticKeys(t, setup); b != nil {
+			checkPluginStateFloor(t, b)
+		}
+	})
+}
+
+// linguisticKeys returns, on PostgreSQL, a fresh store whose plugin_state
+// key column is in a linguistic collation, where "_" < "a" < "ä" < "B" (as
+// it was before migration 00005, in a database whose default collation is
+// not "C"): the state queries say COLLATE "C", so they stay right on it. It
+// returns nil on SQLite, which compares text bytewise.
+func linguisticKeys(t *testing.T, setup setupFunc) *testBundle {
+	t.Helper()
+	b := setup(t)
+	if b.st.Dialect() != store.Postgres {
+		return nil
+	}
+	_, err := b.st.DB().ExecContext(b.ctx, `ALTER TABLE plugin_state ALTER COLUMN key TYPE TEXT COLLATE "und-x-icu"`)
+	require.NoError(t, err)
+	var bOverA bool
+	require.NoError(t, b.st.DB().QueryRowContext(b.ctx, `SELECT 'B' > 'a' COLLATE "und-x-icu"`).Scan(&bOverA))
+	require.True(t, bOverA, "the collation is linguistic")
+	return b
+}
+
+// checkPluginStateFloor is TestPluginStateFloor on the store b.
+func checkPluginStateFloor(t *testing.T, b *testBundle) {
+	t.Helper()
+	c := b.community(t)
+	inst := b.instance(t, c.ID, "kit", "", `{}`)
+	other := b.instance(t, c.ID, "other", "", `{}`)
+	now := time.Now()
+	keys := []string{"page/B", "page/_", "page/a", "page/Ä", "page/m", "page/", "pagf", "pag", "page", "zzz", "page/ä"}
+	b.tx(t, func(tx *store.Tx) error {
+		for _, k := range keys {
+			if err := tx.PluginStatePut(b.ctx, inst.ID, k, json.RawMessage(strconv.Quote(k))); err != nil {
+				return err
+			}
+		}
+		for _, k := range []string{"page/c", "page/Z", "page/ü"} {
+			if err := tx.PluginStatePutUntil(b.ctx, inst.ID, k, json.RawMessage(`0`), now.Add(-time.Second)); err != nil {
+				return err
+			}
+		}
+		if err := tx.PluginStatePutUntil(b.ctx, inst.ID, "page/n", json.RawMessage(`"page/n"`), now.Add(time.Hour)); err != nil {
+			return err
+		}
+		for _, k := range []string{"page/b", "page/Ö", "page/C", "page/", "page/zzz"} {
+			if err := tx.PluginStatePut(b.ctx, other.ID, k, json.RawMessage(`0`)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	floor := func(prefix, key string, inclusive bool) string {
+		t.Helper()
+		k, v, found, err := b.st.PluginStateFloor(b.ctx, inst.ID, prefix, key, inclusive, now)
+		require.NoError(t, err)
+		if !found {
+			return "none"
+		}
+		require.Equal(t, strconv.Quote(k), string(v), "the value is the key's")
+		return k
+	}
+	for _, tc := range []struct {
+		prefix, key string
+		inclusive   bool
+		want        string
+	}{
+		{"page/", "page/b", true, "page/a"},     // "a" < "b" < "Ä" bytewise
+		{"page/", "page/a", true, "page/a"},     // exact match, inclusive
+		{"page/", "page/a", false, "page/_"},    // exact match, exclusive
+		{"page/", "page/_", false, "page/B"},    // "B" < "_"
+		{"page/", "page/C", true, "page/B"},     // other instance's page/C, expired page/c not taken
+		{"page/", "page/Z", true, "page/B"},     // expired page/Z not taken
+		{"page/", "page/Ö", true, "page/Ä"},     // Ä < Ö < ä bytewise
+		{"page/", "page/ä", true, "page/ä"},     // the greatest
+		{"page/", "page/ü", true, "page/ä"},     // expired page/ü not taken
+		{"page/", "page/o", true, "page/n"},     // page/n expires later
+		{"page/", "page/A", true, "page/"},      // the prefix itself is a key under it
+		{"page/", "page/", true, "page/"},       // ...found inclusive
+		{"page/", "page/", false, "none"},       // ...but nothing is below it
+		{"page/", "page", true, "none"},         // key below prefix: page, pag not taken
+		{"page/", "a", true, "none"},            // far below
+		{"page/", "page0", true, "page/ä"},      // above everything under the prefix
+		{"page/", "zzzz", true, "page/ä"},       // far above: zzz and pagf not taken
+		{"page/", "\U0010ffff", true, "page/ä"}, // above, in a multi-byte character
+		{"page/Ä", "page/ä", true, "page/Ä"},    // a prefix ending in a multi-byte character, key above it
+		{"page/Ä", "page/Ä", false, "none"},
+		{"pag", "pagz", true, "pagf"},
+		{"", "page/B", false, "page/"},
+		{"", "zzzz", true, "zzz"},
+		{"nothing/", "nothing/x", true, "none"},
+	} {
+		require.Equal(t, tc.want, floor(tc.prefix, tc.key, tc.inclusive), "Floor(%q, %q, %v)", tc.prefix, tc.key, tc.inclusive)
+	}
 }
