@@ -45,6 +45,11 @@
 // buffered and committed by the gateway in one database transaction when the
 // invocation returns without error, together with the callbacks and driver
 // events they cause. An invocation that returns an error changes nothing.
+// [Call.State] is the instance's durable key-value state: besides
+// [State.Get] and [State.Set], [State.List] and [State.Scan] read many small
+// values under a prefix (one per ballot), and [State.Floor] finds the
+// greatest key at or below a key, so that values kept in sorted pages are
+// found with one lookup.
 //
 // Secrets are config properties marked "writeOnly": true in Info.Config: the
 // gateway stores them encrypted and shows them as "********". The config
