@@ -277,8 +277,9 @@ func (s *State) Scan(ctx context.Context, prefix string, fn func(key string, val
 // in byte order, this invocation's writes and deletes included, decodes its
 // value into v, and returns that key; ok is false when there is none. key
 // need not start with prefix: below prefix nothing is found, and above
-// every key under prefix the greatest of them is. It is for sorted pages
-// of values: keep each page under prefix plus its first entry's key, and
+// every key under prefix the greatest of them is. A value that expired
+// (SetUntil) is absent, as for Get. It is for sorted pages of values: keep
+// each page under prefix plus its first entry's key, and
 // Floor(ctx, prefix, prefix+entry, &page) finds the page an entry belongs
 // on with one lookup, however many pages there are.
 func (s *State) Floor(ctx context.Context, prefix, key string, v any) (found string, ok bool, err error) {
