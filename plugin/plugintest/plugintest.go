@@ -56,11 +56,11 @@
 //
 // Every finding is reported with t.Errorf, so one run lists them all.
 //
-// For unit tests of a plugin's own code, outside the gateway, [NewCall] and
-// [NewProcess] build the *plugin.Call and *plugin.Process the gateway would
-// hand an invocation, and [Changes] and [ProcessChangesOf] read back what
-// the invocation changed (package plugin exports none of this: only the
-// gateway needs it).
+// For unit tests of a plugin's own code, outside the gateway, [NewCall]
+// ([NewCallOver] over a map of state) and [NewProcess] build the
+// *plugin.Call and *plugin.Process the gateway would hand an invocation,
+// and [Changes] and [ProcessChangesOf] read back what the invocation
+// changed (package plugin exports none of this: only the gateway needs it).
 //
 // The kit runs the real gateway (internal/apptest). Go lets a package
 // import the internal packages of its own module, and lets code outside the

@@ -1,6 +1,9 @@
 package plugintest
 
 import (
+	"context"
+	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/metagov/metagov-go/internal/pluginrt"
@@ -34,6 +37,26 @@ type ProcessChanges = pluginrt.ProcessChanges
 // invocation.
 func NewCall(load StateLoaderFunc, now func() time.Time) *plugin.Call {
 	return pluginrt.NewCall(load, nil, now)
+}
+
+// NewCallOver returns a Call for a unit test over the stored state state
+// (nil: none) at the clock now (nil: time.Now): unlike [NewCall]'s loader,
+// which answers Get alone, state is seen by every read, State.List,
+// State.Scan and State.Floor included, as the gateway's store would be.
+// The Call does not change state; [Changes] reports what it would commit.
+func NewCallOver(state map[string]json.RawMessage, now func() time.Time) *plugin.Call {
+	return pluginrt.NewCall(func(_ context.Context, key string) (json.RawMessage, bool, error) {
+		v, ok := state[key]
+		return v, ok, nil
+	}, func(_ context.Context, prefix string) (map[string]json.RawMessage, error) {
+		out := map[string]json.RawMessage{}
+		for k, v := range state {
+			if strings.HasPrefix(k, prefix) {
+				out[k] = v
+			}
+		}
+		return out, nil
+	}, now)
 }
 
 // Changes returns what c changed, as the gateway would commit it.
