@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -97,6 +98,32 @@ func BenchmarkTally(b *testing.B) {
 			for b.Loop() {
 				out, err := Tally(r, ballots)
 				if err != nil || out.Participation.Voted != len(ballots) {
+					b.Fatal(err, out.Participation)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTallySorted counts a million single-choice ballots, one per
+// voter, as the vote plugin stores them (sorted by voter id, which lets
+// Tally skip its sorts: see selectBallots), and the same ballots shuffled,
+// which take the canonical path.
+func BenchmarkTallySorted(b *testing.B) {
+	r := benchRules[0]
+	sorted := genBallots(b, r, 1_000_000, 1)
+	slices.SortFunc(sorted, func(x, y Ballot) int { return strings.Compare(x.Voter, y.Voter) })
+	shuffled := slices.Clone(sorted)
+	rand.New(rand.NewPCG(3, 4)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	for _, c := range []struct {
+		name    string
+		ballots []Ballot
+	}{{"sorted", sorted}, {"shuffled", shuffled}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				out, err := Tally(r, c.ballots)
+				if err != nil || out.Participation.Voted != len(c.ballots) {
 					b.Fatal(err, out.Participation)
 				}
 			}

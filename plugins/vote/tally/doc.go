@@ -107,6 +107,8 @@
 // Counting is one pass over the ballots after a linear-time radix sort of
 // the voters (the users lists' sort by id runs beside it); instant runoff reads each ranking once in all (ballots move
 // only when their option is eliminated); Condorcet costs options² per
-// ballot. A million ballots with ten options count in well under a second
+// ballot. Ballots one per voter and sorted by voter id, as the vote plugin
+// stores them, skip both sorts when the totals are whole numbers (no
+// fractional weights), whose sums do not depend on the order. A million ballots with ten options count in well under a second
 // for every method (BenchmarkTally).
 package tally

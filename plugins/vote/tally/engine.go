@@ -29,12 +29,17 @@ func tally(r Rules, ballots []Ballot, limit int) (Outcome, error) {
 	e.out = Outcome{Method: r.Method, Rejected: e.sel.rejected, Winners: []string{}}
 	if !r.Anonymous {
 		// The users lists are sorted by voter id. That sort runs beside
-		// the count, which does not need it.
+		// the count, which does not need it, unless the ballots came
+		// sorted by voter and canon is in that order already.
 		e.byVoter = make(chan struct{})
-		go func() {
-			sortByVoter(e.sel.canon)
+		if e.sel.voterOrder {
 			close(e.byVoter)
-		}()
+		} else {
+			go func() {
+				sortByVoter(e.sel.canon)
+				close(e.byVoter)
+			}()
+		}
 		e.words = (len(e.opts) + 63) / 64
 		e.mask = make([]uint64, len(ballots)*e.words)
 		e.nusers = make([]int, len(e.opts))
