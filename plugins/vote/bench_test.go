@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -167,9 +169,9 @@ func benchCastAt(b *testing.B, poll map[string]any, n int) {
 }
 
 // preload writes n ballots of new voters into the vote's state in one
-// transaction and resets the process state to what Start wrote (the rules,
-// electorate and schedule), as a vote whose ballots were cast before the
-// running count existed.
+// transaction, in the plugin's pages, and resets the process state to
+// what Start wrote (the rules, electorate and schedule), as a vote whose
+// ballots were cast before the running count existed.
 func preload(b *testing.B, st *store.Store, id int64, n int) {
 	ctx := context.Background()
 	p, err := st.ProcessGetByID(ctx, id)
@@ -185,21 +187,27 @@ func preload(b *testing.B, st *store.Store, id int64, n int) {
 		b.Fatal(err)
 	}
 	at := time.Now().UTC()
-	err = st.InTx(ctx, func(tx *store.Tx) error {
-		for i := range n {
-			voter := "pre-" + strconv.Itoa(i)
-			raw, _ := json.Marshal(benchBallot(string(rules.Method), i))
-			norm, err := rules.CheckBallot(voter, raw)
-			if err != nil {
-				return err
-			}
-			v := vote.EncodeBallot(tally.Ballot{Voter: voter, Choice: norm, CastAt: at})
-			if err := tx.PluginStatePut(ctx, p.InstanceID, fmt.Sprintf("ballot/%d/%s", id, voter), v); err != nil {
-				return err
-			}
+	ballots := make([]tally.Ballot, n)
+	for i := range n {
+		voter := "pre-" + strconv.Itoa(i)
+		raw, _ := json.Marshal(benchBallot(string(rules.Method), i))
+		norm, err := rules.CheckBallot(voter, raw)
+		if err != nil {
+			b.Fatal(err)
 		}
-		reset, _ := json.Marshal(map[string]json.RawMessage{"rules": state["rules"], "schedule": state["schedule"], "electorate": state["electorate"]})
-		_, err := tx.SQL().ExecContext(ctx, `UPDATE processes SET state = $1 WHERE id = $2`, string(reset), id)
+		ballots[i] = tally.Ballot{Voter: voter, Choice: norm, CastAt: at}
+	}
+	slices.SortFunc(ballots, func(x, y tally.Ballot) int { return strings.Compare(x.Voter, y.Voter) })
+	err = st.InTx(ctx, func(tx *store.Tx) error {
+		err := vote.Paginate(id, ballots, func(key string, value json.RawMessage) error {
+			return tx.PluginStatePut(ctx, p.InstanceID, key, value)
+		})
+		if err != nil {
+			return err
+		}
+		reset, _ := json.Marshal(map[string]json.RawMessage{"rules": state["rules"], "schedule": state["schedule"],
+			"electorate": state["electorate"], "paged": state["paged"]})
+		_, err = tx.SQL().ExecContext(ctx, `UPDATE processes SET state = $1 WHERE id = $2`, string(reset), id)
 		return err
 	})
 	if err != nil {

@@ -48,22 +48,24 @@ func cast(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Proc
 	if err != nil {
 		return nil, inputError(err)
 	}
-	prev, had, err := getBallot(ctx, c, p.ID(), in.Voter)
+	pg, at, had, err := loadPage(ctx, c, p, in.Voter)
 	if err != nil {
 		return nil, err
 	}
 	b := tally.Ballot{Voter: in.Voter, Choice: choice, CastAt: now}
+	var prev tally.Ballot
 	if had {
 		if !rules.AllowChange {
 			return nil, &plugin.InputError{Field: "/voter", Message: in.Voter + " has voted already, and this vote does not allow changes"}
 		}
+		prev = pg.ballots[at]
 		b.Revision = prev.Revision + 1
 	}
 	k, err := counter(ctx, c, p, rules) // before the new ballot is stored
 	if err != nil {
 		return nil, err
 	}
-	if err := putBallot(c, p.ID(), b); err != nil {
+	if err := pg.put(c, pagePrefix(p.ID()), b, at, had); err != nil {
 		return nil, err
 	}
 	if had {

@@ -96,6 +96,9 @@ func (poll) Start(_ context.Context, c *plugin.Call, p *plugin.Process) error {
 	if err := p.State().Set("schedule", s); err != nil {
 		return err
 	}
+	if err := p.State().Set(pagedKey, true); err != nil {
+		return err
+	}
 	out, err := tally.Tally(in.Rules, nil)
 	if err != nil {
 		return err

@@ -15,7 +15,7 @@ import (
 	"github.com/metagov/metagov-go/internal/app"
 	"github.com/metagov/metagov-go/internal/apptest"
 	"github.com/metagov/metagov-go/internal/store"
-	_ "github.com/metagov/metagov-go/plugins/vote"
+	"github.com/metagov/metagov-go/plugins/vote"
 	"github.com/metagov/metagov-go/plugins/vote/tally"
 )
 
@@ -394,17 +394,31 @@ func TestBallotsStoredByEarlierVersions(t *testing.T) {
 			"ben": `{"voter": "ben", "choice": ["y"]}`,
 			"cy":  `{"voter": "cy", "choice": ["z", "x"], "cast_at": "2026-01-02T03:04:05.000000006Z"}`,
 		}
+		var state map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(p.State, &state))
+		require.Contains(t, state, "paged")
+		delete(state, "paged") // as an earlier version started it
+		unpaged, err := json.Marshal(state)
+		require.NoError(t, err)
 		require.NoError(t, st.InTx(ctx, func(tx *store.Tx) error {
 			for voter, v := range old {
 				if err := tx.PluginStatePut(ctx, p.InstanceID, fmt.Sprintf("ballot/%d/%s", int64(id), voter), json.RawMessage(v)); err != nil {
 					return err
 				}
 			}
-			return nil
+			_, err := tx.SQL().ExecContext(ctx, `UPDATE processes SET state = $1 WHERE id = $2`, string(unpaged), int64(id))
+			return err
 		}))
+		r = s.Do("GET", loc+"?include=ballots", nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Len(t, r.JSON(t)["ballots"], 3, "read where they are before a cast moves them")
 		r = cast(s, id, "cy", []string{"x"})
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		require.Equal(t, 1.0, r.JSON(t)["revision"], "cy changes the ballot stored the old way")
+		// The cast moved the old ballots into a page, once.
+		kept, err := st.PluginStateList(ctx, p.InstanceID, "ballot", time.Now())
+		require.NoError(t, err)
+		require.Equal(t, []string{fmt.Sprintf("ballots/%d/", int64(id))}, slices.Sorted(maps.Keys(kept)))
 		r = cast(s, id, "dee", []string{"x", "z"})
 		require.Equal(t, 0.0, r.JSON(t)["revision"])
 
@@ -610,6 +624,86 @@ func TestEveryMethodCastsAndChanges(t *testing.T) {
 				require.Equal(t, final["sequence"], last["sequence"])
 				require.Equal(t, final["outcome"], last["outcome"], "the last callback is the final record")
 			})
+		}
+	})
+}
+
+// TestBallotPages: ballots cast in no particular order, some of them
+// changed, end up in pages of at most 64 ballots each (the plugin splits
+// a page as it fills), each page's key naming the voter its range starts
+// at, the pages' ranges in order and apart; every ballot is counted once
+// and exported, sorted by voter, with its latest revision.
+func TestBallotPages(t *testing.T) {
+	apptest.EachDatabase(t, func(t *testing.T, db apptest.Database) {
+		t.Parallel()
+		s := start(t, db, app.Config{})
+		r := s.Do("POST", "/api/internal/process/vote.poll", map[string]any{
+			"method": "approval", "options": []string{"x", "y", "z"}, "duration_minutes": 60, "allow_change": true,
+		}, header...)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+		loc := r.Header.Get("Location")
+		id := r.JSON(t)["id"].(float64)
+		const voters = 300
+		order := make([]int, voters)
+		for i := range order {
+			order[i] = (i * 7919) % voters // a fixed shuffle
+		}
+		voter := func(i int) string { return fmt.Sprintf("v%03d", i) }
+		for _, i := range order {
+			r := cast(s, id, voter(i), []string{"x"})
+			require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		}
+		for i := 0; i < voters; i += 10 { // every tenth voter changes to y
+			r := cast(s, id, voter(i), []string{"y"})
+			require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+			require.Equal(t, 1.0, r.JSON(t)["revision"])
+		}
+
+		p, err := s.App.Store().ProcessGetByID(t.Context(), int64(id))
+		require.NoError(t, err)
+		prefix := fmt.Sprintf("ballots/%d/", int64(id))
+		var keys []string
+		var pages [][]tally.Ballot
+		err = s.App.Store().PluginStateScan(t.Context(), p.InstanceID, prefix, time.Now(), func(key string, raw json.RawMessage) error {
+			var page []tally.Ballot
+			if err := vote.ReadPage(raw, func(b tally.Ballot) error { page = append(page, b); return nil }); err != nil {
+				return err
+			}
+			keys, pages = append(keys, key), append(pages, page)
+			return nil
+		})
+		require.NoError(t, err)
+		require.Greater(t, len(pages), voters/64, "the pages split")
+		require.Equal(t, prefix, keys[0], "the first page starts at the empty voter id")
+		var all []string
+		for i, page := range pages {
+			require.NotEmpty(t, page)
+			require.LessOrEqual(t, len(page), 64, "page %s", keys[i])
+			require.LessOrEqual(t, keys[i][len(prefix):], page[0].Voter, "page %s", keys[i])
+			if i+1 < len(pages) {
+				require.Less(t, page[len(page)-1].Voter, keys[i+1][len(prefix):], "page %s ends before the next starts", keys[i])
+			}
+			for _, b := range page {
+				all = append(all, b.Voter)
+			}
+		}
+		require.Len(t, all, voters)
+		require.True(t, slices.IsSorted(all))
+
+		r = s.Do("DELETE", loc, nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		out := r.JSON(t)["outcome"].(map[string]any)
+		require.Equal(t, float64(voters), out["participation"].(map[string]any)["voted"])
+		require.Equal(t, map[string]any{"x": float64(voters - voters/10), "y": float64(voters / 10), "z": 0.0}, out["totals"])
+		r = s.Do("GET", loc+"?include=ballots", nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var record tally.Record
+		require.NoError(t, json.Unmarshal(r.Body, &record))
+		require.NoError(t, tally.Verify(record))
+		require.Len(t, record.Ballots, voters)
+		for i, b := range record.Ballots {
+			require.Equal(t, voter(i), b.Voter)
+			require.Equal(t, map[bool]int{true: 1, false: 0}[i%10 == 0], b.Revision, b.Voter)
 		}
 	})
 }
