@@ -30,8 +30,9 @@
 //     -vote-window ballots (1000) measured at each count of ballots already cast in -vote-at
 //     ("0,10000": the first 1k, then at 10k; "0,10000,100000" for 100k, which casts 100k ballots
 //     per method over HTTP first and takes a while), the ballots in between cast unmeasured as fast
-//     as answered. The last row of each method notes its rate as a share of the first's (target:
-//     at least 80 %). -vote-methods picks methods (default all nine), -vote-eligible N lists N
+//     as answered. At each count but 0 a fresh poll of the method is measured in turn with the
+//     large one (4 rounds each), and the row notes the large poll's rate as a share of the fresh
+//     poll's over its first -vote-window ballots (target: at least 80 %). -vote-methods picks methods (default all nine), -vote-eligible N lists N
 //     eligible voters in each poll (0: anyone may vote).
 //
 // The bare handler answers POSTs by decoding the JSON body and encoding a
@@ -466,6 +467,15 @@ func newAttacker(o options) *vegeta.Attacker {
 // or ctx ends) at the rate (Freq 0: as fast as the workers are answered),
 // and returns the metrics of its requests.
 func drain(ctx context.Context, a *vegeta.Attacker, tr vegeta.Targeter, rate vegeta.Rate, du time.Duration, name string) *vegeta.Metrics {
+	var m vegeta.Metrics
+	drainInto(ctx, a, tr, rate, du, name, &m)
+	m.Close()
+	return &m
+}
+
+// drainInto is drain adding the requests' results to m, which the caller
+// closes.
+func drainInto(ctx context.Context, a *vegeta.Attacker, tr vegeta.Targeter, rate vegeta.Rate, du time.Duration, name string, m *vegeta.Metrics) {
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -475,7 +485,6 @@ func drain(ctx context.Context, a *vegeta.Attacker, tr vegeta.Targeter, rate veg
 		case <-done:
 		}
 	}()
-	var m vegeta.Metrics
 	for res := range a.Attack(tr, rate, du, name) {
 		// vegeta reports a targeter running out as a result; it is no
 		// request.
@@ -483,8 +492,6 @@ func drain(ctx context.Context, a *vegeta.Attacker, tr vegeta.Targeter, rate veg
 			m.Add(res)
 		}
 	}
-	m.Close()
-	return &m
 }
 
 // signedHook returns a targeter of webhook POSTs signed as the webhook
