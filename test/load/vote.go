@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -125,7 +128,13 @@ func voteCast(ctx context.Context, o options, gwURLs []string, community, callba
 	if err != nil {
 		return nil, err
 	}
-	var rows []row
+	type poll struct {
+		method string
+		rules  map[string]any
+		cast   *casts
+		rows   []row
+	}
+	var polls []*poll
 	for _, m := range voteMethods {
 		if o.vote.methods != "" && !slices.Contains(strings.Split(o.vote.methods, ","), m.name) {
 			continue
@@ -134,32 +143,42 @@ func voteCast(ctx context.Context, o options, gwURLs []string, community, callba
 		if err != nil {
 			return nil, err
 		}
-		for _, at := range levels {
-			if at > int(cast.next.Load()) { // fill up to the level, unmeasured
-				cast.upTo(at)
-				fill := drain(ctx, newAttacker(o), cast.targeter, vegeta.Rate{}, 0, "vote fill")
-				if ok := uint64(float64(fill.Requests)*fill.Success + 0.5); ok < fill.Requests {
-					return nil, fmt.Errorf("%s vote: %d of %d casts failed filling it to %d ballots: %v %v", m.name,
-						fill.Requests-ok, fill.Requests, at, fill.StatusCodes, fill.Errors[:min(len(fill.Errors), 3)])
-				}
+		polls = append(polls, &poll{method: m.name, rules: m.rules, cast: cast})
+	}
+	for _, at := range levels {
+		// Fill every poll up to the level at once, unmeasured: casts into
+		// different polls commit together, so that is several times
+		// faster than one poll after another.
+		errs := make([]error, len(polls))
+		var wg sync.WaitGroup
+		for i, v := range polls {
+			if at <= int(v.cast.next.Load()) {
+				continue
 			}
+			wg.Go(func() { errs[i] = fillVote(ctx, o, v.method, v.cast, at, len(polls)) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		for _, v := range polls {
 			var stop func(*row)
 			if o.watch != nil {
 				stop = o.watch()
 			}
 			var r row
-			var casted uint64 // by both polls while the CPU was watched
+			var casted uint64 // by the fresh poll while the CPU was watched
 			if at == 0 {
-				r = measureCasts(ctx, o, []*casts{cast}, o.vote.window, 1)[0]
-				r.name = fmt.Sprintf("vote.cast %s @ first %s", m.name, kilo(o.vote.window))
+				r = measureCasts(ctx, o, []*casts{v.cast}, o.vote.window, 1)[0]
+				r.name = fmt.Sprintf("vote.cast %s @ first %s", v.method, kilo(o.vote.window))
 			} else {
-				fresh, err := startVote(ctx, o, gwURLs, community, callbackURL, m.name, m.rules)
+				fresh, err := startVote(ctx, o, gwURLs, community, callbackURL, v.method, v.rules)
 				if err != nil {
 					return nil, err
 				}
-				both := measureCasts(ctx, o, []*casts{fresh, cast}, o.vote.window, voteRounds)
+				both := measureCasts(ctx, o, []*casts{fresh, v.cast}, o.vote.window, voteRounds)
 				r, casted = both[1], both[0].ok
-				r.name = fmt.Sprintf("vote.cast %s @ %s", m.name, kilo(at))
+				r.name = fmt.Sprintf("vote.cast %s @ %s", v.method, kilo(at))
 				if both[0].rps > 0 {
 					share := fmt.Sprintf("%.0f %% of a fresh poll's rate over its first %s ballots (%.0f/s), measured in turn (target >= 80 %%)",
 						100*r.rps/both[0].rps, kilo(o.vote.window), both[0].rps)
@@ -172,13 +191,34 @@ func voteCast(ctx context.Context, o options, gwURLs []string, community, callba
 				stop(&r)
 				r.ok -= casted
 			}
-			rows = append(rows, r)
+			// The table comes at the end of a long run: say what was
+			// measured as it is.
+			fmt.Fprintf(os.Stderr, "load: %s: %.0f/s %s\n", r.name, r.rps, r.note)
+			v.rows = append(v.rows, r)
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 		}
 	}
+	var rows []row
+	for _, v := range polls {
+		rows = append(rows, v.rows...)
+	}
 	return rows, nil
+}
+
+// fillVote casts ballots into a poll up to at ballots, unmeasured, with its
+// share of -c connections (the polls being filled share them).
+func fillVote(ctx context.Context, o options, method string, cast *casts, at, polls int) error {
+	cast.upTo(at)
+	fo := o
+	fo.conc = max(2, o.conc/polls)
+	fill := drain(ctx, newAttacker(fo), cast.targeter, vegeta.Rate{}, 0, "vote fill")
+	if ok := uint64(float64(fill.Requests)*fill.Success + 0.5); ok < fill.Requests {
+		return fmt.Errorf("%s vote: %d of %d casts failed filling it to %d ballots: %v %v", method,
+			fill.Requests-ok, fill.Requests, at, fill.StatusCodes, fill.Errors[:min(len(fill.Errors), 3)])
+	}
+	return nil
 }
 
 // voteRounds is how many times the vote-cast scenario measures each of two
