@@ -24,6 +24,16 @@ import (
 	"github.com/metagov/metagov-go/plugins/vote/tally"
 )
 
+// benchDatabase is the database the benchmarks run on: a fresh SQLite file,
+// or a fresh PostgreSQL schema with BENCH_DATABASE=postgres (and
+// METAGOV_TEST_POSTGRES_URL set).
+func benchDatabase(b *testing.B) apptest.Database {
+	if os.Getenv("BENCH_DATABASE") == "postgres" {
+		return apptest.Postgres(b)
+	}
+	return apptest.SQLite(b)
+}
+
 // benchOptions are the options of the casting benchmarks.
 var benchOptions = []string{"alpha", "bravo", "charlie", "delta", "echo"}
 
@@ -80,7 +90,8 @@ func benchBallot(method string, i int) any {
 	return []string{"agree", "abstain", "disagree", "agree"}[i%4]
 }
 
-// BenchmarkCastAt measures casting over HTTP (SQLite, 8 parallel clients,
+// BenchmarkCastAt measures casting over HTTP (SQLite or, with
+// BENCH_DATABASE=postgres, PostgreSQL; 8 parallel clients,
 // a callback receiver) into votes that already hold 1,000, 10,000 or
 // 100,000 ballots, for every method: the rate should not fall as the vote
 // grows. The ballots are loaded straight into the store, as a vote started
@@ -104,7 +115,7 @@ func benchCastAt(b *testing.B, poll map[string]any, n int) {
 		callbacks.Add(1)
 	}))
 	b.Cleanup(rcv.Close)
-	s := apptest.Start(b, apptest.SQLite(b), app.Config{})
+	s := apptest.Start(b, benchDatabase(b), app.Config{})
 	s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{{"name": "vote"}}})
 	body := map[string]any{"options": benchOptions, "duration_minutes": 600, "callback_url": rcv.URL}
 	for k, v := range poll {
@@ -217,7 +228,8 @@ func preload(b *testing.B, st *store.Store, id int64, n int) {
 
 // BenchmarkCloseAt measures closing (the final tally, sealed with its
 // digest) of a vote holding a million ballots, over HTTP (DELETE on the
-// process, SQLite): what a driver waits for at the close. BENCH_BALLOTS
+// process; SQLite, or PostgreSQL with BENCH_DATABASE=postgres): what a
+// driver waits for at the close. BENCH_BALLOTS
 // changes the size. Loading the ballots takes a while, so pick methods:
 //
 //	go test ./plugins/vote/ -run '^$' -bench 'CloseAt/(single-choice|ranked-choice)' -benchtime 1x
@@ -235,7 +247,7 @@ func BenchmarkCloseAt(b *testing.B) {
 }
 
 func benchCloseAt(b *testing.B, poll map[string]any, n int) {
-	s := apptest.Start(b, apptest.SQLite(b), app.Config{})
+	s := apptest.Start(b, benchDatabase(b), app.Config{})
 	s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{{"name": "vote"}}})
 	var took, cpu time.Duration
 	for b.Loop() {
@@ -296,7 +308,7 @@ func benchCloseAt(b *testing.B, poll map[string]any, n int) {
 func BenchmarkCastEligible(b *testing.B) {
 	for _, n := range []int{1_000, 100_000} {
 		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
-			s := apptest.Start(b, apptest.SQLite(b), app.Config{})
+			s := apptest.Start(b, benchDatabase(b), app.Config{})
 			s.Do("PUT", "/api/internal/community/"+community, map[string]any{"plugins": []map[string]any{{"name": "vote"}}})
 			eligible := make([]string, n)
 			for i := range eligible {
