@@ -319,5 +319,4 @@ func castTargeter(gwURLs []string, community, method string, id int64) *casts {
 	return c
 }
 
-func (c *casts) from(i int) { c.next.Store(int64(i)) }
 func (c *casts) upTo(n int) { c.limit.Store(int64(n)) }
