@@ -67,15 +67,7 @@ func TestStateScan(t *testing.T) {
 	ctx := context.Background()
 	stored := map[string]json.RawMessage{"b/1": []byte(`1`), "b/3": []byte(`3`), "b/5": []byte(`5`), "b/7": []byte(`7`), "c/1": []byte(`0`)}
 	keys := slices.Sorted(maps.Keys(stored))
-	list := func(_ context.Context, prefix string) (map[string]json.RawMessage, error) {
-		out := map[string]json.RawMessage{}
-		for k, v := range stored {
-			if strings.HasPrefix(k, prefix) {
-				out[k] = v
-			}
-		}
-		return out, nil
-	}
+	list := mapLister(stored)
 	scan := func(_ context.Context, prefix string, fn func(string, json.RawMessage) error) error {
 		for _, k := range keys {
 			if strings.HasPrefix(k, prefix) {
@@ -149,15 +141,7 @@ func TestStateFloor(t *testing.T) {
 		}
 		return "", nil, false, nil
 	}
-	list := func(_ context.Context, prefix string) (map[string]json.RawMessage, error) {
-		out := map[string]json.RawMessage{}
-		for k, v := range stored {
-			if strings.HasPrefix(k, prefix) {
-				out[k] = v
-			}
-		}
-		return out, nil
-	}
+	list := mapLister(stored)
 	// scan reuses one buffer for the values, as the store does: a value is
 	// only valid during the call of fn.
 	scan := func(_ context.Context, prefix string, fn func(string, json.RawMessage) error) error {
@@ -261,4 +245,18 @@ func TestStateFloor(t *testing.T) {
 		_, _, err := c.State().Floor(ctx, "p/", "p/2", &v)
 		require.ErrorIs(t, err, boom)
 	})
+}
+
+// mapLister lists the values of stored under a prefix, as the gateway's
+// store would.
+func mapLister(stored map[string]json.RawMessage) func(context.Context, string) (map[string]json.RawMessage, error) {
+	return func(_ context.Context, prefix string) (map[string]json.RawMessage, error) {
+		out := map[string]json.RawMessage{}
+		for k, v := range stored {
+			if strings.HasPrefix(k, prefix) {
+				out[k] = v
+			}
+		}
+		return out, nil
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -117,19 +116,7 @@ func (g *Gateway) runDisabler(ctx context.Context, d *disabling) (warnings []str
 		return []string{fmt.Sprintf("%s was removed, but its plugin could not be asked to undo its setup on the platform "+
 			"(such as a webhook it registered): %s", label, disableMessage(d.name, d.err))}
 	}
-	state := d.state
-	call := pluginrt.NewCall(func(_ context.Context, key string) (json.RawMessage, bool, error) {
-		v, ok := state[key]
-		return v, ok, nil
-	}, func(_ context.Context, prefix string) (map[string]json.RawMessage, error) {
-		out := map[string]json.RawMessage{}
-		for k, v := range state {
-			if strings.HasPrefix(k, prefix) {
-				out[k] = v
-			}
-		}
-		return out, nil
-	}, g.cfg.Now)
+	call := pluginrt.NewCallOver(d.state, g.cfg.Now)
 	err := func() (err error) {
 		defer func() {
 			if r := recover(); r != nil {

@@ -12,7 +12,10 @@
 package pluginrt
 
 import (
+	"context"
+	"encoding/json"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/metagov/metagov-go/internal/pluginrt/hook"
@@ -58,6 +61,25 @@ type ProcessChanges = hook.ProcessChanges[plugin.Status]
 // is time.Now, for unit tests only).
 func NewCall(load StateLoaderFunc, list StateListerFunc, now func() time.Time) *plugin.Call {
 	return sdk.NewCall(load, list, now)
+}
+
+// NewCallOver starts a unit of work over stored state held in a map (nil:
+// none), read by Get and List alike (Scan and Floor read through the
+// lister): for a call whose state is already in memory, such as an
+// instance being disabled, and for plugins' unit tests.
+func NewCallOver(state map[string]json.RawMessage, now func() time.Time) *plugin.Call {
+	return NewCall(func(_ context.Context, key string) (json.RawMessage, bool, error) {
+		v, ok := state[key]
+		return v, ok, nil
+	}, func(_ context.Context, prefix string) (map[string]json.RawMessage, error) {
+		out := map[string]json.RawMessage{}
+		for k, v := range state {
+			if strings.HasPrefix(k, prefix) {
+				out[k] = v
+			}
+		}
+		return out, nil
+	}, now)
 }
 
 // WithScanner lets c's State.Scan stream stored values through scan

@@ -1,9 +1,7 @@
 package plugintest
 
 import (
-	"context"
 	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/metagov/metagov-go/internal/pluginrt"
@@ -45,18 +43,7 @@ func NewCall(load StateLoaderFunc, now func() time.Time) *plugin.Call {
 // State.Scan and State.Floor included, as the gateway's store would be.
 // The Call does not change state; [Changes] reports what it would commit.
 func NewCallOver(state map[string]json.RawMessage, now func() time.Time) *plugin.Call {
-	return pluginrt.NewCall(func(_ context.Context, key string) (json.RawMessage, bool, error) {
-		v, ok := state[key]
-		return v, ok, nil
-	}, func(_ context.Context, prefix string) (map[string]json.RawMessage, error) {
-		out := map[string]json.RawMessage{}
-		for k, v := range state {
-			if strings.HasPrefix(k, prefix) {
-				out[k] = v
-			}
-		}
-		return out, nil
-	}, now)
+	return pluginrt.NewCallOver(state, now)
 }
 
 // Changes returns what c changed, as the gateway would commit it.
