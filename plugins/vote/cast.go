@@ -112,7 +112,7 @@ type ballotPage struct {
 // an anonymous vote, so it is for the driver, not for the public. With a
 // limit it returns a page of the ballots instead, by voter id: the full
 // users lists of a large vote, a page at a time. (Each page reads the
-// poll's ballots, one key per voter, in voter order.)
+// poll's ballot pages, in voter order.)
 func export(ctx context.Context, _ plugin.Instance, c *plugin.Call, p *plugin.Process, params json.RawMessage) (any, error) {
 	var in exportParams
 	if err := plugin.Unmarshal(params, &in); err != nil {
