@@ -186,39 +186,17 @@ func TestDeliveries(t *testing.T) {
 			p := b.process(t, inst, "vote", "pending")
 			other := b.process(t, inst, "vote", "pending")
 			n := 0
-			// enqueue queues a process's record as the gateway does:
-			// replacing its queued callback, else inserting one.
 			enqueue := func(processID int64, payload string, now time.Time) (id int64, replaced bool) {
 				t.Helper()
 				n++
-				params := &store.DeliveryInsertParams{CommunityID: c.ID, Kind: store.DeliveryCallback, ProcessID: processID,
-					MessageID: fmt.Sprintf("msg_coalesce_%d", n), URL: "https://driver.example/cb", Payload: []byte(payload)}
-				b.tx(t, func(tx *store.Tx) error {
-					var err error
-					if replaced, err = tx.DeliveryReplaceQueued(b.ctx, now, params); err != nil || replaced {
-						return err
-					}
-					id, err = tx.DeliveryInsert(b.ctx, params)
-					return err
-				})
-				return id, replaced
-			}
-			claim := func(now time.Time) []store.Delivery {
-				t.Helper()
-				var got []store.Delivery
-				b.tx(t, func(tx *store.Tx) error {
-					var err error
-					got, err = tx.DeliveryClaim(b.ctx, now, now.Add(time.Minute), 10)
-					return err
-				})
-				return got
+				return b.enqueueCallback(t, c.ID, processID, fmt.Sprintf("msg_coalesce_%d", n), payload, now)
 			}
 			now := time.Now().Add(time.Second) // the deliveries are due
 			first, _ := enqueue(p.ID, `{"sequence": 2}`, now)
 			_, replaced := enqueue(p.ID, `{"sequence": 3}`, now)
 			require.True(t, replaced, "a callback nobody took yet is replaced")
 			otherID, _ := enqueue(other.ID, `{"sequence": 2}`, now)
-			got := claim(now)
+			got := b.claim(t, now)
 			require.Len(t, got, 2, "one per process")
 			require.Equal(t, first, got[0].ID)
 			require.JSONEq(t, `{"sequence": 3}`, string(got[0].Payload), "the latest record")
@@ -231,7 +209,7 @@ func TestDeliveries(t *testing.T) {
 			require.False(t, replaced, "the callback in flight is left alone")
 			_, replaced = enqueue(p.ID, `{"sequence": 5}`, now)
 			require.True(t, replaced)
-			require.Empty(t, claim(now), "not while the older one is in flight")
+			require.Empty(t, b.claim(t, now), "not while the older one is in flight")
 
 			// The older one fails: it waits for its retry, the newer goes.
 			b.tx(t, func(tx *store.Tx) error {
@@ -239,7 +217,7 @@ func TestDeliveries(t *testing.T) {
 					Attempt: store.DeliveryAttempt{DeliveryID: first, AttemptedAt: now, StatusCode: 500, Error: "500"},
 					Status:  store.DeliveryPending, NextAttempt: now.Add(time.Hour)})
 			})
-			got = claim(now)
+			got = b.claim(t, now)
 			require.Len(t, got, 1)
 			require.Equal(t, second, got[0].ID)
 			require.JSONEq(t, `{"sequence": 5}`, string(got[0].Payload), "the final record goes out")
@@ -253,7 +231,7 @@ func TestDeliveries(t *testing.T) {
 					Status:  store.DeliverySucceeded})
 			})
 			var mine []int64
-			for _, d := range claim(now.Add(2 * time.Hour)) { // the other process's lease ran out too
+			for _, d := range b.claim(t, now.Add(2*time.Hour)) { // the other process's lease ran out too
 				if d.ProcessID == p.ID {
 					mine = append(mine, d.ID)
 				}
@@ -268,26 +246,7 @@ func TestDeliveries(t *testing.T) {
 			p := b.process(t, b.instance(t, c.ID, "kit", "", `{}`), "vote", "pending")
 			enqueue := func(msg, payload string, now time.Time) (id int64, replaced bool) {
 				t.Helper()
-				params := &store.DeliveryInsertParams{CommunityID: c.ID, Kind: store.DeliveryCallback, ProcessID: p.ID,
-					MessageID: msg, URL: "https://driver.example/cb", Payload: []byte(payload)}
-				b.tx(t, func(tx *store.Tx) error {
-					var err error
-					if replaced, err = tx.DeliveryReplaceQueued(b.ctx, now, params); err != nil || replaced {
-						return err
-					}
-					id, err = tx.DeliveryInsert(b.ctx, params)
-					return err
-				})
-				return id, replaced
-			}
-			claim := func(now time.Time) (got []store.Delivery) {
-				t.Helper()
-				b.tx(t, func(tx *store.Tx) error {
-					var err error
-					got, err = tx.DeliveryClaim(b.ctx, now, now.Add(time.Minute), 10)
-					return err
-				})
-				return got
+				return b.enqueueCallback(t, c.ID, p.ID, msg, payload, now)
 			}
 			record := func(d store.Delivery, at time.Time) {
 				t.Helper()
@@ -299,7 +258,7 @@ func TestDeliveries(t *testing.T) {
 			}
 			now := time.Now().Add(time.Second)
 			id, _ := enqueue("msg_lease_1", `{"sequence": 2}`, now)
-			sent := claim(now)
+			sent := b.claim(t, now)
 			require.Len(t, sent, 1)
 			// The send outlasts its lease (a stalled database, a clock
 			// moved on): the next change takes the row as still queued.
@@ -312,7 +271,7 @@ func TestDeliveries(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, store.DeliveryPending, d.Status, "the newer record has not gone out")
 			require.Equal(t, 0, d.Attempts)
-			again := claim(later)
+			again := b.claim(t, later)
 			require.Len(t, again, 1)
 			require.Equal(t, "msg_lease_2", again[0].MessageID)
 			require.JSONEq(t, `{"sequence": 3}`, string(again[0].Payload))
@@ -477,4 +436,32 @@ func TestDeliveries(t *testing.T) {
 			}
 		})
 	})
+}
+
+// enqueueCallback queues a process's record as the gateway does: replacing
+// its queued callback, else inserting one.
+func (b *testBundle) enqueueCallback(t *testing.T, communityID, processID int64, msg, payload string, now time.Time) (id int64, replaced bool) {
+	t.Helper()
+	params := &store.DeliveryInsertParams{CommunityID: communityID, Kind: store.DeliveryCallback, ProcessID: processID,
+		MessageID: msg, URL: "https://driver.example/cb", Payload: []byte(payload)}
+	b.tx(t, func(tx *store.Tx) error {
+		var err error
+		if replaced, err = tx.DeliveryReplaceQueued(b.ctx, now, params); err != nil || replaced {
+			return err
+		}
+		id, err = tx.DeliveryInsert(b.ctx, params)
+		return err
+	})
+	return id, replaced
+}
+
+// claim claims up to 10 due deliveries at now, leased for a minute.
+func (b *testBundle) claim(t *testing.T, now time.Time) (got []store.Delivery) {
+	t.Helper()
+	b.tx(t, func(tx *store.Tx) error {
+		var err error
+		got, err = tx.DeliveryClaim(b.ctx, now, now.Add(time.Minute), 10)
+		return err
+	})
+	return got
 }
